@@ -44,7 +44,8 @@ def cash_index(dates: pd.DatetimeIndex, rate_pct: pd.Series | float) -> pd.Serie
     else:
         r = pd.Series(rate_pct).sort_index().reindex(dates, method="ffill").to_numpy(np.float64)
         r = np.where(np.isnan(r), 0.0, r)
-    days = np.diff(dates.asi8) / 86_400e9
+    # resolution-agnostic (pandas 3 infers s/ms/us/ns per index): divide by a Timedelta
+    days = np.asarray((dates[1:] - dates[:-1]) / pd.Timedelta(days=1), dtype=np.float64)
     growth = np.ones(len(dates))
     growth[1:] = 1.0 + r[:-1] / 100.0 * days / CASH_DAY_BASIS
     return pd.Series(np.cumprod(growth), index=dates, name=CASH)

@@ -1,0 +1,133 @@
+"""The data model: validation, point-in-time holdings lookup, CSR layout for kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine import CASH, ConstituentFlows, DataError, EtfData, Holdings, Market
+from engine.investors import INVESTORS
+
+
+def _flows(T=5, N=3, K=2, dtype=np.float64, **kw):
+    rng = np.random.default_rng(0)
+    dates = pd.bdate_range("2024-01-01", periods=T)
+    args = dict(
+        dates=dates,
+        stocks=[f"S{i}" for i in range(N)],
+        investors=INVESTORS[:K],
+        net_buy=rng.normal(size=(T, N, K)).astype(dtype),
+        market_cap=np.full((T, N), 1e12, dtype),
+        close=np.full((T, N), 100.0, dtype),
+    )
+    args.update(kw)
+    return ConstituentFlows(**args)
+
+
+def _holdings():
+    return Holdings(
+        pd.DataFrame(
+            {
+                "etf": ["A", "A", "A", "B", "B"],
+                "effective_date": ["2024-01-01", "2024-01-01", "2024-01-04", "2024-01-03", "2024-01-03"],
+                "stock": ["S0", "S1", "S2", "S1", "ZZ"],
+                "weight": [0.6, 0.4, 1.0, 0.5, 0.5],
+            }
+        )
+    )
+
+
+def test_flows_arrays_are_contiguous_and_keep_float32():
+    f = _flows(dtype=np.float32, net_buy=np.asfortranarray(np.ones((5, 3, 2), np.float32)))
+    assert f.net_buy.flags.c_contiguous and f.net_buy.dtype == np.float32
+    assert f.market_cap.dtype == np.float32
+    assert f.shape == (5, 3, 2)
+
+
+def test_flows_reject_bad_shape_and_zero_market_cap():
+    with pytest.raises(DataError, match="shape"):
+        _flows(market_cap=np.ones((4, 3)))
+    mc = np.full((5, 3), 1e12)
+    mc[2, 1] = 0.0
+    with pytest.raises(DataError, match=r"market cap is 0.0 for stock S1 on 2024-01-03"):
+        _flows(market_cap=mc)
+
+
+def test_flows_allow_nan_market_cap_where_stock_absent():
+    mc = np.full((5, 3), 1e12)
+    nb = np.ones((5, 3, 2))
+    mc[1, 2] = np.nan
+    nb[1, 2] = np.nan
+    f = _flows(market_cap=mc, net_buy=nb)
+    assert np.isnan(f.market_cap[1, 2])
+
+
+def test_flows_reject_unknown_investor_and_duplicate_stock():
+    with pytest.raises(DataError, match="unknown investor"):
+        _flows(investors=("foreign", "martians"))
+    with pytest.raises(DataError, match="appears twice"):
+        _flows(stocks=["S0", "S0", "S1"])
+
+
+def test_flows_slice_dates_is_inclusive():
+    f = _flows()
+    s = f.slice_dates(end=f.dates[2])
+    assert len(s.dates) == 3
+    np.testing.assert_array_equal(s.net_buy, f.net_buy[:3])
+
+
+def test_holdings_reject_bad_weight_sum_and_duplicates():
+    bad = pd.DataFrame({"etf": ["A", "A"], "effective_date": ["2024-01-01"] * 2,
+                        "stock": ["x", "y"], "weight": [0.5, 0.3]})
+    with pytest.raises(DataError, match=r"sum to 0.8000"):
+        Holdings(bad)
+    dup = pd.DataFrame({"etf": ["A", "A"], "effective_date": ["2024-01-01"] * 2,
+                        "stock": ["x", "x"], "weight": [0.5, 0.5]})
+    with pytest.raises(DataError, match="appears twice"):
+        Holdings(dup)
+
+
+def test_weights_at_honours_publication_lag():
+    h = _holdings()
+    assert h.weights_at("A", "2023-12-31").empty
+    assert h.weights_at("A", "2024-01-04").to_dict() == {"S2": 1.0}
+    assert h.weights_at("A", "2024-01-04", lag_days=1).to_dict() == {"S0": 0.6, "S1": 0.4}
+
+
+def test_to_csr_point_in_time_ranges_and_missing_stock():
+    f = _flows()  # sessions 2024-01-01 .. 2024-01-05
+    etfs, csr = _holdings().to_csr(f.dates, f.stocks)
+    assert list(etfs) == ["A", "B"]
+    # A: first snapshot rows [0, 3), second [3, 5); B: [2, 5)
+    np.testing.assert_array_equal(csr.etf, [0, 0, 1])
+    np.testing.assert_array_equal(csr.start, [0, 3, 2])
+    np.testing.assert_array_equal(csr.stop, [3, 5, 5])
+    np.testing.assert_array_equal(csr.indptr, [0, 2, 3, 5])
+    # ZZ is not in the flow panel -> -1, so the kernel can count the missing weight
+    np.testing.assert_array_equal(csr.stock, [0, 1, 2, 1, -1])
+    np.testing.assert_allclose(csr.weight, [0.6, 0.4, 1.0, 0.5, 0.5])
+
+
+def test_to_csr_lag_shifts_start_and_drops_superseded_snapshots():
+    f = _flows()
+    _, csr = _holdings().to_csr(f.dates, f.stocks, etfs=["A"], lag_days=1)
+    np.testing.assert_array_equal(csr.start, [1, 4])
+    np.testing.assert_array_equal(csr.stop, [4, 5])
+    # two snapshots effective the same week: the first is superseded before any session
+    h = Holdings(pd.DataFrame({"etf": ["A", "A"], "effective_date": ["2023-01-01", "2023-06-01"],
+                               "stock": ["S0", "S1"], "weight": [1.0, 1.0]}))
+    _, csr = h.to_csr(f.dates, f.stocks)
+    assert len(csr.etf) == 1 and csr.stock.tolist() == [1]
+
+
+def test_etfdata_and_market_describe():
+    d = pd.bdate_range("2024-01-01", periods=3)
+    e = EtfData(d, ["SPY"], close=np.ones((3, 1)), expense_ratio=[0.0009])
+    assert e.frame("close").shape == (3, 1)
+    with pytest.raises(KeyError):
+        e.frame("nav")
+    m = Market(flows=_flows(), holdings=_holdings(), etfs=e,
+               prices=pd.DataFrame({"SPY": [1.0, 1.1, 1.2], CASH: 1.0}, index=d))
+    text = m.describe()
+    assert "5 days x 3 stocks x 2 investors" in text and "2 ETFs" in text
