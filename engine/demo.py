@@ -1,0 +1,165 @@
+"""``flowbt demo``: load the bundled real data end to end and print what it says.
+
+v1 loads and validates every bundled file, prints the data-quality summaries and a few figures
+computed from the data (returns, relative strength, ETF flows, KRX foreign net buying). Every
+number printed is computed here from the bundled files; nothing is typed in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import pandas as pd
+
+__all__ = ["add_arguments", "run"]
+
+#: ETFs whose total and annualized return the demo prints.
+RETURN_TICKERS = ("SPY", "VOO", "RSP", "QQQ")
+#: ETFs whose 2026 Q1 published flows the demo sums.
+FLOW_TICKERS = ("SPY", "VOO", "IVV", "QQQ")
+Q1_2026 = ("2026-01-01", "2026-03-31")
+#: (a, b, meaning) pairs whose one-year relative strength the demo prints (DESIGN.md section 1).
+RELATIVE_PAIRS = (("RSP", "VOO", "equal weight vs cap weight"),
+                  ("IWM", "VOO", "small caps vs the S&P 500"))
+#: DESIGN.md's broad risk-off warning: these ETFs all in net outflow in the same week.
+RISK_OFF_TICKERS = ("SPY", "VOO", "IVV")
+#: DESIGN.md's tech warning: QQQ monthly net outflow above this many USD.
+QQQ_MONTHLY_OUTFLOW_USD = 5e9
+#: Calendar year of the KRX foreign net-buying figure.
+KRX_YEAR = 2024
+DAYS_PER_YEAR = 365.25
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``flowbt demo`` takes no arguments in v1 (the lead adds the backtest options)."""
+    parser.description = "Load the bundled real data, validate it and print key figures."
+
+
+def _finite(x: float, what: str) -> float:
+    """Refuse to print a NaN/inf figure: a demo that prints 'nan' is a silent failure."""
+    from engine.errors import DataError
+
+    if not math.isfinite(x):
+        raise DataError(f"demo figure {what!r} is not finite ({x})",
+                        fix="check the bundled data with `flowbt data check`")
+    return x
+
+
+def total_and_annualized(close: pd.Series) -> tuple[pd.Timestamp, pd.Timestamp, float, float]:
+    """First date, last date, total return and annualized return (fractions) of a price series.
+
+    Annualized over calendar time: ``(1 + total) ** (365.25 / days) - 1``.
+    """
+    s = close.dropna()
+    first, last = s.index[0], s.index[-1]
+    total = s.iloc[-1] / s.iloc[0] - 1.0
+    years = (last - first) / pd.Timedelta(days=1) / DAYS_PER_YEAR
+    return first, last, total, (1.0 + total) ** (1.0 / years) - 1.0
+
+
+def _returns_block(prices: pd.DataFrame) -> list[str]:
+    lines = ["US ETF returns over the bundled history (dividend-adjusted closes)"]
+    for t in RETURN_TICKERS:
+        first, last, tot, ann = total_and_annualized(prices[t])
+        lines.append(f"  {t:<4} {first.date()} .. {last.date()}: total "
+                     f"{_finite(100 * tot, t):+,.1f} %, annualized {100 * ann:+.2f} %/yr")
+    both = prices[["QQQ", "SPY"]].dropna()
+    rel = (both["QQQ"].iloc[-1] / both["QQQ"].iloc[0]) / (both["SPY"].iloc[-1] / both["SPY"].iloc[0])
+    lines.append(f"  QQQ/SPY relative strength since {both.index[0].date()}: QQQ grew "
+                 f"{_finite(rel, 'QQQ/SPY'):.2f}x as much as SPY")
+    last_year = both.loc[both.index[-1] - pd.DateOffset(years=1):]
+    rel1 = ((last_year["QQQ"].iloc[-1] / last_year["QQQ"].iloc[0])
+            / (last_year["SPY"].iloc[-1] / last_year["SPY"].iloc[0]) - 1.0)
+    lines.append(f"  QQQ vs SPY over the last year ({last_year.index[0].date()} .. "
+                 f"{last_year.index[-1].date()}): {_finite(100 * rel1, 'QQQ/SPY 1y'):+.1f} %")
+    for a, b, what in RELATIVE_PAIRS:
+        pair = prices[[a, b]].dropna()
+        pair = pair.loc[pair.index[-1] - pd.DateOffset(years=1):]
+        rs = (pair[a].iloc[-1] / pair[a].iloc[0]) / (pair[b].iloc[-1] / pair[b].iloc[0]) - 1.0
+        lines.append(f"  {a} vs {b} over the last year ({what}): "
+                     f"{_finite(100 * rs, f'{a}/{b}'):+.1f} %")
+    cash = prices["CASH"]
+    _, _, ctot, cann = total_and_annualized(cash)
+    lines.append(f"  CASH (13-week T-bill accrual) {cash.index[0].date()} .. "
+                 f"{cash.index[-1].date()}: total {100 * ctot:+.1f} %, "
+                 f"annualized {_finite(100 * cann, 'CASH'):+.2f} %/yr")
+    return lines
+
+
+def _flows_block(flows: pd.DataFrame, market) -> list[str]:
+    lo, hi = (pd.Timestamp(d) for d in Q1_2026)
+    q1 = flows[(flows["date"] >= lo) & (flows["date"] <= hi) & flows["ticker"].isin(FLOW_TICKERS)]
+    lines = [f"US ETF net creations/redemptions, {lo.date()} .. {hi.date()} (published daily flows)"]
+    total = 0.0
+    for t in FLOW_TICKERS:
+        s = q1.loc[q1["ticker"] == t, "flow_usd"]
+        total += s.sum()
+        lines.append(f"  {t:<4} {_finite(s.sum() / 1e9, t):+8.2f} USD bn over {s.notna().sum()} "
+                     f"days ({s.isna().sum()} days without a published value, not counted)")
+    lines.append(f"  {' + '.join(FLOW_TICKERS)}: {_finite(total / 1e9, 'sum'):+.2f} USD bn")
+    # DESIGN.md's flow warnings on the same quarter; a week or month with no published value
+    # for a ticker is not counted as an outflow (min_count=1 keeps it NaN).
+    wide = q1.pivot(index="date", columns="ticker", values="flow_usd")
+    weekly = wide[list(RISK_OFF_TICKERS)].resample("W-FRI").sum(min_count=1)
+    risk_off = (weekly < 0).all(axis=1)
+    weeks = ", ".join(str(d.date()) for d in weekly.index[risk_off]) or "none"
+    lines.append(f"  weeks (ending Friday) with {', '.join(RISK_OFF_TICKERS)} all in outflow: "
+                 f"{int(risk_off.sum())} of {len(weekly)} ({weeks})")
+    monthly = wide["QQQ"].resample("MS").sum(min_count=1)
+    big = monthly < -QQQ_MONTHLY_OUTFLOW_USD
+    months = ", ".join(d.strftime("%Y-%m") for d in monthly.index[big]) or "none"
+    lines.append(f"  months with a QQQ outflow above {QQQ_MONTHLY_OUTFLOW_USD / 1e9:.0f} USD bn: "
+                 f"{int(big.sum())} of {len(monthly)} ({months})")
+    etfs = market.etfs
+    spy = etfs.frame("flow")["SPY"]
+    lines.append(
+        f"  SPY flow derived from shares x NAV, {etfs.dates[0].date()} .. {etfs.dates[-1].date()}: "
+        f"{_finite(spy.sum() / 1e9, 'SPY derived'):+.2f} USD bn over {spy.notna().sum()} days "
+        f"({spy.isna().sum()} days NaN: not observed or stale, see data quality)"
+    )
+    return lines
+
+
+def _krx_block(krx) -> list[str]:
+    year = str(KRX_YEAR)
+    nb = krx.meta["netbuy_krw"].loc[year, "KOSPI_foreign_krw"]
+    bp = krx.meta["netbuy_bp"].loc[year, "KOSPI_foreign_bp"]
+    cap = krx.meta["market_cap_krw"].loc[year, "KOSPI"]
+    kospi = krx.prices.loc[year, "KOSPI"]
+    return [
+        f"KOSPI foreign net buying in {year} ({len(nb)} sessions)",
+        f"  {_finite(nb.sum() / 1e12, 'KOSPI foreign'):+,.2f} KRW trillion; "
+        f"sum of daily bp of market cap {_finite(bp.sum(), 'bp'):+.1f} bp; "
+        f"against the mean market cap ({cap.mean() / 1e12:,.0f} KRW trillion) "
+        f"{_finite(1e4 * nb.sum() / cap.mean(), 'bp of mean'):+.1f} bp",
+        f"  KOSPI {kospi.iloc[0]:,.2f} -> {kospi.iloc[-1]:,.2f} "
+        f"({_finite(100 * (kospi.iloc[-1] / kospi.iloc[0] - 1), 'KOSPI'):+.1f} %)",
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load, validate and summarize the bundled data; return 0."""
+    from datasets.bundled import (
+        load_krx_market,
+        load_us_etf_flows_2026q1,
+        load_us_index_close,
+    )
+    from datasets.bundled import load_us_market as _load_us_market
+
+    us = _load_us_market()
+    krx = load_krx_market()
+    flows = load_us_etf_flows_2026q1()
+    idx = load_us_index_close()
+    print("flowbt demo -- bundled real data (see datasets/README.md for sources)")
+    print("US market: " + us.describe().replace("\n", "; "))
+    print("KRX market: " + krx.describe().replace("\n", "; ")
+          + f"; CASH at {krx.meta['cash_rate']}")
+    print(f"US index levels: {', '.join(idx.columns)}, {idx.index[0].date()} .. "
+          f"{idx.index[-1].date()}")
+    print()
+    print(us.quality.merge([krx.quality]).summary())
+    for block in (_returns_block(us.prices), _flows_block(flows, us), _krx_block(krx)):
+        print()
+        print("\n".join(block))
+    return 0
