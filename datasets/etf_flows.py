@@ -1,0 +1,249 @@
+"""ETF-level flow files -> :class:`~engine.market.EtfData`.
+
+Two published shapes (DESIGN.md section 1, "ETF-level flows"):
+
+* **Flow exports** (etf.com style), long::
+
+      date,ticker,flow_usd
+      2026-01-02,SPY,-2385360000
+
+  ``flow_usd`` is the day's net creation (+) / redemption (-) in USD (``flow`` and
+  ``net_flow`` are accepted names; pass ``currency=`` for other currencies).
+* **Shares outstanding x NAV panels**, long::
+
+      date,ticker,shares,nav[,close][,volume][,expense_pct]
+
+  ``shares`` in shares (``SharesOut_M`` in millions is recognised and scaled by 1e6), ``nav``
+  and ``close`` per share, ``expense_pct`` in percent per year. The flow is derived as
+
+  .. math:: flow[t] = (SO[t] - SO[t-1]) \\cdot NAV[t-1]
+
+  on the calendar of the file's dates. Without a NAV column, ``nav_from="close"`` uses the
+  close (or ``price``) as NAV and says so in the data-quality summary.
+
+Rules
+-----
+* An ETF-day without a row is NaN (absent), never zero, and counted; so is a derived flow
+  whose two share counts or NAV are not both present (the first day is always NaN).
+* An empty ``flow_usd`` cell is NaN and counted (real etf.com exports carry rows with no
+  value on US holidays and for funds without a published flow); ``strict=True`` makes it an
+  error. In panels an empty ``shares``/``nav`` cell is NaN and counted (scraped panels have
+  gaps).
+* Negative shares outstanding or NAV are errors; duplicate (date, ticker) rows are errors.
+* Row order does not matter (keyed long files); the output is sorted by date and ticker.
+* Flat runs of shares outstanding (a scraper that stopped updating) derive zero flow; they
+  are not detected here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from datasets._csv import read_table, resolve_columns
+from engine.errors import DataError, DataQuality
+from engine.market import EtfData
+
+__all__ = ["load_etf_flows", "load_etf_shares_nav", "read_etf_flows", "read_etf_shares_nav"]
+
+FLOW_COLUMNS = {
+    "date": ("date", "일자", "날짜"),
+    "ticker": ("ticker", "etf", "symbol", "티커"),
+    "flow": ("flow_usd", "flow", "net_flow", "flow_krw"),
+}
+PANEL_COLUMNS = {
+    "date": ("date", "일자", "날짜"),
+    "ticker": ("ticker", "etf", "symbol", "티커"),
+    "shares": ("shares", "shares_outstanding", "SharesOut_M", "상장좌수"),
+    "nav": ("nav", "NAV"),
+    "close": ("close", "price", "종가"),
+    "volume": ("volume", "Volume", "거래량"),
+    "expense_pct": ("expense_pct", "Expense", "expense_ratio_pct"),
+}
+#: Columns of the scraped US panel that this loader does not use (accepted, ignored).
+PANEL_IGNORED = ("Assets_MUSD", "PrevClose", "Open", "N_Hold")
+
+
+def _wide(long: pd.DataFrame, value: str, dates: pd.DatetimeIndex, tickers: pd.Index
+          ) -> np.ndarray:
+    out = np.full((len(dates), len(tickers)), np.nan)
+    out[dates.get_indexer(long["date"]), tickers.get_indexer(long["ticker"])] = long[value]
+    return out
+
+
+def read_etf_flows(path, *, quality: DataQuality | None = None, strict: bool = False,
+                   encoding: str | None = None) -> pd.DataFrame:
+    """Read a long flow export as a wide frame.
+
+    Parameters
+    ----------
+    path : str or Path
+    quality : DataQuality, optional
+    strict : bool
+        Reject empty flow cells instead of leaving them NaN (counted).
+    encoding : str, optional
+
+    Returns
+    -------
+    pd.DataFrame
+        (dates x tickers) flows in the file's currency; NaN where the file has no row.
+    """
+    q = quality if quality is not None else DataQuality()
+    t = read_table(path, encoding=encoding, quality=q)
+    cols = resolve_columns(t, FLOW_COLUMNS, allowed_extra=(),
+                           kind="ETF flow export (date, ticker, flow_usd)")
+    t.require_rows("flow export")
+    dates = t.dates(cols["date"])
+    tickers = t.codes(cols["ticker"], what="ticker")
+    flow = t.numbers(cols["flow"], what="flow", required=strict)
+    q.add(t.source, "left NaN", "empty flow cells", int(np.isnan(flow).sum()),
+          rule="no flow published that day")
+    t.check_unique([dates, tickers.to_numpy()], ["date", "ticker"])
+    long = pd.DataFrame({"date": dates, "ticker": tickers.to_numpy(), "flow": flow})
+    d = pd.DatetimeIndex(dates.unique().sort_values(), name="date")
+    k = pd.Index(long["ticker"].unique(), name="ticker").sort_values()
+    wide = pd.DataFrame(_wide(long, "flow", d, k), index=d, columns=k)
+    q.add(t.source, "left NaN", "ETF-days without a flow row",
+          int(wide.isna().to_numpy().sum()) - int(np.isnan(flow).sum()),
+          rule="NaN = no data, never zero flow")
+    wide.attrs.update(source=t.source)
+    return wide
+
+
+def load_etf_flows(path, *, quality: DataQuality | None = None, currency: str = "USD",
+                   strict: bool = False, encoding: str | None = None) -> EtfData:
+    """Load a long ``date, ticker, flow_usd`` export as :class:`EtfData` with ``flow`` only.
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV or Parquet.
+    quality : DataQuality, optional
+        Receives rows read and ETF-days left NaN.
+    currency : str
+        Currency of the flows (USD for etf.com exports).
+    strict : bool
+        Reject empty flow cells instead of leaving them NaN (counted).
+    encoding : str, optional
+
+    Returns
+    -------
+    EtfData
+        ``flow`` (T, E) in ``currency``; other fields None.
+
+    Raises
+    ------
+    DataError
+        Empty file, missing/unknown columns, bad dates, non-numeric flows (empty ones with
+        ``strict``), duplicate (date, ticker).
+    """
+    wide = read_etf_flows(path, quality=quality, strict=strict, encoding=encoding)
+    return EtfData(dates=wide.index, etfs=wide.columns, flow=wide.to_numpy(), currency=currency)
+
+
+def read_etf_shares_nav(path, *, nav_from: str | None = None,
+                        quality: DataQuality | None = None, encoding: str | None = None
+                        ) -> dict[str, pd.DataFrame]:
+    """Read a shares-outstanding panel as wide frames.
+
+    Parameters
+    ----------
+    path : str or Path
+        Long CSV/Parquet (see the module docstring).
+    nav_from : {None, "close"}
+        Use the close/price column as NAV when the file has no NAV (counted as such).
+
+    Returns
+    -------
+    dict of str -> pd.DataFrame
+        ``shares_outstanding`` (shares), ``nav``, and when present ``close``, ``volume``
+        (dates x tickers), plus ``expense_ratio`` (Series, fraction per year, last value).
+    """
+    q = quality if quality is not None else DataQuality()
+    t = read_table(path, encoding=encoding, quality=q)
+    cols = resolve_columns(t, PANEL_COLUMNS, optional=("nav", "close", "volume", "expense_pct"),
+                           allowed_extra=PANEL_IGNORED,
+                           kind="shares-outstanding panel (date, ticker, shares, nav)")
+    t.require_rows("shares-outstanding panel")
+    if "nav" not in cols:
+        if nav_from != "close" or "close" not in cols:
+            raise DataError(
+                "no NAV column", file=t.source, row=1 if t.row_kind == "line" else None,
+                column="nav", fix="add a nav column, or pass nav_from='close' to use the close "
+                                  "(price) as NAV")
+    dates = t.dates(cols["date"])
+    tickers = t.codes(cols["ticker"], what="ticker")
+    t.check_unique([dates, tickers.to_numpy()], ["date", "ticker"])
+    scale = 1e6 if cols["shares"] == "SharesOut_M" else 1.0
+    long = pd.DataFrame({"date": dates, "ticker": tickers.to_numpy()})
+    long["shares_outstanding"] = t.numbers(cols["shares"], what="shares outstanding",
+                                           required=False, min_value=0) * scale
+    if "nav" in cols:
+        long["nav"] = t.numbers(cols["nav"], what="NAV", required=False, min_value=0)
+    for f, what in (("close", "close"), ("volume", "volume"), ("expense_pct", "expense ratio")):
+        if f in cols:
+            long[f] = t.numbers(cols[f], what=what, required=False, min_value=0)
+    if "nav" not in cols:
+        long["nav"] = long["close"]
+        q.add(t.source, "substituted", "NAV cells by the close price", len(long),
+              rule="nav_from='close'")
+    d = pd.DatetimeIndex(dates.unique().sort_values(), name="date")
+    k = pd.Index(long["ticker"].unique(), name="ticker").sort_values()
+    out: dict[str, pd.DataFrame] = {}
+    for f in ("shares_outstanding", "nav", "close", "volume"):
+        if f in long:
+            out[f] = pd.DataFrame(_wide(long, f, d, k), index=d, columns=k)
+    for f in ("shares_outstanding", "nav"):
+        q.add(t.source, "left NaN", f"ETF-days without {f}", int(out[f].isna().to_numpy().sum()),
+              rule="NaN = no data")
+    if "expense_pct" in long:
+        er = long.dropna(subset=["expense_pct"]).groupby("ticker")["expense_pct"].last() / 100.0
+        out["expense_ratio"] = er.reindex(k)  # type: ignore[assignment]
+    return out
+
+
+def load_etf_shares_nav(path, *, nav_from: str | None = None,
+                        quality: DataQuality | None = None, currency: str = "USD",
+                        encoding: str | None = None) -> EtfData:
+    """Load a shares-outstanding x NAV panel and derive creation/redemption flows.
+
+    Parameters
+    ----------
+    path : str or Path
+        Long panel (module docstring).
+    nav_from : {None, "close"}
+        Use the close as NAV when the file has none.
+    quality : DataQuality, optional
+        Receives rows read, NaN cells and NaN derived flows.
+    currency : str
+    encoding : str, optional
+
+    Returns
+    -------
+    EtfData
+        ``shares_outstanding`` (shares), ``nav``, ``flow`` = (SO[t] - SO[t-1]) * NAV[t-1]
+        in ``currency`` (NaN on the first day and wherever an input is missing), ``close``,
+        ``volume`` and ``expense_ratio`` (fraction/yr) when the file has them.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "so.csv"
+    >>> _ = p.write_text("date,ticker,shares,nav\\n2026-03-30,X,100,10\\n2026-03-31,X,120,11\\n")
+    >>> load_etf_shares_nav(p).frame("flow")["X"].tolist()
+    [nan, 200.0]
+    """
+    q = quality if quality is not None else DataQuality()
+    w = read_etf_shares_nav(path, nav_from=nav_from, quality=q, encoding=encoding)
+    so, nav = w["shares_outstanding"], w["nav"]
+    flow = so.diff() * nav.shift(1)
+    src = getattr(path, "name", str(path).rsplit("/", 1)[-1])
+    q.add(src, "left NaN", "derived flows (first day or a missing input)",
+          int(flow.isna().to_numpy().sum()), rule="flow needs SO[t], SO[t-1] and NAV[t-1]")
+    er = w.get("expense_ratio")
+    return EtfData(
+        dates=so.index, etfs=so.columns, shares_outstanding=so.to_numpy(), nav=nav.to_numpy(),
+        close=w["close"].to_numpy() if "close" in w else None,
+        volume=w["volume"].to_numpy() if "volume" in w else None,
+        flow=flow.to_numpy(), expense_ratio=None if er is None else er.to_numpy(),
+        currency=currency)
