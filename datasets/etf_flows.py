@@ -31,8 +31,9 @@ Rules
   gaps).
 * Negative shares outstanding or NAV are errors; duplicate (date, ticker) rows are errors.
 * Row order does not matter (keyed long files); the output is sorted by date and ticker.
-* Flat runs of shares outstanding (a scraper that stopped updating) derive zero flow; they
-  are not detected here.
+* Derived flows go through :func:`derive_flow_usd` (shared with the bundled panel): a
+  trailing run of identical shares (a scraper that stopped updating), a repeated scrape or a
+  gap over ``MAX_GAP_DAYS`` sets the flow NaN, counted -- never a silent zero flow.
 """
 
 from __future__ import annotations
@@ -44,7 +45,14 @@ from datasets._csv import read_table, resolve_columns
 from engine.errors import DataError, DataQuality
 from engine.market import EtfData
 
-__all__ = ["load_etf_flows", "load_etf_shares_nav", "read_etf_flows", "read_etf_shares_nav"]
+__all__ = ["derive_flow_usd", "load_etf_flows", "load_etf_shares_nav", "read_etf_flows", "read_etf_shares_nav"]
+
+#: Default length (in observations) beyond which a trailing run of identical shares outstanding
+#: is treated as stale data (the source scraper stopped updating some funds).
+STALE_AFTER_BARS = 5
+#: Default longest calendar gap between two observations over which a flow is still derived
+#: (a long weekend plus a holiday is 4 days; the panel has a 5-month hole in 2022).
+MAX_GAP_DAYS = 7
 
 FLOW_COLUMNS = {
     "date": ("date", "일자", "날짜"),
@@ -236,10 +244,9 @@ def load_etf_shares_nav(path, *, nav_from: str | None = None,
     q = quality if quality is not None else DataQuality()
     w = read_etf_shares_nav(path, nav_from=nav_from, quality=q, encoding=encoding)
     so, nav = w["shares_outstanding"], w["nav"]
-    flow = so.diff() * nav.shift(1)
     src = getattr(path, "name", str(path).rsplit("/", 1)[-1])
-    q.add(src, "left NaN", "derived flows (first day or a missing input)",
-          int(flow.isna().to_numpy().sum()), rule="flow needs SO[t], SO[t-1] and NAV[t-1]")
+    # one derivation for every shares x NAV source (stale runs and gaps -> NaN, counted)
+    flow = derive_flow_usd(so, nav, quality=q, source=src)
     er = w.get("expense_ratio")
     return EtfData(
         dates=so.index, etfs=so.columns, shares_outstanding=so.to_numpy(), nav=nav.to_numpy(),
@@ -247,3 +254,98 @@ def load_etf_shares_nav(path, *, nav_from: str | None = None,
         volume=w["volume"].to_numpy() if "volume" in w else None,
         flow=flow.to_numpy(), expense_ratio=None if er is None else er.to_numpy(),
         currency=currency)
+
+
+def derive_flow_usd(
+    shares: pd.DataFrame,
+    nav: pd.DataFrame,
+    *,
+    stale_after_bars: int = STALE_AFTER_BARS,
+    max_gap_days: int = MAX_GAP_DAYS,
+    quality: DataQuality | None = None,
+    source: str = "shares/NAV panel",
+) -> pd.DataFrame:
+    """Creation/redemption flow ``(SO[t] - SO[t-1]) * NAV[t-1]`` from a shares x NAV panel.
+
+    Each ETF's previous observation is its last row with both shares and NAV present, so a
+    missing day does not break the chain (the flow over the gap lands on the next observed
+    day) unless the gap is longer than ``max_gap_days``.
+
+    Parameters
+    ----------
+    shares : pd.DataFrame, shape (T, E)
+        Shares outstanding (shares), dates x ETFs; NaN = not observed.
+    nav : pd.DataFrame, shape (T, E)
+        Net asset value per share (currency units), same labels as ``shares``.
+    stale_after_bars : int
+        A trailing run of more than this many observations with identical shares outstanding is
+        stale data: the flows of the repeats (every row of the run but the first) are set NaN.
+    max_gap_days : int
+        Flows spanning more calendar days than this are set NaN.
+    quality : DataQuality, optional
+        Receives one count per rule that set flows NaN.
+    source : str
+        Name used in the data-quality entries.
+
+    Returns
+    -------
+    pd.DataFrame, shape (T, E)
+        Flow in currency units; NaN where not observed or set NaN by a rule below.
+
+    Notes
+    -----
+    Rules, each counted in ``quality`` (never turned into a silent zero flow):
+
+    * no previous observation (first row of an ETF, or shares/NAV missing) -> NaN;
+    * gap to the previous observation > ``max_gap_days`` -> NaN;
+    * repeated scrape: shares *and* NAV identical to the previous observation -> NaN (a day on
+      which the source did not update is not a day without flow);
+    * trailing stale run: more than ``stale_after_bars`` identical shares at the end -> NaN.
+
+    Examples
+    --------
+    >>> d = pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-04"])
+    >>> so = pd.DataFrame({"A": [100.0, 110.0, 105.0]}, index=d)
+    >>> nv = pd.DataFrame({"A": [10.0, 11.0, 12.0]}, index=d)
+    >>> derive_flow_usd(so, nv)["A"].tolist()
+    [nan, 100.0, -55.0]
+    """
+    if not shares.index.equals(nav.index) or not shares.columns.equals(nav.columns):
+        raise DataError("shares and NAV panels must have the same dates and ETFs")
+    if stale_after_bars < 1 or max_gap_days < 1:
+        raise ValueError("stale_after_bars and max_gap_days must be >= 1")
+    q = quality if quality is not None else DataQuality()
+    out = pd.DataFrame(np.nan, index=shares.index, columns=shares.columns, dtype=np.float64)
+    n_gap = n_repeat = n_stale = 0
+    for etf in shares.columns:
+        s, v = shares[etf], nav[etf]
+        ok = s.notna() & v.notna()
+        so, nv = s[ok].to_numpy(np.float64), v[ok].to_numpy(np.float64)
+        dates = s.index[ok]
+        if len(so) < 2:
+            continue
+        flow = np.full(len(so), np.nan)
+        flow[1:] = (so[1:] - so[:-1]) * nv[:-1]
+        gap = np.zeros(len(so), dtype=bool)
+        gap[1:] = (dates[1:] - dates[:-1]) / pd.Timedelta(days=1) > max_gap_days  # unit-safe
+        repeat = np.zeros(len(so), dtype=bool)
+        repeat[1:] = (so[1:] == so[:-1]) & (nv[1:] == nv[:-1])
+        # trailing run of identical shares: length counted from the end
+        run = 1
+        while run < len(so) and so[-run - 1] == so[-1]:
+            run += 1
+        stale = np.zeros(len(so), dtype=bool)
+        if run > stale_after_bars:
+            stale[len(so) - run + 1:] = True
+        n_gap += int(gap.sum())
+        n_repeat += int((repeat & ~gap).sum())
+        n_stale += int((stale & ~gap & ~repeat).sum())
+        flow[gap | repeat | stale] = np.nan
+        out.loc[dates, etf] = flow
+    q.add(source, "set NaN", f"flows spanning a gap > {max_gap_days} days", n_gap,
+          rule="a multi-month change is not one day's flow")
+    q.add(source, "set NaN", "flows on repeated scrapes (shares and NAV unchanged)", n_repeat,
+          rule="source did not update that day")
+    q.add(source, "set NaN", f"flows in trailing stale shares runs (> {stale_after_bars} obs)",
+          n_stale, rule="shares outstanding stopped updating")
+    return out
