@@ -319,32 +319,41 @@ class Holdings:
         unknown = etfs.difference(self.etfs)
         if len(unknown):
             raise KeyError(f"no holdings for ETFs {list(unknown)}")
-        dates = pd.DatetimeIndex(dates)
+        dates = pd.DatetimeIndex(dates).as_unit("ns")
         stock_pos = pd.Index(pd.Index(stocks).astype(str))
-        t = self.table[self.table["etf"].isin(etfs)]
-        e_list, start_l, stop_l, ptr, st_l, w_l = [], [], [], [0], [], []
-        for e_pos, etf in enumerate(etfs):
-            sub = t[t["etf"] == etf]
-            eff = pd.DatetimeIndex(sub["effective_date"].unique()).sort_values()
-            usable_from = dates.searchsorted(eff + pd.Timedelta(days=int(lag_days)), "left")
-            for j, d in enumerate(eff):
-                start = int(usable_from[j])
-                stop = int(usable_from[j + 1]) if j + 1 < len(eff) else len(dates)
-                if stop <= start:
-                    continue  # superseded before any session of the panel
-                snap = sub[sub["effective_date"] == d]
-                pos = stock_pos.get_indexer(snap["stock"].to_numpy())
-                e_list.append(e_pos)
-                start_l.append(start)
-                stop_l.append(stop)
-                st_l.append(pos.astype(np.int64))
-                w_l.append(snap["weight"].to_numpy(np.float64))
-                ptr.append(ptr[-1] + len(pos))
-        cat_i = np.concatenate(st_l) if st_l else np.empty(0, np.int64)
-        cat_w = np.concatenate(w_l) if w_l else np.empty(0, np.float64)
+        # Vectorized: one pass over the long table (sorted by etf, date, stock on construction),
+        # re-ordered stably by the requested ETF order. A per-ETF pandas loop took 20 s at
+        # 200 ETFs x 30 years of quarterly snapshots (benchmarks/results/synthesis.md).
+        t = self.table
+        e_pos = etfs.get_indexer(t["etf"])
+        sel = np.flatnonzero(e_pos >= 0)
+        order = sel[np.argsort(e_pos[sel], kind="stable")]
+        e_pos = e_pos[order]
+        eff = t["effective_date"].to_numpy()[order]
+        n = len(order)
+        first = np.ones(n, dtype=bool)
+        first[1:] = (e_pos[1:] != e_pos[:-1]) | (eff[1:] != eff[:-1])
+        snap_first = np.flatnonzero(first)
+        snap_e = e_pos[snap_first]
+        snap_d = pd.DatetimeIndex(eff[snap_first]).as_unit("ns") + pd.Timedelta(days=int(lag_days))
+        # usable from the first session on or after effective_date + lag, until the next
+        # snapshot of the same ETF becomes usable (or the end of the panel)
+        start = dates.searchsorted(snap_d, "left").astype(np.int64)
+        stop = np.full(len(start), len(dates), dtype=np.int64)
+        same_etf_next = snap_e[1:] == snap_e[:-1]
+        stop[:-1] = np.where(same_etf_next, start[1:], len(dates))
+        keep = stop > start  # superseded before any session of the panel -> left out
+        counts = np.diff(np.append(snap_first, n))
+        rows = order[np.repeat(keep, counts)]
+        indptr = np.zeros(int(keep.sum()) + 1, dtype=np.int64)
+        np.cumsum(counts[keep], out=indptr[1:])
         csr = HoldingsCSR(
-            np.asarray(e_list, np.int64), np.asarray(start_l, np.int64),
-            np.asarray(stop_l, np.int64), np.asarray(ptr, np.int64), cat_i, cat_w,
+            snap_e[keep].astype(np.int64),
+            start[keep],
+            stop[keep],
+            indptr,
+            stock_pos.get_indexer(t["stock"].to_numpy()[rows]).astype(np.int64),
+            t["weight"].to_numpy(np.float64)[rows],
         )
         return etfs, csr
 

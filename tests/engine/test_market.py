@@ -131,3 +131,32 @@ def test_etfdata_and_market_describe():
                prices=pd.DataFrame({"SPY": [1.0, 1.1, 1.2], CASH: 1.0}, index=d))
     text = m.describe()
     assert "5 days x 3 stocks x 2 investors" in text and "2 ETFs" in text
+
+
+def test_to_csr_agrees_with_weights_at_on_every_day():
+    """The vectorized CSR layout against the obvious per-(ETF, day) lookup, with a lag, a
+    requested ETF order different from the sorted one and snapshots between sessions."""
+    rng = np.random.default_rng(5)
+    dates = pd.bdate_range("2024-01-01", periods=60)
+    stocks = pd.Index([f"S{i}" for i in range(8)])
+    rows = []
+    for etf in ["E2", "E0", "E1"]:
+        for d in pd.date_range("2023-12-20", periods=5, freq="17D"):
+            held = rng.choice(8, size=rng.integers(1, 6), replace=False)
+            w = rng.random(len(held))
+            rows += [(etf, d, f"S{i}", x / w.sum()) for i, x in zip(held, w)]
+    h = Holdings(pd.DataFrame(rows, columns=["etf", "effective_date", "stock", "weight"]))
+    for lag in (0, 3):
+        etfs, csr = h.to_csr(dates, stocks, etfs=["E1", "E2", "E0"], lag_days=lag)
+        assert list(etfs) == ["E1", "E2", "E0"]
+        for e_pos, etf in enumerate(etfs):
+            for t, d in enumerate(dates):
+                expect = h.weights_at(etf, d, lag_days=lag)
+                s = np.flatnonzero((csr.etf == e_pos) & (csr.start <= t) & (t < csr.stop))
+                assert len(s) == (0 if expect.empty else 1)
+                if len(s):
+                    lo, hi = csr.indptr[s[0]], csr.indptr[s[0] + 1]
+                    got = pd.Series(csr.weight[lo:hi], index=stocks[csr.stock[lo:hi]])
+                    pd.testing.assert_series_equal(
+                        got.sort_index(), expect.sort_index(), check_names=False
+                    )
