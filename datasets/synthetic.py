@@ -30,7 +30,8 @@ Flows (fraction of market cap; KRW = fraction x market cap)
     lognormal stock-day activity. See :mod:`datasets.synthetic_flows`.
 The planted signal
     ``z[t,i]`` (iid N(0, 1)) is known to foreigners and pension funds on day ``t`` and moves the
-    idiosyncratic return of day ``t + 1`` with correlation ``lambda = signal_strength``. At
+    idiosyncratic return of day ``t + 1`` with correlation ``lambda = signal_strength`` (or,
+    with ``signal_horizon_days = h > 1``, each of days ``t+1..t+h`` with ``lambda / sqrt(h)``). At
     ``signal_strength = 0`` no return depends on any earlier flow (the null world): flows follow
     past and same-day returns only.
 Investors
@@ -120,6 +121,7 @@ def make_market(
     dtype="float64",
     listing_fraction: float = 0.2,
     cash_rate_pct: float = 2.5,
+    signal_horizon_days: int = 1,
 ) -> Market:
     """Generate a synthetic KRX-like market (model in the module docstring).
 
@@ -146,6 +148,11 @@ def make_market(
         Share of stocks listed after day 0 (NaN before their listing day).
     cash_rate_pct : float
         Constant short rate accrued by ``CASH`` in ``prices`` (percent per year).
+    signal_horizon_days : int >= 1
+        Sessions over which one day's private signal moves idiosyncratic returns (each of days
+        t+1..t+h with correlation ``signal_strength / sqrt(h)``). 1 = the next day only; use
+        h > 1 to test strategies that trade at the next bar (the default execution lag), since
+        with h = 1 the information is spent before a next-bar trade.
 
     Returns
     -------
@@ -175,6 +182,8 @@ def make_market(
     lam = float(signal_strength)
     if not 0.0 <= lam < 1.0:
         raise ValueError(f"signal_strength must be in [0, 1), got {lam}")
+    if int(signal_horizon_days) < 1:
+        raise ValueError(f"signal_horizon_days must be >= 1, got {signal_horizon_days}")
     out_dtype = np.dtype(dtype)
     if out_dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"dtype must be float32 or float64, got {dtype}")
@@ -187,7 +196,7 @@ def make_market(
     dates = trading_calendar(start, T)
     uni = make_universe(N, T, rng_uni, listing_fraction=listing_fraction)
     z = rng_sig.standard_normal((T, N))
-    ret = make_returns(uni, T, z, lam, rng_ret)
+    ret = make_returns(uni, T, z, lam, rng_ret, signal_horizon_days=int(signal_horizon_days))
     close0 = uni.cap0_krw / uni.shares
     close = np.cumprod(1.0 + ret, axis=0)
     close *= close0[None, :]
@@ -253,7 +262,7 @@ def make_market(
         "model_version": MODEL_VERSION,
         "params": {
             "n_days": T, "n_stocks": N, "n_etfs": E, "investors": list(inv),
-            "start": str(pd.Timestamp(start).date()), "signal_strength": lam, "seed": int(seed),
+            "start": str(pd.Timestamp(start).date()), "signal_strength": lam, "signal_horizon_days": int(signal_horizon_days), "seed": int(seed),
             "dtype": str(out_dtype), "listing_fraction": float(listing_fraction),
             "cash_rate_pct": float(cash_rate_pct),
         },

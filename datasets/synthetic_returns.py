@@ -220,16 +220,21 @@ def make_returns(
     signal_z: np.ndarray,
     signal_strength: float,
     rng: np.random.Generator,
+    signal_horizon_days: int = 1,
 ) -> np.ndarray:
     """Daily simple returns (T, N) from market + sector + idiosyncratic factors.
 
     .. math::
         r_{t,i} = \\mu + \\beta_i \\sigma^m_t m_t + \\sigma^s s_{t,g(i)}
-                  + \\sigma_i \\left(\\lambda z_{t-1,i} + \\sqrt{1-\\lambda^2}\\,\\varepsilon_{t,i}\\right)
+                  + \\sigma_i \\left(\\frac{\\lambda}{\\sqrt{h}} \\sum_{j=1}^{h} z_{t-j,i}
+                  + \\sqrt{1-\\lambda^2}\\,\\varepsilon_{t,i}\\right)
 
     ``m``, ``s``, ``eps`` are unit-variance Student-t (df 5, 5, 4); ``sigma^m_t`` has a
     log-AR(1) stochastic volatility; ``z`` is the informed-investor signal (shape (T, N),
-    standard normal), ``lambda = signal_strength``; day 0 has no signal term. The return is
+    standard normal), ``lambda = signal_strength``, ``h = signal_horizon_days``: the signal
+    of day t moves each of the next h returns with correlation ``lambda / sqrt(h)`` and the
+    idiosyncratic variance stays ``sigma_i^2`` (h = 1: the next day only). The first days have
+    fewer signal terms. The return is
     clipped at the KRX price limit of +-30%.
 
     Parameters
@@ -239,6 +244,8 @@ def make_returns(
     signal_z : ndarray, shape (T, N)
     signal_strength : float in [0, 1)
     rng : np.random.Generator
+    signal_horizon_days : int >= 1
+        Sessions over which one day's signal moves returns.
 
     Returns
     -------
@@ -259,7 +266,10 @@ def make_returns(
     r = eps
     r *= np.sqrt(1.0 - lam * lam)
     if lam != 0.0:
-        r[1:] += lam * signal_z[:-1]
+        h = int(signal_horizon_days)
+        k = lam / np.sqrt(h)  # sum of h unit signals scaled to variance lam^2
+        for j in range(1, min(h, T - 1) + 1):
+            r[j:] += k * signal_z[:-j]
     r *= uni.sigma_idio[None, :]
     r += uni.beta[None, :] * m[:, None]
     r += s[:, uni.sector]

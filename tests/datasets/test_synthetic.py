@@ -422,3 +422,33 @@ def test_full_scale_generation_fits():
     sizes = m.holdings.table.groupby(["etf", "effective_date"]).size()
     assert sizes.max() == 500
     assert elapsed < 120  # 60 s target warm on 2 quiet cores; margin for a shared machine
+
+
+def _signal_ic(m: Market, lead: int) -> tuple[float, float]:
+    """Mean daily rank IC of the planted z[t] with the stock return of day t + lead, and SE."""
+    z = m.meta["signal"].to_numpy()
+    c = m.flows.close
+    r = c[lead:] / c[lead - 1:-1] - 1.0  # r[t] = return of day t + lead
+    ics = []
+    for t in range(r.shape[0]):
+        ok = np.isfinite(r[t])
+        if ok.sum() >= 3:
+            ics.append(np.corrcoef(rankdata(z[t, ok]), rankdata(r[t, ok]))[0, 1])
+    ics = np.asarray(ics)
+    return float(ics.mean()), float(ics.std(ddof=1) / np.sqrt(len(ics)))
+
+
+def test_signal_horizon_spreads_the_edge_over_h_days():
+    """signal_horizon_days=h: day t's signal moves each of days t+1..t+h (so a strategy that
+    trades at the next bar can still capture it) and nothing beyond t+h."""
+    kw = dict(n_days=400, n_stocks=150, n_etfs=0, signal_strength=0.5, seed=3)
+    h5 = make_market(**kw, signal_horizon_days=5)
+    h1 = make_market(**kw)
+    ic, se = _signal_ic(h5, lead=3)
+    assert ic > 5 * se, (ic, se)
+    ic, se = _signal_ic(h5, lead=7)  # beyond the horizon: no edge
+    assert abs(ic) < 3 * se, (ic, se)
+    ic, se = _signal_ic(h1, lead=3)  # default horizon 1: day t+3 is untouched
+    assert abs(ic) < 3 * se, (ic, se)
+    with pytest.raises(ValueError, match="signal_horizon_days"):
+        make_market(10, 5, 0, signal_horizon_days=0)
