@@ -1,0 +1,208 @@
+"""Config -> market -> context -> strategy -> simulate; shared by backtest, sweep and demo.
+
+The steps are separate functions so that a sweep prepares the market and signals once and
+then only re-decides and re-simulates per variant.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine.config import Config
+from engine.errors import ConfigError, DataError
+from engine.market import CASH, Market
+from strategies.base import LOG_COLUMNS, Context, Decisions
+
+__all__ = [
+    "Prepared",
+    "RunResult",
+    "benchmark_weights",
+    "data_hash",
+    "decide",
+    "load_market",
+    "prepare",
+    "run_backtest",
+    "sim_kwargs",
+]
+
+#: Name of the benchmark holding the strategy's base allocation without triggers.
+STATIC = "static"
+
+
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """Everything a run needs before deciding: the market and the point-in-time context."""
+
+    config: Config
+    market: Market
+    ctx: Context
+
+
+@dataclass(frozen=True, eq=False)
+class RunResult:
+    """A backtest: the simulation (strategy + benchmarks) and each variant's decisions."""
+
+    config: Config
+    prepared: Prepared
+    decisions: dict[str, Decisions]
+    sim: object  # engine.simulation.SimResult (kept untyped: vectorbt stays out of import time)
+
+
+def _cut(df: pd.DataFrame | None, start, end) -> pd.DataFrame | None:
+    if df is None:
+        return None
+    idx = df.index
+    mask = np.ones(len(idx), dtype=bool)
+    if start is not None:
+        mask &= idx >= pd.Timestamp(start)
+    if end is not None:
+        mask &= idx <= pd.Timestamp(end)
+    return df.loc[mask]
+
+
+def load_market(cfg: Config, start=None, end=None) -> Market:
+    """Load the configured market, cut to ``[start, end]`` (arguments override the config)."""
+    import datasets
+
+    start = start if start is not None else cfg.data.start
+    end = end if end is not None else cfg.data.end
+    src = cfg.data.source
+    if src == "us_etf":
+        market = datasets.load_us_market(start=start, end=end)
+    elif src == "krx_market":
+        market = datasets.load_krx_market(start=start, end=end)
+    else:
+        market = datasets.make_market(**cfg.data.synthetic.model_dump())
+    if market.prices is None:
+        raise DataError(f"data source {src!r} has no price panel to simulate on")
+    prices = _cut(market.prices, start, end)
+    if len(prices) < 2:
+        raise ConfigError("data.start", str(start), f"fewer than 2 price dates in [{start}, {end}]")
+    return dataclasses.replace(market, prices=prices)
+
+
+def _flows_frame(market: Market) -> pd.DataFrame | None:
+    if market.etfs is None or market.etfs.flow is None:
+        return None
+    return market.etfs.frame("flow")
+
+
+def prepare(cfg: Config, start=None, end=None) -> Prepared:
+    """Load the market and build the context (signals from ``engine.inputs.INPUTS``)."""
+    market = load_market(cfg, start, end)
+    signals = {}
+    if cfg.signals:
+        from engine.inputs import INPUTS  # lazily: only configs with signals need it
+
+        for name, sc in cfg.signals.items():
+            if sc.source not in INPUTS:
+                raise ConfigError(f"signals.{name}.source", sc.source,
+                                  f"unknown signal source; known: {sorted(INPUTS)}")
+            sig = INPUTS[sc.source](market, **sc.params())
+            signals[name] = _cut(sig, market.prices.index[0], market.prices.index[-1])
+    ctx = Context(prices=market.prices, signals=signals, flows=_flows_frame(market))
+    return Prepared(cfg, market, ctx)
+
+
+def make_strategy(kind: str, params):
+    """Instantiate the strategy class registered for ``kind``."""
+    import strategies
+
+    _, cls = strategies.get(kind)
+    return cls(params)
+
+
+def decide(cfg: Config, ctx: Context) -> Decisions:
+    """The configured strategy's decisions on ``ctx``."""
+    return make_strategy(cfg.strategy_kind, cfg.strategy_params).decide(ctx)
+
+
+def benchmark_weights(cfg: Config, ctx: Context) -> dict[str, pd.DataFrame]:
+    """Decisions of each ``[simulation] benchmarks`` entry.
+
+    A ticker is bought on the first date and held (100 %). ``"static"`` is the strategy without
+    its triggers (same sleeves and rebalancing) when its Params has a ``triggers`` field;
+    otherwise the strategy's ``static_weights()`` rebalanced on each month's first session.
+    """
+    from strategies.core_satellite import calendar_positions
+
+    out: dict[str, pd.DataFrame] = {}
+    first = ctx.dates[:1]
+    for name in cfg.simulation.benchmarks:
+        if name == STATIC:
+            params = cfg.strategy_params
+            if dataclasses.is_dataclass(params) and any(
+                    f.name == "triggers" for f in dataclasses.fields(params)):
+                static = dataclasses.replace(params, triggers=())
+                out[name] = make_strategy(cfg.strategy_kind, static).decide(ctx).weights
+                continue
+            strat = make_strategy(cfg.strategy_kind, params)
+            if not hasattr(strat, "static_weights"):
+                raise ConfigError("simulation.benchmarks", name,
+                                  f"strategy {cfg.strategy_kind!r} has no static allocation")
+            w = strat.static_weights()
+            pos = calendar_positions(ctx.dates, "monthly")
+            out[name] = pd.DataFrame(np.tile(w.to_numpy(), (len(pos), 1)),
+                                     index=ctx.dates[pos], columns=w.index)
+        else:
+            if name not in ctx.prices.columns:
+                raise ConfigError("simulation.benchmarks", name,
+                                  "not a price column of the data (nor 'static')")
+            out[name] = pd.DataFrame({name: [1.0], CASH: [0.0]}, index=first)
+    return out
+
+
+def sim_kwargs(cfg: Config, market: Market) -> dict:
+    """Keyword arguments of :func:`engine.simulation.simulate` from ``[simulation]``."""
+    s = cfg.simulation
+    expense = None
+    if s.expense_drag:
+        expense = dict(s.expense_ratio)
+        if not expense and market.etfs is not None and market.etfs.expense_ratio is not None:
+            expense = dict(zip(market.etfs.etfs, market.etfs.expense_ratio, strict=True))
+        if not expense:
+            raise ConfigError("simulation.expense_ratio", {}, "expense_drag = true needs expense "
+                              "ratios (none in the config or the data)")
+    return dict(fee_rate=s.fee_rate, slippage_rate=s.slippage_rate,
+                execution_lag_bars=s.execution_lag_bars, init_cash=s.init_cash,
+                expense_ratio=expense)
+
+
+def data_hash(prices: pd.DataFrame) -> str:
+    """SHA-256 of the price panel used (values, dates and column names)."""
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(prices.to_numpy(np.float64)).tobytes())
+    h.update(np.asarray(prices.index.asi8).tobytes())
+    h.update("|".join(map(str, prices.columns)).encode())
+    return h.hexdigest()
+
+
+def variant_log(decisions: dict[str, Decisions]) -> pd.DataFrame:
+    """Concatenate the decisions' logs with a ``variant`` column."""
+    frames = [d.log.assign(variant=v) for v, d in decisions.items() if len(d.log)]
+    cols = ["date", "variant", *[c for c in LOG_COLUMNS if c != "date"]]
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(frames, ignore_index=True)[cols]
+
+
+def run_backtest(cfg: Config, start=None, end=None) -> RunResult:
+    """Run the strategy and its benchmarks in one simulation."""
+    from engine.simulation import simulate
+
+    prep = prepare(cfg, start, end)
+    decisions = {cfg.name: decide(cfg, prep.ctx)}
+    weights = {cfg.name: decisions[cfg.name].weights}
+    for name, w in benchmark_weights(cfg, prep.ctx).items():
+        if name in weights:
+            raise ConfigError("simulation.benchmarks", name, "clashes with the config name")
+        weights[name] = w
+    sim = simulate(prep.market.prices, weights, benchmarks=list(cfg.simulation.benchmarks),
+                   **sim_kwargs(cfg, prep.market))
+    sim.log = variant_log(decisions)
+    return RunResult(cfg, prep, decisions, sim)
