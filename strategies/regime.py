@@ -1,0 +1,308 @@
+"""Regime allocation: named scenarios with allocations, the active one chosen by signal rules.
+
+DESIGN.md: "Scenario responses with probabilities: base 60% (keep, overweight XLI/XLF), bull 25%
+(raise VUG, buy QQQ in steps), bear 15% (raise XLP/XLU, cash to 20%)". Each :class:`Scenario`
+carries its allocation (fractions; ``CASH`` takes any remainder), an optional
+:class:`Ramp` (an asset bought in steps funded from cash while the scenario stays active) and
+its probability.
+
+Two uses:
+
+* **Switching** (:class:`RegimeAllocation`): at each bar the first :class:`RegimeRule` whose
+  conditions all hold on that bar's signal values picks the active scenario; no rule ->
+  ``default``; a scenario is kept at least ``min_hold_bars`` bars. A weights row is emitted when the scenario changes, when a ramp steps, and
+  every ``rebalance_every_bars`` bars (0 = only on changes).
+* **Probability weighting** (:func:`probability_weighted`): simulate each scenario's static
+  allocation (:meth:`RegimeAllocation.scenario_weights`) and combine the per-scenario results
+  (returns, equity or metrics) into their probability-weighted expectation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from strategies._common import (
+    check_fractions,
+    log_frame,
+    rebalance_mask,
+    signal_frame,
+    weights_frame,
+    weights_row,
+)
+from strategies.base import CASH, Context, Decisions
+
+__all__ = [
+    "DEFAULT_SCENARIOS",
+    "Ramp",
+    "RegimeAllocation",
+    "RegimeParams",
+    "RegimeRule",
+    "Scenario",
+    "SignalCondition",
+    "probability_weighted",
+]
+
+#: Tolerance on scenario probabilities summing to 1.
+PROB_SUM_TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class Ramp:
+    """Buy ``asset`` in steps while a scenario is active, funded from its cash.
+
+    The asset's weight is ``min(step * (1 + n), max_weight)`` where ``n`` counts the
+    ``every_bars`` periods since the scenario became active; cash falls by the same amount.
+    """
+
+    asset: str
+    step: float
+    max_weight: float
+    every_bars: int = 21
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named allocation. ``weights`` are fractions (<= 1 in total; cash takes the rest)."""
+
+    name: str
+    probability: float
+    weights: dict[str, float]
+    ramp: Ramp | None = None
+
+
+@dataclass(frozen=True)
+class SignalCondition:
+    """``signal <op> threshold`` on the signal's value at the decision bar.
+
+    ``signal`` is a signal name (a single-column frame or a Series) or ``"name:column"``.
+    """
+
+    signal: str
+    op: Literal["<=", ">="]
+    threshold: float
+
+
+@dataclass(frozen=True)
+class RegimeRule:
+    """Activate ``scenario`` when all ``conditions`` hold (rules are tried in order)."""
+
+    scenario: str
+    conditions: tuple[SignalCondition, ...]
+
+
+_REFERENCE = {"RSP": 0.25, "VOO": 0.20, "VXUS": 0.15, "XLI": 0.08, "XLF": 0.07, "MDY": 0.06,
+              "XLP": 0.04, "VUG": 0.10}
+
+#: DESIGN.md's three scenarios on the reference core/satellite allocation (cash 5 %).
+DEFAULT_SCENARIOS = (
+    # base: keep the reference, overweight XLI/XLF (+2 pp each) funded from MDY/XLP
+    Scenario("base", 0.60, {**_REFERENCE, "XLI": 0.10, "XLF": 0.09, "MDY": 0.04, "XLP": 0.02}),
+    # bull: raise VUG to 15 %, buy QQQ in 2.5 pp steps up to 7.5 % out of an 8 % cash buffer
+    Scenario("bull", 0.25, {**_REFERENCE, "RSP": 0.22, "VOO": 0.18, "VXUS": 0.13, "XLP": 0.03,
+                            "VUG": 0.15},
+             ramp=Ramp("QQQ", step=0.025, max_weight=0.075, every_bars=21)),
+    # bear: raise XLP/XLU, cash to 20 %
+    Scenario("bear", 0.15, {"RSP": 0.20, "VOO": 0.15, "VXUS": 0.10, "XLI": 0.05, "XLF": 0.04,
+                            "MDY": 0.03, "XLP": 0.10, "XLU": 0.08, "VUG": 0.05}),
+)
+
+
+@dataclass(frozen=True)
+class RegimeParams:
+    """Parameters of :class:`RegimeAllocation`.
+
+    Parameters
+    ----------
+    scenarios : tuple of Scenario
+        Probabilities must sum to 1.
+    rules : tuple of RegimeRule
+        Tried in order at each bar; the first whose conditions all hold wins.
+    default : str
+        Scenario active when no rule holds (or a rule's signal is NaN).
+    rebalance_every_bars : int
+        Also re-emit the active allocation every n bars (0 = only on changes and ramp steps).
+    min_hold_bars : int
+        A scenario stays active at least this many bars before another may replace it (stops
+        flapping around a threshold; 1 = switch whenever the rules say so).
+    """
+
+    scenarios: tuple[Scenario, ...] = DEFAULT_SCENARIOS
+    rules: tuple[RegimeRule, ...] = ()
+    default: str = "base"
+    rebalance_every_bars: int = 0
+    min_hold_bars: int = 1
+
+    def __post_init__(self) -> None:
+        names = [s.name for s in self.scenarios]
+        if len(set(names)) != len(names):
+            raise ValueError(f"scenario names must be unique, got {names}")
+        if self.default not in names:
+            raise ValueError(f"default {self.default!r} is not a scenario ({names})")
+        total = sum(s.probability for s in self.scenarios)
+        if abs(total - 1.0) > PROB_SUM_TOL or any(s.probability < 0 for s in self.scenarios):
+            raise ValueError(f"scenario probabilities must be >= 0 and sum to 1, got {total}")
+        for s in self.scenarios:
+            check_fractions(s.weights, f"scenario {s.name}")
+            if s.ramp is not None:
+                cash = 1.0 - sum(s.weights.values()) + s.weights.get(CASH, 0.0)
+                if s.ramp.max_weight > cash + 1e-12 or s.ramp.step <= 0 or s.ramp.every_bars < 1:
+                    raise ValueError(
+                        f"scenario {s.name}: ramp needs 0 < step, every_bars >= 1 and "
+                        f"max_weight <= the scenario's cash ({cash:.4f})")
+        for r in self.rules:
+            if r.scenario not in names:
+                raise ValueError(f"rule scenario {r.scenario!r} is not a scenario ({names})")
+        if self.rebalance_every_bars < 0:
+            raise ValueError("rebalance_every_bars must be >= 0")
+        if self.min_hold_bars < 1:
+            raise ValueError("min_hold_bars must be >= 1")
+
+    @property
+    def probabilities(self) -> dict[str, float]:
+        return {s.name: s.probability for s in self.scenarios}
+
+
+def _holds(value: float, op: str, threshold: float) -> bool:
+    if not np.isfinite(value):
+        return False  # an unknown signal never activates a rule
+    return value <= threshold if op == "<=" else value >= threshold
+
+
+class RegimeAllocation:
+    """Switch between named scenario allocations by rules on signals."""
+
+    def __init__(self, params: RegimeParams | None = None) -> None:
+        self.params = params or RegimeParams()
+        self._by_name = {s.name: s for s in self.params.scenarios}
+
+    def scenario_weights(self, name: str, n_ramp_steps: int | None = None) -> pd.Series:
+        """Static allocation of one scenario (ramp at ``n_ramp_steps`` steps; None = full)."""
+        s = self._by_name[name]
+        w = dict(s.weights)
+        if s.ramp is not None:
+            steps = np.inf if n_ramp_steps is None else n_ramp_steps
+            w[s.ramp.asset] = w.get(s.ramp.asset, 0.0) + min(s.ramp.step * steps,
+                                                              s.ramp.max_weight)
+        w[CASH] = w.get(CASH, 0.0) + 1.0 - sum(w.values())
+        return pd.Series(w, dtype=np.float64)
+
+    def static_weights(self, ctx: Context | None = None) -> pd.Series:
+        """The default scenario's allocation (before any ramp step)."""
+        return self.scenario_weights(self.params.default, n_ramp_steps=0)
+
+    def scenario_variants(self, ctx: Context, rebalance_every_bars: int = 21
+                          ) -> dict[str, pd.DataFrame]:
+        """One static weights frame per scenario (full ramp), for probability weighting.
+
+        Simulate them together (``engine.simulation.simulate(ctx.prices, variants)``) and
+        combine the per-scenario metrics with :func:`probability_weighted` and
+        ``params.probabilities``.
+        """
+        cols, dates = list(ctx.prices.columns), ctx.dates
+        bars = np.flatnonzero(rebalance_mask(len(dates), rebalance_every_bars))
+        out = {}
+        for s in self.params.scenarios:
+            row = weights_row(self.scenario_weights(s.name).drop(CASH).to_dict(), cols)
+            out[s.name] = weights_frame(dates, cols, {int(i): row for i in bars})
+        return out
+
+    def active_scenarios(self, ctx: Context) -> pd.Series:
+        """The scenario active on each bar (str Series on ``ctx.dates``)."""
+        p = self.params
+        cond_values = {}
+        for r in p.rules:
+            for c in r.conditions:
+                if c.signal not in cond_values:
+                    f = signal_frame(ctx, c.signal)
+                    if f.shape[1] != 1:
+                        raise KeyError(f"condition signal {c.signal!r} has {f.shape[1]} columns;"
+                                       " name one as 'signal:column'")
+                    cond_values[c.signal] = f.iloc[:, 0].to_numpy(np.float64)
+        active: list[str] = []
+        since = 0
+        for i in range(len(ctx.dates)):
+            name = p.default
+            for r in p.rules:
+                if all(_holds(cond_values[c.signal][i], c.op, c.threshold) for c in r.conditions):
+                    name = r.scenario
+                    break
+            if active and name != active[-1]:
+                if i - since < p.min_hold_bars:
+                    name = active[-1]  # too early to leave the current scenario
+                else:
+                    since = i
+            active.append(name)
+        return pd.Series(active, index=ctx.dates, dtype=object, name="scenario")
+
+    def decide(self, ctx: Context) -> Decisions:
+        p = self.params
+        cols, dates = list(ctx.prices.columns), ctx.dates
+        active = self.active_scenarios(ctx).to_numpy()
+        periodic = (rebalance_mask(len(dates), p.rebalance_every_bars)
+                    if p.rebalance_every_bars else np.zeros(len(dates), bool))
+        rows, log = {}, []
+        prev, since, prev_ramp = None, 0, 0.0
+        for i, name in enumerate(active):
+            changed = name != prev
+            if changed:
+                since = i
+            s = self._by_name[name]
+            n_steps = 0 if s.ramp is None else 1 + (i - since) // s.ramp.every_bars
+            w = self.scenario_weights(name, n_ramp_steps=n_steps)
+            ramp_w = 0.0 if s.ramp is None else float(w[s.ramp.asset])
+            stepped = not changed and ramp_w != prev_ramp
+            if changed or stepped or periodic[i]:
+                rows[i] = weights_row(w.drop(CASH).to_dict(), cols)
+                if changed:
+                    log.append((dates[i], "regime", f"activate {name}", f"from {prev}"))
+                elif stepped:
+                    log.append((dates[i], "ramp", f"{s.ramp.asset} step {n_steps}",
+                                f"weight {ramp_w:.4f}"))
+            prev, prev_ramp = name, ramp_w
+        return Decisions(weights_frame(dates, cols, rows), log_frame(log))
+
+    def target_weights(self, ctx: Context) -> pd.DataFrame:
+        return self.decide(ctx).weights
+
+
+def probability_weighted(results: Mapping[str, object], probabilities: Mapping[str, float]):
+    """Probability-weighted expectation of per-scenario results.
+
+    .. math:: E[x] = \\sum_s p_s x_s
+
+    Parameters
+    ----------
+    results : mapping scenario -> float, pd.Series or pd.DataFrame
+        Per-scenario results of one shape (returns, equity curves, or metric tables);
+        pandas objects are aligned on their labels (a label missing in one scenario -> NaN).
+    probabilities : mapping scenario -> float
+        Scenario probabilities, >= 0, summing to 1; same keys as ``results``.
+
+    Returns
+    -------
+    float, pd.Series or pd.DataFrame
+        Same type as the inputs.
+
+    Examples
+    --------
+    >>> r = probability_weighted({"base": 0.08, "bull": 0.20, "bear": -0.15},
+    ...                          {"base": 0.6, "bull": 0.25, "bear": 0.15})
+    >>> round(r, 6)
+    0.0755
+    """
+    if set(results) != set(probabilities):
+        raise ValueError(f"scenarios differ: results {sorted(results)}, "
+                         f"probabilities {sorted(probabilities)}")
+    total = float(sum(probabilities.values()))
+    if abs(total - 1.0) > PROB_SUM_TOL or any(v < 0 for v in probabilities.values()):
+        raise ValueError(f"probabilities must be >= 0 and sum to 1, got {total}")
+    out = None
+    for name in sorted(results):
+        term = results[name] * probabilities[name]
+        out = term if out is None else out + term
+    return out
