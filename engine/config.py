@@ -237,6 +237,12 @@ def validate_config(raw: dict, *, file: str | None = None) -> Config:
     except (ValueError, TypeError) as exc:  # __post_init__ checks of the dataclass
         raise ConfigError("strategy", _short(table), str(exc), file=file) from None
     for key in top.sweep:
+        # A sweep prepares data, signals and simulation settings once and varies the strategy
+        # over them; a swept data/signals/simulation key would be silently ignored.
+        if not key.startswith("strategy."):
+            raise ConfigError(f"sweep.{key}", top.sweep[key],
+                              "a sweep varies strategy parameters only (keys under 'strategy.'); "
+                              "run one sweep per data, signals or simulation setting", file=file)
         _check_path(raw, key, file)
     return Config(name=top.name, data=top.data, signals=top.signals,
                   simulation=top.simulation, strategy_kind=kind, strategy_params=params,

@@ -145,7 +145,7 @@ def benchmark_weights(cfg: Config, ctx: Context) -> dict[str, pd.DataFrame]:
             if not hasattr(strat, "static_weights"):
                 raise ConfigError("simulation.benchmarks", name,
                                   f"strategy {cfg.strategy_kind!r} has no static allocation")
-            w = strat.static_weights()
+            w = strat.static_weights(ctx)  # common signature: static_weights(ctx=None)
             pos = calendar_positions(ctx.dates, "monthly")
             out[name] = pd.DataFrame(np.tile(w.to_numpy(), (len(pos), 1)),
                                      index=ctx.dates[pos], columns=w.index)

@@ -14,7 +14,11 @@ A decision dated t uses data up to and including t; the simulator executes it at
 No look-ahead
 -------------
 For every t: ``decide(ctx.upto(t)).weights`` equals ``decide(ctx).weights.loc[:t]``.
-Every strategy has a hypothesis test of exactly that (tests/strategies/test_prefix_invariance.py).
+Every strategy in ``strategies.REGISTRY`` has a hypothesis test of exactly that
+(tests/strategies/test_prefix_invariance.py, plus focused ones beside each strategy's tests).
+
+Optional: ``static_weights(ctx=None) -> pd.Series``, the base allocation without rules, used
+for the ``"static"`` benchmark.
 """
 
 from __future__ import annotations

@@ -138,8 +138,11 @@ class CoreSatellite:
     def sleeve_members(self) -> dict[str, list[str]]:
         return {k: list(v) for k, v in self.params.sleeves.items()}
 
-    def static_weights(self) -> pd.Series:
-        """The base allocation (sleeves flattened, CASH last), used for the "static" benchmark."""
+    def static_weights(self, ctx: Context | None = None) -> pd.Series:
+        """The base allocation (sleeves flattened, CASH last), used for the "static" benchmark.
+
+        ``ctx`` is accepted for the common signature (strategies whose universe comes from
+        the data need it); the sleeves here are fixed by the parameters."""
         return self._static.copy()
 
     def assets(self) -> list[str]:

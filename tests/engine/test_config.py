@@ -93,3 +93,11 @@ def test_bad_toml_is_a_config_error(tmp_path):
     f.write_text("name = \n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(f)
+
+
+def test_sweep_over_data_or_simulation_keys_is_refused(raw):
+    """A sweep prepares the market and simulation settings once; sweeping them would be
+    silently ignored, so it is an error naming the key."""
+    for key, values in [("data.start", ["2012-01-03"]), ("simulation.fee_rate", [0.0, 0.001])]:
+        with pytest.raises(ConfigError, match=rf"sweep\.{key} .*strategy parameters only"):
+            validate_config({**raw, "sweep": {key: values}})
