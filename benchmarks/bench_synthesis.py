@@ -1,0 +1,278 @@
+"""Benchmark constituent flow synthesis: naive pandas vs scipy.sparse vs flowbt (``flowbt bench``).
+
+What it does, in order (``--seed`` makes the inputs deterministic):
+
+1. Measures this machine's roofline in the same run (:mod:`benchmarks.roofline`).
+2. JIT: times the first call in a subprocess with an empty numba cache directory (cold
+   compile), then in a second subprocess on the same directory (cached load).
+3. Small size (default 250 days x 300 stocks x 12 investors x 20 ETFs): the naive pandas
+   way (long frame merged with daily holdings and market caps, multiply, group-by-sum), the
+   scipy.sparse way and flowbt; parity checked before timing.
+4. Large size (default 7,500 x 3,000 x 12 x 200, 50..500 constituents, quarterly
+   rebalance), float64 and float32: scipy.sparse (one sparse (E x N) @ dense (N x T_p*K)
+   product per rebalance period, transposes included) and flowbt (both kernel layouts);
+   parity checked against scipy before timing. Pandas is not run at this size (its long
+   frame would not fit); it is compared per (day, holding, investor) element.
+
+Timed work starts from the HoldingsCSR (``Holdings.to_csr`` is shared by every method and
+timed apart) and ends with the (T, E, K) array. Useful flops = 2 x K x (day, holding)
+pairs; bytes read = net buying + market caps. Writes ``benchmarks/results/synthesis.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+_PROBE = r"""
+import json, sys, time
+import numpy as np
+t0 = time.perf_counter()
+from engine.synthesis import Method, synthesize_arrays
+from tests.engine.oracles import make_synthesis_arrays
+t_import = time.perf_counter() - t0
+a = make_synthesis_arrays(20, 30, 3, 3, seed=0, min_holdings=3, max_holdings=8,
+                          rebalance_every_days=7)
+out = {}
+for dt in ("float64", "float32"):
+    x = a.net_buy.astype(dt); m = a.market_cap.astype(dt)
+    t0 = time.perf_counter()
+    synthesize_arrays(x, m, a.csr, 3, Method.BP, with_coverage=False)
+    out[dt] = time.perf_counter() - t0
+out["import"] = t_import
+print(json.dumps(out))
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``flowbt bench`` / ``python -m benchmarks.bench_synthesis``."""
+    parser.add_argument("--seed", type=int, default=0, help="input generator seed")
+    parser.add_argument("--small", type=int, nargs=4, default=[250, 300, 12, 20],
+                        metavar=("T", "N", "K", "E"), help="small size (pandas runs here)")
+    parser.add_argument("--large", type=int, nargs=4, default=[7500, 3000, 12, 200],
+                        metavar=("T", "N", "K", "E"), help="large size")
+    parser.add_argument("--skip-large", action="store_true", help="small size only")
+    parser.add_argument("--dtypes", default="float64,float32")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats (median)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "synthesis.md",
+                        help="markdown table to write")
+
+
+def _timed(fn, repeats, *args, **kwargs):
+    """Median wall time of ``fn(*args, **kwargs)`` over ``repeats`` calls, and its result."""
+    times = []
+    result = None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = fn(*args, **kwargs)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)), result
+
+
+def _jit_probe() -> dict:
+    """First-call times in two fresh processes sharing one new numba cache directory."""
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as cache_dir:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, PYTHONPATH=str(root))
+        runs = []
+        for _ in range(2):
+            p = subprocess.run([sys.executable, "-c", _PROBE], env=env, cwd=root,
+                               capture_output=True, text=True, check=True)
+            runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
+    return {"cold": runs[0], "cached": runs[1]}
+
+
+def _pairs(csr, T):
+    """Number of (day, holding) pairs with the stock in the panel."""
+    ok = csr.stock >= 0
+    nnz = np.add.reduceat(ok.astype(np.int64), csr.indptr[:-1]) if len(csr.etf) else 0
+    return int(np.sum(nnz * (csr.stop - csr.start)))
+
+
+def _row(size, dtype, method, seconds, elements, bytes_read, flops, roof):
+    from benchmarks.roofline import roofline_time
+
+    rt = roofline_time(roof, bytes_read, flops)
+    return {
+        "size": size, "dtype": dtype, "method": method, "seconds": seconds,
+        "ns_per_element": 1e9 * seconds / elements, "gbs": bytes_read / seconds / 1e9,
+        "gflops": flops / seconds / 1e9, "roofline_fraction": rt / seconds,
+        "roofline_s": rt,
+    }
+
+
+def _run_small(args, roof, rows, log):
+    from engine.synthesis import Method, synthesize_arrays, synthesize_flows
+    from tests.engine.oracles import make_synthesis_arrays, synthesize_oracle, synthesize_scipy
+
+    T, N, K, E = args.small
+    for dtype in args.dtypes.split(","):
+        a = make_synthesis_arrays(T, N, K, E, seed=args.seed, dtype=dtype,
+                                  min_holdings=min(50, N // 4), max_holdings=min(500, N // 2))
+        flows, holdings = a.flows(), a.holdings()
+        size = f"{T}x{N}x{K}x{E}"
+        t_pd, want = _timed(synthesize_oracle, 1, flows, holdings, "bp")
+        got = synthesize_flows(flows, holdings, method="bp")
+        rtol = 1e-9 if dtype == "float64" else 1e-4
+        scale = np.nanmax(np.abs(want.to_numpy(np.float64)))
+        np.testing.assert_allclose(got.to_numpy(np.float64), want.to_numpy(np.float64),
+                                   rtol=rtol, atol=rtol * scale)
+        sp_out = synthesize_scipy(a.net_buy, a.market_cap, a.csr, E)
+        np.testing.assert_allclose(sp_out.reshape(T, -1).astype(np.float64),
+                                   got.to_numpy(np.float64), rtol=rtol, atol=rtol * scale)
+        log(f"small {dtype}: parity ok (flowbt == pandas == scipy)")
+        pairs = _pairs(a.csr, T)
+        elements = pairs * K
+        bytes_read = a.net_buy.nbytes + a.market_cap.nbytes
+        flops = 2.0 * elements
+        rows.append(_row(size, dtype, "naive pandas", t_pd, elements, bytes_read, flops, roof))
+        t_sp, _ = _timed(synthesize_scipy, args.repeats, a.net_buy, a.market_cap, a.csr, E)
+        rows.append(_row(size, dtype, "scipy.sparse", t_sp, elements, bytes_read, flops, roof))
+        t_fb, _ = _timed(synthesize_arrays, args.repeats, a.net_buy, a.market_cap, a.csr, E,
+                         Method.BP, with_coverage=False)
+        rows.append(_row(size, dtype, "flowbt", t_fb, elements, bytes_read, flops, roof))
+        log(f"small {dtype}: pandas {t_pd:.3f}s scipy {t_sp:.4f}s flowbt {t_fb:.4f}s")
+
+
+def _run_large(args, roof, rows, log, extra):
+    from engine.synthesis import Method, synthesize_arrays
+    from tests.engine.oracles import make_synthesis_arrays, synthesize_scipy
+
+    T, N, K, E = args.large
+    size = f"{T}x{N}x{K}x{E}"
+    for dtype in args.dtypes.split(","):
+        t0 = time.perf_counter()
+        a = make_synthesis_arrays(T, N, K, E, seed=args.seed, dtype=dtype)
+        log(f"large {dtype}: generated in {time.perf_counter() - t0:.1f}s "
+            f"({len(a.csr.etf)} snapshots, {len(a.csr.stock)} holdings rows)")
+        if dtype == args.dtypes.split(",")[0]:
+            t0 = time.perf_counter()
+            tab = a.holdings_table()
+            from engine.market import Holdings
+
+            h = Holdings(tab)
+            t_hold = time.perf_counter() - t0
+            t_csr, _ = _timed(h.to_csr, 1, a.dates, a.stocks)
+            extra["to_csr"] = (t_hold, t_csr, size)
+            del tab, h
+        fb = synthesize_arrays(a.net_buy, a.market_cap, a.csr, E, Method.BP,
+                               with_coverage=False)[0]
+        sp_out = synthesize_scipy(a.net_buy, a.market_cap, a.csr, E)
+        rtol = 1e-9 if dtype == "float64" else 1e-4
+        scale = float(np.nanmax(np.abs(sp_out)))
+        np.testing.assert_allclose(fb, sp_out, rtol=rtol, atol=rtol * scale)
+        by_stock = synthesize_arrays(a.net_buy, a.market_cap, a.csr, E, Method.BP,
+                                     layout="by_stock")[0]
+        np.testing.assert_allclose(by_stock, sp_out, rtol=rtol, atol=rtol * scale)
+        log(f"large {dtype}: parity ok (flowbt by_etf == by_stock == scipy)")
+        del fb, sp_out, by_stock
+        pairs = _pairs(a.csr, T)
+        elements = pairs * K
+        bytes_read = a.net_buy.nbytes + a.market_cap.nbytes
+        flops = 2.0 * elements
+        t_sp, _ = _timed(synthesize_scipy, max(1, args.repeats // 2), a.net_buy,
+                         a.market_cap, a.csr, E)
+        rows.append(_row(size, dtype, "scipy.sparse", t_sp, elements, bytes_read, flops, roof))
+        log(f"large {dtype}: scipy {t_sp:.3f}s")
+        for layout, label in (("by_stock", "flowbt by_stock"), ("by_etf", "flowbt")):
+            t_fb, _ = _timed(synthesize_arrays, args.repeats, a.net_buy, a.market_cap, a.csr,
+                             E, Method.BP, layout=layout, with_coverage=False)
+            rows.append(_row(size, dtype, label, t_fb, elements, bytes_read, flops, roof))
+            log(f"large {dtype}: {label} {t_fb:.3f}s")
+        del a
+
+
+def _markdown(args, roof, jit, rows, extra) -> str:
+    lines = [
+        "# Constituent flow synthesis benchmark",
+        "",
+        "Generated by `benchmarks/bench_synthesis.py` (`flowbt bench`); do not edit.",
+        "",
+        f"- seed {args.seed}; repeats {args.repeats} (median); numba threads "
+        f"{roof['threads']}; {os.cpu_count()} CPUs",
+        f"- roofline measured in this run: read bandwidth **{roof['bandwidth_gbs']:.1f} GB/s** "
+        f"(numba parallel sum over {roof['bandwidth_bytes'] / 1e9:.1f} GB; np.sum "
+        f"{roof['numpy_sum_gbs']:.1f} GB/s), dense matmul **{roof['matmul_gflops']:.1f} "
+        f"GFLOP/s** (np.dot {roof['matmul_n']}x{roof['matmul_n']} float64; {roof['blas']})",
+        "- roofline time = max(bytes read / bandwidth, useful flops / matmul rate); bytes "
+        "read = net buying + market caps; useful flops = 2 x K x (day, holding) pairs",
+        f"- JIT, first call in a fresh process with an empty cache (compile): float64 "
+        f"{jit['cold']['float64']:.2f} s, float32 {jit['cold']['float32']:.2f} s; "
+        f"second process, same cache (load): float64 {jit['cached']['float64']:.3f} s, "
+        f"float32 {jit['cached']['float32']:.3f} s",
+    ]
+    if "to_csr" in extra:
+        th, tc, size = extra["to_csr"]
+        lines.append(f"- holdings preparation at {size} (shared by every method, not in the "
+                     f"times below): Holdings() {th:.1f} s, Holdings.to_csr {tc:.1f} s")
+    lines += [
+        "",
+        "| size (TxNxKxE) | dtype | method | time (s) | ns / element | GB/s | useful GFLOP/s "
+        "| roofline (s) | fraction of roofline |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['size']} | {r['dtype']} | {r['method']} | {r['seconds']:.4g} | "
+            f"{r['ns_per_element']:.3g} | {r['gbs']:.2f} | {r['gflops']:.2f} | "
+            f"{r['roofline_s']:.3g} | {r['roofline_fraction']:.1%} |")
+    lines += ["", "## Ratios (same run)", ""]
+    by = {(r["size"], r["dtype"], r["method"]): r for r in rows}
+    for (size, dtype, method), r in by.items():
+        if method != "flowbt":
+            continue
+        small_pd = [v for (s, d, m), v in by.items() if d == dtype and m == "naive pandas"]
+        sp = by.get((size, dtype, "scipy.sparse"))
+        if small_pd:
+            ratio = small_pd[0]["ns_per_element"] / r["ns_per_element"]
+            lines.append(f"- {size} {dtype}: flowbt vs naive pandas (per element, pandas at "
+                         f"{small_pd[0]['size']}): **{ratio:,.0f}x** (target >= 1,000x)")
+        if sp:
+            lines.append(f"- {size} {dtype}: flowbt vs scipy.sparse: "
+                         f"**{sp['seconds'] / r['seconds']:.1f}x** (target >= 5x)")
+        lines.append(f"- {size} {dtype}: flowbt at **{r['roofline_fraction']:.0%}** of the "
+                     "roofline (target >= 50% at the large size in float64)")
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark, print progress and the table, write ``args.out``."""
+    from benchmarks.roofline import measure
+
+    def log(msg):
+        print(msg, flush=True)
+
+    roof = measure()
+    log(f"roofline: {roof['bandwidth_gbs']:.1f} GB/s, {roof['matmul_gflops']:.1f} GFLOP/s")
+    jit = _jit_probe()
+    log(f"jit: cold {jit['cold']}, cached {jit['cached']}")
+    rows: list[dict] = []
+    extra: dict = {}
+    _run_small(args, roof, rows, log)
+    if not args.skip_large:
+        _run_large(args, roof, rows, log, extra)
+    text = _markdown(args, roof, jit, rows, extra)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(text)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

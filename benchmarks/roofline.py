@@ -1,0 +1,104 @@
+"""This machine's roofline: memory read bandwidth and dense matmul FLOP rate, measured now.
+
+* Bandwidth: a numba ``prange`` sum over a float64 array much larger than the last-level
+  cache (default 2 GB; this machine reports a 480 MB L3), on all numba threads. The array is
+  filled before timing (page faults are not bandwidth).
+* Matmul rate: ``np.dot`` of two n x n float64 matrices (2 n^3 flops), BLAS threads as the
+  environment sets them (threadpoolctl info reported when installed).
+
+Roofline time of a kernel = max(bytes read / bandwidth, useful flops / matmul rate).
+
+Run alone: ``python -m benchmarks.roofline``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+__all__ = ["Roofline", "measure", "roofline_time"]
+
+
+class Roofline(dict):
+    """``{"bandwidth_gbs", "matmul_gflops", "threads", "blas", ...}``."""
+
+
+def _sum_kernel():
+    from numba import njit, prange
+
+    # fastmath lets the reduction vectorize (several partial sums): without it the loop is
+    # bound by the add latency, not by memory
+    @njit(parallel=True, cache=False, fastmath=True)
+    def psum(a):
+        n = a.shape[0]
+        n_chunks = 64
+        parts = np.zeros(n_chunks)
+        for c in prange(n_chunks):
+            lo = c * n // n_chunks
+            hi = (c + 1) * n // n_chunks
+            s = 0.0
+            for i in range(lo, hi):
+                s += a[i]
+            parts[c] = s
+        return parts.sum()
+
+    return psum
+
+
+def _median_time(fn, repeats, *args):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn(*args)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)), times
+
+
+def measure(bandwidth_bytes: float = 2e9, matmul_n: int = 4000, repeats: int = 5) -> Roofline:
+    """Measure read bandwidth (GB/s, 1e9 bytes) and dense matmul rate (GFLOP/s)."""
+    import numba
+
+    psum = _sum_kernel()
+    a = np.ones(int(bandwidth_bytes) // 8)
+    psum(a[:1000])  # compile
+    psum(a)  # warm
+    t_bw, _ = _median_time(psum, repeats, a)
+    t_np, _ = _median_time(np.sum, max(1, repeats // 2), a)
+    nbytes = a.nbytes
+    del a
+    rng = np.random.default_rng(0)
+    m1 = rng.standard_normal((matmul_n, matmul_n))
+    m2 = rng.standard_normal((matmul_n, matmul_n))
+    np.dot(m1, m2)
+    t_mm, _ = _median_time(np.dot, max(2, repeats // 2), m1, m2)
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = "; ".join(
+            f"{i.get('internal_api')} {i.get('version')} {i.get('num_threads')} threads "
+            f"({i.get('architecture')})" for i in threadpool_info()
+        )
+    except ImportError:  # pragma: no cover
+        blas = "threadpoolctl not installed"
+    return Roofline(
+        bandwidth_gbs=nbytes / t_bw / 1e9,
+        numpy_sum_gbs=nbytes / t_np / 1e9,
+        matmul_gflops=2 * matmul_n**3 / t_mm / 1e9,
+        bandwidth_bytes=nbytes,
+        matmul_n=matmul_n,
+        threads=numba.get_num_threads(),
+        blas=blas,
+    )
+
+
+def roofline_time(roof: Roofline, bytes_read: float, flops: float) -> float:
+    """``max(bytes_read / bandwidth, flops / matmul rate)`` in seconds."""
+    return max(bytes_read / (roof["bandwidth_gbs"] * 1e9), flops / (roof["matmul_gflops"] * 1e9))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    r = measure()
+    print(f"read bandwidth {r['bandwidth_gbs']:.1f} GB/s (numba, {r['threads']} threads; "
+          f"np.sum {r['numpy_sum_gbs']:.1f} GB/s); dense matmul {r['matmul_gflops']:.1f} "
+          f"GFLOP/s; BLAS: {r['blas']}")

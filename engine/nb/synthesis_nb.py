@@ -1,0 +1,401 @@
+"""Constituent flow synthesis kernels: fold (T, N, K) stock net buying into (T, E, K) ETF flows.
+
+The maths (DESIGN.md section 1), for day ``t``, ETF ``e`` and investor ``k``:
+
+.. math::
+
+    S_{t,e,k} = \\sum_i c_{e,i} \\, s_{t,i} \\, x_{t,i,k}
+
+with the holding coefficient ``c`` and the per stock-day scale ``s`` set by the method
+(:class:`Scale`): ``bp`` uses ``c = 1e4 * w`` and ``s = 1 / market_cap``; ``weighted_amount``
+uses ``c = w``, ``s = 1``; ``amount`` and ``shares`` use ``c = 1`` (membership), ``s = 1``.
+The coefficients are prepared by :mod:`engine.synthesis`; the kernels only know whether to
+divide by the market cap.
+
+Two layouts of the same sum, both with contiguous innermost loops and ``prange`` over
+blocks of dates (days are independent, so both cores share the work), both accumulating in
+float64 whatever the input dtype:
+
+* :func:`synthesize_by_etf_nb` (the default): for a block of D dates inside one global
+  period (the time axis split at every snapshot boundary of any ETF), scale and transpose
+  the block of ``x`` once into ``Y`` (N, D*K), a per-worker scratch that stays in L2; then
+  each ETF's D*K outputs are a weighted sum of its constituents' rows of ``Y``, four
+  constituents per pass over D*K contiguous values. ``x`` is streamed from memory once.
+  What bounds it is the L2 -> L1 traffic of the gathered rows (K values per day and
+  holding, ~40 GB at the benchmark size), not DRAM; see benchmarks/results/synthesis.md.
+* :func:`synthesize_by_stock_nb` (the lead's first design, kept as the measured
+  alternative): holdings regrouped per global period into "for each held stock, the ETFs
+  that hold it"; each ``x[t, i, :]`` row is read once and scattered into an (E, K)
+  accumulator in L1. Its K-long inner loop (K = 12) vectorizes poorly with LLVM's default
+  unroll (16 lanes), so it measured ~3x slower.
+
+NaN policy: a term whose market cap is NaN or <= 0 (``bp`` only) or whose net buying is NaN
+contributes nothing; an ETF without a usable snapshot on day ``t`` gets NaN. Oracle:
+``tests/engine/oracles.py::synthesize_oracle`` (a pandas merge/groupby).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit, prange
+
+
+class ScaleModes(NamedTuple):
+    """Integer codes for the per stock-day scale (passed to kernels as plain ints)."""
+
+    per_market_cap: int = 0  # s = 1 / market_cap  (bp)
+    none: int = 1  # s = 1                (amount, weighted_amount, shares)
+
+
+Scale = ScaleModes()
+
+#: Dates per parallel work item: small enough to balance two cores, large enough that the
+#: per-block scratch allocation is negligible.
+DATE_BLOCK = 16
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def synthesize_by_stock_nb(
+    x, market_cap, scale_mode, period_of_t, period_stock_ptr, held_stock, holder_ptr,
+    holder_etf, holder_coef, holder_weight, etf_active, out, coverage,
+):
+    """Synthesize ETF flows with holdings regrouped by stock (fills ``out`` and ``coverage``).
+
+    Parameters
+    ----------
+    x : ndarray, shape (T, N, K), float32 or float64
+        Net buying (value or shares); NaN = absent.
+    market_cap : ndarray, shape (T, N)
+        Market caps (read only when ``scale_mode == Scale.per_market_cap``).
+    scale_mode : int
+        A :data:`Scale` code.
+    period_of_t : ndarray, shape (T,), int64
+        Global period of each date.
+    period_stock_ptr : ndarray, shape (P + 1,), int64
+        Held stocks of period ``p`` are ``held_stock[period_stock_ptr[p]:period_stock_ptr[p+1]]``.
+    held_stock : ndarray, shape (H,), int64
+        Stock positions (columns of ``x``), ascending within a period.
+    holder_ptr : ndarray, shape (H + 1,), int64
+        Holders of held entry ``j`` are ``holder_*[holder_ptr[j]:holder_ptr[j+1]]``.
+    holder_etf : ndarray, shape (M,), int64
+        ETF positions.
+    holder_coef : ndarray, shape (M,), float64
+        Coefficient ``c`` (method dependent).
+    holder_weight : ndarray, shape (M,), float64
+        Holding weight (fraction), summed into ``coverage``.
+    etf_active : ndarray, shape (P, E), bool
+        Whether the ETF has a usable snapshot in the period.
+    out : ndarray, shape (T, E, K)
+        Output, float32 or float64.
+    coverage : ndarray, shape (T, E), float64
+        Output: weight of the constituents present (not NaN) that day; NaN when inactive.
+    """
+    T, N, K = x.shape
+    E = out.shape[1]
+    n_blocks = (T + DATE_BLOCK - 1) // DATE_BLOCK
+    for b in prange(n_blocks):
+        acc = np.empty((E, K), np.float64)
+        cov = np.empty(E, np.float64)
+        row = np.empty(K, np.float64)
+        for t in range(b * DATE_BLOCK, min(T, (b + 1) * DATE_BLOCK)):
+            p = period_of_t[t]
+            acc[:, :] = 0.0
+            cov[:] = 0.0
+            for j in range(period_stock_ptr[p], period_stock_ptr[p + 1]):
+                i = held_stock[j]
+                s = 1.0
+                if scale_mode == 0:
+                    m = market_cap[t, i]
+                    if not m > 0.0:  # NaN or non-positive: the stock is absent today
+                        continue
+                    s = 1.0 / m
+                present = False
+                for k in range(K):
+                    v = x[t, i, k]
+                    if v == v:
+                        row[k] = v * s
+                        present = True
+                    else:
+                        row[k] = 0.0
+                if not present:
+                    continue
+                for h in range(holder_ptr[j], holder_ptr[j + 1]):
+                    e = holder_etf[h]
+                    c = holder_coef[h]
+                    for k in range(K):
+                        acc[e, k] += c * row[k]
+                    cov[e] += holder_weight[h]
+            for e in range(E):
+                if etf_active[p, e]:
+                    for k in range(K):
+                        out[t, e, k] = acc[e, k]
+                    coverage[t, e] = cov[e]
+                else:
+                    for k in range(K):
+                        out[t, e, k] = np.nan
+                    coverage[t, e] = np.nan
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
+def _scale_block_nb(x, market_cap, scale_mode, t0, t1, Y, present, with_present):
+    """Y[i, d*K + k] = s[t0+d, i] * x[t0+d, i, k] with NaN -> 0 (one date block, transposed);
+    ``present[i, d]`` (only filled ``with_present``): any of the K terms was not NaN."""
+    N, K = x.shape[1], x.shape[2]
+    for d in range(t1 - t0):
+        t = t0 + d
+        for i in range(N):
+            s = 1.0
+            if scale_mode == 0:
+                m = market_cap[t, i]
+                s = 1.0 / m if m > 0.0 else np.nan  # absent stock: every term NaN -> 0
+            for k in range(K):
+                v = x[t, i, k] * s
+                Y[i, d * K + k] = v if v == v else 0.0
+            if with_present:
+                any_ok = False
+                if s == s:
+                    for k in range(K):
+                        if x[t, i, k] == x[t, i, k]:
+                            any_ok = True
+                present[i, d] = any_ok
+
+
+@njit(parallel=True, cache=True, error_model="numpy", fastmath={"contract"})
+def synthesize_by_etf_nb(
+    x, market_cap, scale_mode, block_start, block_stop, active_snap, snap_ptr, snap_stock,
+    snap_coef, snap_weight, with_coverage, n_chunks, out, coverage,
+):
+    """Synthesize ETF flows ETF by ETF over blocks of dates (fills ``out`` and ``coverage``).
+
+    For each block of up to D dates inside one global period, the block of ``x`` is scaled
+    and transposed once into ``Y`` of shape (N, D*K) (per-worker scratch, L2-sized); then for
+    each ETF the D*K outputs are a weighted sum of its constituents' rows of ``Y``: the
+    innermost loop runs over D*K contiguous values (dates x investors), which vectorizes.
+    ``fastmath={"contract"}`` only lets multiply-add fuse (no reordering, NaN/inf kept).
+
+    Parameters
+    ----------
+    x, market_cap, scale_mode
+        As in :func:`synthesize_by_stock_nb`.
+    block_start, block_stop : ndarray, shape (B,), int64
+        Date blocks; no block crosses a snapshot boundary of any ETF.
+    active_snap : ndarray, shape (T, E), int64
+        Snapshot usable by ETF ``e`` on day ``t``; -1 when none.
+    snap_ptr : ndarray, shape (S + 1,), int64
+        Constituents of snapshot ``s`` are ``snap_*[snap_ptr[s]:snap_ptr[s+1]]``.
+    snap_stock : ndarray, shape (nnz,), int64
+        Stock positions, all >= 0 (the caller drops constituents not in the flow panel).
+    snap_coef, snap_weight : ndarray, shape (nnz,), float64
+        Coefficient ``c`` and weight (for coverage).
+    with_coverage : bool
+        Fill ``coverage`` (else it is left untouched).
+    n_chunks : int
+        Parallel work items (a few per thread: one scratch allocation per chunk and some load
+        balance on a shared machine).
+    out, coverage
+        Outputs as in :func:`synthesize_by_stock_nb`.
+    """
+    T, N, K = x.shape
+    E = out.shape[1]
+    B = block_start.shape[0]
+    D = 1
+    for b in range(B):
+        D = max(D, block_stop[b] - block_start[b])
+    n_chunks = max(1, min(B, n_chunks))
+    for ch in prange(n_chunks):
+        Y = np.empty((N, D * K), np.float64)
+        present = np.empty((N, D), np.bool_)
+        acc = np.empty(D * K, np.float64)
+        cov = np.empty(D, np.float64)
+        for b in range(ch * B // n_chunks, (ch + 1) * B // n_chunks):
+            t0 = block_start[b]
+            t1 = block_stop[b]
+            nd = t1 - t0
+            DK = nd * K
+            _scale_block_nb(x, market_cap, scale_mode, t0, t1, Y, present, with_coverage)
+            for e in range(E):
+                sn = active_snap[t0, e]
+                if sn < 0:
+                    for d in range(nd):
+                        for k in range(K):
+                            out[t0 + d, e, k] = np.nan
+                        if with_coverage:
+                            coverage[t0 + d, e] = np.nan
+                    continue
+                acc[:DK] = 0.0
+                h = snap_ptr[sn]
+                hi = snap_ptr[sn + 1]
+                # four constituents per pass: one load and one store of ``acc`` per four
+                # multiply-adds (the accumulator traffic, not the flops, bounds this loop)
+                while h + 4 <= hi:
+                    y1 = Y[snap_stock[h]]
+                    y2 = Y[snap_stock[h + 1]]
+                    y3 = Y[snap_stock[h + 2]]
+                    y4 = Y[snap_stock[h + 3]]
+                    c1 = snap_coef[h]
+                    c2 = snap_coef[h + 1]
+                    c3 = snap_coef[h + 2]
+                    c4 = snap_coef[h + 3]
+                    for j in range(DK):
+                        acc[j] += (c1 * y1[j] + c2 * y2[j]) + (c3 * y3[j] + c4 * y4[j])
+                    h += 4
+                while h < hi:
+                    y1 = Y[snap_stock[h]]
+                    c1 = snap_coef[h]
+                    for j in range(DK):
+                        acc[j] += c1 * y1[j]
+                    h += 1
+                for d in range(nd):
+                    for k in range(K):
+                        out[t0 + d, e, k] = acc[d * K + k]
+                if with_coverage:
+                    cov[:nd] = 0.0
+                    for h in range(snap_ptr[sn], snap_ptr[sn + 1]):
+                        i = snap_stock[h]
+                        for d in range(nd):
+                            if present[i, d]:
+                                cov[d] += snap_weight[h]
+                    for d in range(nd):
+                        coverage[t0 + d, e] = cov[d]
+
+
+def date_blocks(bounds, block_days):
+    """Split ``[0, T)`` into blocks of at most ``block_days`` that never cross ``bounds``.
+
+    Plain NumPy (no numba): returns ``(block_start, block_stop)`` int64 arrays.
+
+    >>> date_blocks(np.array([0, 5, 7]), 2)
+    (array([0, 2, 4, 5]), array([2, 4, 5, 7]))
+    """
+    starts, stops = [], []
+    for p in range(len(bounds) - 1):
+        s = np.arange(bounds[p], bounds[p + 1], block_days, dtype=np.int64)
+        starts.append(s)
+        stops.append(np.minimum(s + block_days, bounds[p + 1]))
+    if not starts:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(starts), np.concatenate(stops)
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def cumulate_nb(daily, out):
+    """Running sum over time of a (T, C) panel; NaN days add nothing but stay NaN.
+
+    Equivalent to ``df.cumsum()`` with NaN treated as 0 in the running total and the output
+    NaN wherever the input is NaN (pandas ``cumsum(skipna=True)``).
+
+    Parameters
+    ----------
+    daily : ndarray, shape (T, C)
+    out : ndarray, shape (T, C), filled
+    """
+    T, C = daily.shape
+    n_blocks = (C + 255) // 256
+    for b in prange(n_blocks):
+        lo = b * 256
+        hi = min(C, lo + 256)
+        run = np.zeros(hi - lo, np.float64)
+        for t in range(T):
+            for c in range(lo, hi):
+                v = daily[t, c]
+                if v == v:
+                    run[c - lo] += v
+                    out[t, c] = run[c - lo]
+                else:
+                    out[t, c] = np.nan
+
+
+@njit(cache=True, error_model="numpy")
+def by_stock_layout_nb(n_stocks, n_etfs, bounds, snap_etf, snap_start, snap_stop, indptr,
+                       stock, coef, weight):
+    """Regroup (ETF, snapshot) holdings into per-period "stock -> holders" lists.
+
+    Counting sort, linear in the output size. Entries with ``stock < 0`` (constituents not
+    in the flow panel) are skipped; the caller reports them.
+
+    Parameters
+    ----------
+    n_stocks, n_etfs : int
+        N and E.
+    bounds : ndarray, shape (P + 1,), int64
+        Period boundaries on the date axis: period ``p`` is ``bounds[p] <= t < bounds[p+1]``;
+        every snapshot's start and stop is one of them.
+    snap_etf, snap_start, snap_stop, indptr, stock : ndarray, int64
+        The :class:`engine.market.HoldingsCSR` arrays.
+    coef, weight : ndarray, shape (nnz,), float64
+        Coefficient per CSR entry and its weight.
+
+    Returns
+    -------
+    period_of_t : (T,) int64
+    period_stock_ptr : (P + 1,) int64
+    held_stock : (H,) int64
+    holder_ptr : (H + 1,) int64
+    holder_etf : (M,) int32
+    holder_coef, holder_weight : (M,) float64
+    etf_active : (P, E) bool
+    """
+    P = bounds.shape[0] - 1
+    T = bounds[P]
+    S = snap_etf.shape[0]
+    period_of_t = np.empty(T, np.int64)
+    for p in range(P):
+        for t in range(bounds[p], bounds[p + 1]):
+            period_of_t[t] = p
+    p_lo = np.searchsorted(bounds, snap_start)
+    p_hi = np.searchsorted(bounds, snap_stop)
+    etf_active = np.zeros((P, n_etfs), np.bool_)
+    counts = np.zeros((P, n_stocks), np.int64)
+    for s in range(S):
+        for p in range(p_lo[s], p_hi[s]):
+            etf_active[p, snap_etf[s]] = True
+            for h in range(indptr[s], indptr[s + 1]):
+                if stock[h] >= 0:
+                    counts[p, stock[h]] += 1
+    n_held = 0
+    n_entries = 0
+    for p in range(P):
+        for i in range(n_stocks):
+            if counts[p, i] > 0:
+                n_held += 1
+                n_entries += counts[p, i]
+    period_stock_ptr = np.zeros(P + 1, np.int64)
+    held_stock = np.empty(n_held, np.int64)
+    holder_ptr = np.zeros(n_held + 1, np.int64)
+    slot = np.full((P, n_stocks), -1, np.int64)  # write cursor per (period, stock)
+    j = 0
+    for p in range(P):
+        for i in range(n_stocks):
+            if counts[p, i] > 0:
+                held_stock[j] = i
+                holder_ptr[j + 1] = holder_ptr[j] + counts[p, i]
+                slot[p, i] = holder_ptr[j]
+                j += 1
+        period_stock_ptr[p + 1] = j
+    holder_etf = np.empty(n_entries, np.int32)
+    holder_coef = np.empty(n_entries, np.float64)
+    holder_weight = np.empty(n_entries, np.float64)
+    for s in range(S):  # snapshots are ordered by ETF, so holders end up in ETF order
+        for p in range(p_lo[s], p_hi[s]):
+            for h in range(indptr[s], indptr[s + 1]):
+                i = stock[h]
+                if i >= 0:
+                    q = slot[p, i]
+                    holder_etf[q] = snap_etf[s]
+                    holder_coef[q] = coef[h]
+                    holder_weight[q] = weight[h]
+                    slot[p, i] = q + 1
+    return (period_of_t, period_stock_ptr, held_stock, holder_ptr, holder_etf, holder_coef,
+            holder_weight, etf_active)
+
+
+@njit(cache=True, error_model="numpy")
+def active_snapshot_nb(n_dates, n_etfs, snap_etf, snap_start, snap_stop):
+    """The snapshot usable by each ETF on each day, shape (T, E), -1 when none."""
+    out = np.full((n_dates, n_etfs), -1, np.int64)
+    for s in range(snap_etf.shape[0]):
+        for t in range(snap_start[s], snap_stop[s]):
+            out[t, snap_etf[s]] = s
+    return out
