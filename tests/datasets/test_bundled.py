@@ -311,12 +311,12 @@ def test_loaders_return_copies():
 
 # --- the demo ---------------------------------------------------------------------------------
 
-def test_flowbt_demo_runs():
+def test_flowbt_demo_runs(tmp_path):
     from engine.cli import main
 
     buf = io.StringIO()
     with redirect_stdout(buf):
-        rc = main(["demo"])
+        rc = main(["demo", "--out", str(tmp_path / "demo")])
     out = buf.getvalue()
     assert rc == 0
     assert "data-quality summary" in out
@@ -327,6 +327,16 @@ def test_flowbt_demo_runs():
     assert "USD bn" in out and "KRW trillion" in out
     assert "all in outflow" in out and "QQQ outflow above" in out
     assert re.search(r"\bnan\b|\binf\b|TODO|XXX", out) is None  # no NaN or placeholder figures
+    # step 2: constituent synthesis on the synthetic market; step 3: the reference backtest
+    assert "daily net-buy table, bp of constituent market cap" in out
+    assert "position chart (cumulative bp)" in out
+    assert "Backtest: core_satellite_reference" in out
+    for variant in ("core_satellite_reference", "VOO", "RSP", "static"):
+        assert re.search(rf"^\s+{variant}\s+[+-]\d", out, re.M), variant
+    metrics = pd.read_csv(tmp_path / "demo" / "metrics.csv", index_col=0)
+    assert f"{metrics.loc['VOO', 'sharpe_ratio']:+.4f}" in out  # printed = written
+    triggers = pd.read_csv(tmp_path / "demo" / "triggers.csv")
+    assert f"trigger log ({len(triggers)} events)" in out and len(triggers) >= 1
 
 
 def test_bad_requests_raise_clear_errors(monkeypatch):
