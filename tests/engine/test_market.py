@@ -144,7 +144,7 @@ def test_to_csr_agrees_with_weights_at_on_every_day():
         for d in pd.date_range("2023-12-20", periods=5, freq="17D"):
             held = rng.choice(8, size=rng.integers(1, 6), replace=False)
             w = rng.random(len(held))
-            rows += [(etf, d, f"S{i}", x / w.sum()) for i, x in zip(held, w)]
+            rows += [(etf, d, f"S{i}", x / w.sum()) for i, x in zip(held, w, strict=True)]
     h = Holdings(pd.DataFrame(rows, columns=["etf", "effective_date", "stock", "weight"]))
     for lag in (0, 3):
         etfs, csr = h.to_csr(dates, stocks, etfs=["E1", "E2", "E0"], lag_days=lag)
