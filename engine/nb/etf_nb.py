@@ -97,13 +97,14 @@ def volume_spike_1d_nb(volume, window, minp, out):
     n = volume.shape[0]
     sums = np.empty(n, np.float64)
     counts = np.empty(n, np.int64)
-    rolling_sum_count_1d_nb(volume, window, sums, counts)
+    rolling_sum_count_1d_nb(volume, window, 0, sums, counts)
     out[0] = np.nan
     for t in range(1, n):
         if counts[t - 1] < max(minp, 1):
             out[t] = np.nan
         else:
-            out[t] = _ratio(volume[t], sums[t - 1] / counts[t - 1])
+            # v / (sum / count) as one division (the mean is > 0 exactly when the sum is)
+            out[t] = _ratio(volume[t] * counts[t - 1], sums[t - 1])
 
 
 @njit(parallel=True, cache=True, error_model="numpy")

@@ -21,8 +21,15 @@ float64 whatever the input dtype:
   the block of ``x`` once into ``Y`` (N, D*K), a per-worker scratch that stays in L2; then
   each ETF's D*K outputs are a weighted sum of its constituents' rows of ``Y``, four
   constituents per pass over D*K contiguous values. ``x`` is streamed from memory once.
-  What bounds it is the L2 -> L1 traffic of the gathered rows (K values per day and
-  holding, ~40 GB at the benchmark size), not DRAM; see benchmarks/results/synthesis.md.
+  What bounds it is the loads of the gathered rows (K values per day and holding, ~40 GB
+  at the benchmark size, each value feeding one multiply-add), not DRAM; see
+  benchmarks/results/synthesis.md. Measured at 7500x3000x12x200 (2 cores, medians of 5):
+  scale/transpose phase 0.15 s, gather phase ~0.37 s. Tried and dropped (no gain beyond
+  noise): 512-bit vectors (``NUMBA_CPU_FEATURES=...,-prefer-256-bit``: LLVM emits zmm,
+  0.61 vs 0.58 s), stock tiles of 64-1024 rows so the gathered rows stay in L1 (0.53-0.70
+  s), accumulators held in registers across holdings (needs ``NUMBA_SLP_VECTORIZE=1``,
+  0.51 vs 0.52 s), eight constituents per pass (0.50 vs 0.51 s). Holdings are already
+  sorted by stock within a snapshot (``Holdings.to_csr``), so gathers walk forward.
 * :func:`synthesize_by_stock_nb` (the lead's first design, kept as the measured
   alternative): holdings regrouped per global period into "for each held stock, the ETFs
   that hold it"; each ``x[t, i, :]`` row is read once and scattered into an (E, K)

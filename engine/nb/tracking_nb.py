@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from engine.nb.rolling_nb import rolling_std_1d_nb
+from engine.nb.rolling_nb import rolling_scaled_std_1d_nb
 
 
 @njit(cache=True, error_model="numpy")
@@ -52,10 +52,16 @@ def tracking_difference_1d_nb(etf_ret, index_ret, window, out):
     n = etf_ret.shape[0]
     pre_a = np.empty(n, np.float64)
     pre_b = np.empty(n, np.float64)
+    # ``t % window`` is kept as a counter in both walks (no integer division per row)
+    phase = 0
     for t in range(n):
         ga = 1.0 + etf_ret[t]
         gb = 1.0 + index_ret[t]
-        if t % window == 0:
+        block_start = phase == 0
+        phase += 1
+        if phase == window:
+            phase = 0
+        if block_start:
             pre_a[t] = ga
             pre_b[t] = gb
         else:
@@ -65,18 +71,23 @@ def tracking_difference_1d_nb(etf_ret, index_ret, window, out):
     suf_b = 1.0
     # walk back: out[t] needs suf[lo] with lo = t - window + 1 <= t, so fill out from the
     # end while the suffix products of the row ``lo`` are at hand
+    phase = (n - 1) % window if n > 0 else 0  # lo % window
     for lo in range(n - 1, -1, -1):
         ga = 1.0 + etf_ret[lo]
         gb = 1.0 + index_ret[lo]
-        if (lo + 1) % window == 0 or lo == n - 1:
+        if phase == window - 1 or lo == n - 1:
             suf_a = ga
             suf_b = gb
         else:
             suf_a *= ga
             suf_b *= gb
+        lo_block_start = phase == 0
+        phase -= 1
+        if phase < 0:
+            phase = window - 1
         t = lo + window - 1
         if t < n:
-            if lo % window == 0:
+            if lo_block_start:
                 out[t] = pre_a[t] - pre_b[t]
             else:
                 out[t] = suf_a * pre_a[t] - suf_b * pre_b[t]
@@ -94,10 +105,7 @@ def tracking_error_1d_nb(etf_ret, index_ret, window, minp, ddof, periods_per_yea
     diff = np.empty(etf_ret.shape[0], np.float64)
     for t in range(etf_ret.shape[0]):
         diff[t] = etf_ret[t] - index_ret[t]
-    rolling_std_1d_nb(diff, window, minp, ddof, out)
-    scale = np.sqrt(periods_per_year)
-    for t in range(out.shape[0]):
-        out[t] *= scale
+    rolling_scaled_std_1d_nb(diff, window, minp, ddof, np.sqrt(periods_per_year), out)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
