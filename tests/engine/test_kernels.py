@@ -48,7 +48,8 @@ def test_kernel_matches_oracle(name, case):
     before = [a.copy() for a in arrays]
     for params in oracle.params:
         got = oracle.kernel(*arrays, **params)
-        want = oracle.reference(*arrays, **params)
+        with np.errstate(invalid="ignore", divide="ignore"):  # inf/NaN cases: the oracle's
+            want = oracle.reference(*arrays, **params)       # NumPy ops warn, by design
         assert got.shape == want.shape
         if name not in ("streaks", "divergence"):
             assert got.dtype == arrays[0].dtype
