@@ -3,7 +3,9 @@
 :func:`run_chunks` runs ``fn(*args, **shared)`` for every ``(key, args)`` task and writes each
 result (a DataFrame) to ``out_dir/<key>.parquet`` as soon as it finishes. A rerun skips every
 task whose file exists, so an interrupted sweep resumes where it stopped. Files are written to a
-temporary name and renamed, so a half-written chunk never counts as done.
+temporary name and renamed, so a half-written chunk never counts as done. A ``fingerprint`` of
+the run (config, data, grid, chunking) is written beside the chunks; a rerun with a different
+fingerprint into the same directory is refused, so stale chunks are never mixed into new results.
 
 * ``scheduler=None`` (default): tasks run one after the other in this process, in order
   (deterministic, no extra dependency).
@@ -24,7 +26,12 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["chunk_path", "run_chunks"]
+from engine.errors import ConfigError
+
+__all__ = ["FINGERPRINT_FILE", "chunk_path", "claim_dir", "run_chunks"]
+
+#: File beside the chunks naming the run they belong to.
+FINGERPRINT_FILE = "FINGERPRINT"
 
 
 def chunk_path(out_dir: Path, key: str) -> Path:
@@ -47,6 +54,7 @@ def run_chunks(
     shared: dict | None = None,
     n_workers: int = 2,
     progress: Callable[[str, int, int], None] | None = None,
+    fingerprint: str | None = None,
 ) -> list[Path]:
     """Run every task not already written; return the result paths of all tasks, in order.
 
@@ -66,9 +74,20 @@ def run_chunks(
         Worker processes of the local cluster.
     progress : callable, optional
         Called as ``progress(key, done, total)`` after each chunk is written.
+    fingerprint : str, optional
+        Identity of the run (a hash of everything the chunks depend on). Written to
+        ``out_dir/FINGERPRINT``; if the directory already holds chunks of another fingerprint
+        (or chunks without one) the call raises instead of resuming from them.
+
+    Raises
+    ------
+    ConfigError
+        ``out_dir`` holds chunks of a different run.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if fingerprint is not None:
+        claim_dir(out_dir, fingerprint)
     keys = [k for k, _ in tasks]
     if len(set(keys)) != len(keys):
         raise ValueError("task keys must be unique")
@@ -84,6 +103,20 @@ def run_chunks(
     elif todo:
         done = _run_dask(fn, todo, out_dir, scheduler, shared, n_workers, progress, done, total)
     return [chunk_path(out_dir, k) for k in keys]
+
+
+def claim_dir(out_dir: Path, fingerprint: str) -> None:
+    """Tie ``out_dir`` to one run: refuse to resume from another run's chunks."""
+    fp_file = out_dir / FINGERPRINT_FILE
+    old = fp_file.read_text().strip() if fp_file.exists() else None
+    has_chunks = any(out_dir.glob("*.parquet"))
+    if has_chunks and old != fingerprint:
+        raise ConfigError(
+            "--out", str(out_dir.parent),
+            "holds chunks of a different sweep (the config, data, grid or chunking changed); "
+            "use a new --out directory or delete the old one", )
+    if old != fingerprint:
+        fp_file.write_text(fingerprint + "\n")
 
 
 def _run_dask(fn, todo, out_dir, scheduler, shared, n_workers, progress, done, total) -> int:

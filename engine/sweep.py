@@ -17,6 +17,7 @@ Variants are named ``v00000``.. in grid order (the last key varies fastest).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -70,7 +71,7 @@ def run_sweep(cfg, out: Path, *, chunk: int | None = None, scheduler: str | None
     from engine.config import sweep_grid
     from engine.errors import ConfigError
     from engine.runner import benchmark_weights, data_hash, prepare, sim_kwargs
-    from engine.scale import run_chunks
+    from engine.scale import claim_dir, run_chunks
     from engine.simulation import simulate
 
     if not cfg.sweep:
@@ -81,6 +82,13 @@ def run_sweep(cfg, out: Path, *, chunk: int | None = None, scheduler: str | None
     prep = prepare(cfg)
     kwargs = sim_kwargs(cfg, prep.market)
     out.mkdir(parents=True, exist_ok=True)
+    # Everything the chunks depend on: a rerun resumes only from chunks of the same run, and a
+    # changed config into the same --out is refused before anything is overwritten.
+    fingerprint = hashlib.sha256(json.dumps(
+        [cfg.hash, data_hash(prep.market.prices), grid, chunk], sort_keys=True, default=str,
+    ).encode()).hexdigest()
+    (out / "chunks").mkdir(exist_ok=True)
+    claim_dir(out / "chunks", fingerprint)
     bench = None
     if cfg.simulation.benchmarks:
         bw = benchmark_weights(cfg, prep.ctx)
@@ -95,7 +103,7 @@ def run_sweep(cfg, out: Path, *, chunk: int | None = None, scheduler: str | None
                                          names[i:i + chunk])))
     paths = run_chunks(sweep_chunk, tasks, out / "chunks", scheduler=scheduler,
                        shared=dict(ctx=prep.ctx, sim_kwargs=kwargs, bench_returns=bench),
-                       progress=progress)
+                       progress=progress, fingerprint=fingerprint)
     metrics = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
     metrics.to_csv(out / "metrics.csv", index=False)
     prices = prep.market.prices

@@ -111,6 +111,24 @@ def test_sweep_writes_one_row_per_variant_and_resumes(tmp_path):
     pd.testing.assert_frame_equal(pd.read_csv(out / "metrics.csv"), m)
 
 
+def test_sweep_refuses_to_resume_from_another_configs_chunks(tmp_path, capsys):
+    """A changed fee (or grid, data, chunking) into the same --out must not reuse old chunks:
+    the rerun is refused before anything is overwritten; a new --out gives the new numbers."""
+    f = small_sweep(tmp_path)
+    out = tmp_path / "sw"
+    assert main(["sweep", str(f), "--out", str(out), "--chunk", "4"]) == 0
+    before = pd.read_csv(out / "metrics.csv")
+    f.write_text(f.read_text().replace("fee_rate = 0.0005", "fee_rate = 0.02"))
+    assert main(["sweep", str(f), "--out", str(out), "--chunk", "4"]) == 2
+    assert "holds chunks of a different sweep" in capsys.readouterr().err
+    pd.testing.assert_frame_equal(pd.read_csv(out / "metrics.csv"), before)  # untouched
+    assert main(["sweep", str(f), "--out", str(tmp_path / "sw2"), "--chunk", "4"]) == 0
+    after = pd.read_csv(tmp_path / "sw2" / "metrics.csv")
+    assert (after["final_value"] < before["final_value"]).all()  # 2% fees cost money
+    # a different chunking of the same grid is a different run too
+    assert main(["sweep", str(f), "--out", str(tmp_path / "sw2"), "--chunk", "3"]) == 2
+
+
 @pytest.mark.slow
 def test_sweep_on_a_local_dask_cluster_matches_in_process(tmp_path):
     pytest.importorskip("dask.distributed")
