@@ -278,8 +278,9 @@ def derive_flow_usd(
     nav : pd.DataFrame, shape (T, E)
         Net asset value per share (currency units), same labels as ``shares``.
     stale_after_bars : int
-        A trailing run of more than this many observations with identical shares outstanding is
-        stale data: the flows of the repeats (every row of the run but the first) are set NaN.
+        Shares outstanding identical for more than this many observations in a row is stale
+        data: from the (stale_after_bars + 1)-th identical observation on, flows are NaN until
+        the shares change. Decided from past observations only (no look-ahead).
     max_gap_days : int
         Flows spanning more calendar days than this are set NaN.
     quality : DataQuality, optional
@@ -300,7 +301,8 @@ def derive_flow_usd(
     * gap to the previous observation > ``max_gap_days`` -> NaN;
     * repeated scrape: shares *and* NAV identical to the previous observation -> NaN (a day on
       which the source did not update is not a day without flow);
-    * trailing stale run: more than ``stale_after_bars`` identical shares at the end -> NaN.
+    * stale run: more than ``stale_after_bars`` identical shares in a row -> NaN from there on
+      (causal: the first ``stale_after_bars`` repeats of a run are legitimate zero-flow days).
 
     Examples
     --------
@@ -330,13 +332,18 @@ def derive_flow_usd(
         gap[1:] = (dates[1:] - dates[:-1]) / pd.Timedelta(days=1) > max_gap_days  # unit-safe
         repeat = np.zeros(len(so), dtype=bool)
         repeat[1:] = (so[1:] == so[:-1]) & (nv[1:] == nv[:-1])
-        # trailing run of identical shares: length counted from the end
-        run = 1
-        while run < len(so) and so[-run - 1] == so[-1]:
-            run += 1
-        stale = np.zeros(len(so), dtype=bool)
-        if run > stale_after_bars:
-            stale[len(so) - run + 1:] = True
+        # Stale source: shares identical for more than ``stale_after_bars`` observations in a
+        # row. Decided causally -- from the observations up to j only -- so a flow's value never
+        # depends on whether the data goes on (an earlier version looked at the trailing run
+        # of the whole panel: look-ahead, found in review; pinned by
+        # tests/datasets/test_loaders.py::test_stale_rule_is_causal).
+        same = np.zeros(len(so), dtype=bool)
+        same[1:] = so[1:] == so[:-1]
+        run_len = np.ones(len(so), dtype=np.int64)
+        for j in range(1, len(so)):
+            if same[j]:
+                run_len[j] = run_len[j - 1] + 1
+        stale = run_len > stale_after_bars
         n_gap += int(gap.sum())
         n_repeat += int((repeat & ~gap).sum())
         n_stale += int((stale & ~gap & ~repeat).sum())
@@ -346,6 +353,6 @@ def derive_flow_usd(
           rule="a multi-month change is not one day's flow")
     q.add(source, "set NaN", "flows on repeated scrapes (shares and NAV unchanged)", n_repeat,
           rule="source did not update that day")
-    q.add(source, "set NaN", f"flows in trailing stale shares runs (> {stale_after_bars} obs)",
-          n_stale, rule="shares outstanding stopped updating")
+    q.add(source, "set NaN", f"flows in stale shares runs (> {stale_after_bars} identical obs)",
+          n_stale, rule="shares outstanding stopped updating; decided from past observations")
     return out

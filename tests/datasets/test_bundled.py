@@ -171,17 +171,18 @@ def test_derive_flow_matches_numpy_oracle_on_bundled_panel():
     np.testing.assert_allclose(got[keep], oracle[keep], rtol=1e-9, atol=1e-9 * np.abs(oracle[keep]).max())
 
 
-def test_trailing_stale_run_is_nan_and_counted():
+def test_stale_run_is_nan_and_counted():
     d = pd.bdate_range("2024-01-01", periods=12)
     so = _panel({"A": [1, 2, 3, 4, 5, 5, 5, 5, 5, 5, 5, 5],   # 8 identical at the end
                  "B": [1, 2, 3, 4, 5, 6, 7, 8, 8, 8, 9, 9]}, d)  # short flat runs only
     nav = _panel({"A": np.arange(1.0, 13.0), "B": np.arange(1.0, 13.0)}, d)
     q = DataQuality()
     flow = bundled.derive_flow_usd(so, nav, stale_after_bars=5, quality=q)
-    # the first row of the run (5 reached) is a real change; its 7 repeats are stale
-    assert np.isfinite(flow["A"].iloc[:5].to_numpy()[1:]).all()
-    assert flow["A"].iloc[5:].isna().all()
-    assert q.count("set NaN", "flows in trailing stale shares runs (> 5 obs)") == 7
+    # causal: the first 5 identical observations (rows 4..8) are legitimate zero-flow days as
+    # far as anyone could know then; from the 6th identical observation on the source is stale
+    assert np.isfinite(flow["A"].iloc[1:9]).all() and (flow["A"].iloc[5:9] == 0).all()
+    assert flow["A"].iloc[9:].isna().all()
+    assert q.count("set NaN", "flows in stale shares runs (> 5 identical obs)") == 3
     # B's flat stretches are genuine zeros (NAV moves), kept as 0
     assert (flow["B"].iloc[8:10] == 0).all()
     assert flow["B"].iloc[-1] == 0
@@ -190,6 +191,18 @@ def test_trailing_stale_run_is_nan_and_counted():
     flow2 = bundled.derive_flow_usd(so, nav, stale_after_bars=10, quality=q2)
     assert (flow2["A"].iloc[5:] == 0).all()
     assert q2.count("set NaN") == 0
+
+
+def test_stale_rule_is_causal():
+    """A flow's value never depends on whether the data goes on (review finding: the old
+    trailing-run rule set a run NaN only when it reached the end of the panel)."""
+    d = pd.bdate_range("2024-01-01", periods=14)
+    so = _panel({"A": [1, 2, 3, 3, 3, 3, 3, 3, 3, 3, 4, 5, 5, 6]}, d)
+    nav = _panel({"A": np.arange(1.0, 15.0)}, d)
+    full = bundled.derive_flow_usd(so, nav, stale_after_bars=3)
+    for t in range(2, len(d) + 1):
+        part = bundled.derive_flow_usd(so.iloc[:t], nav.iloc[:t], stale_after_bars=3)
+        pd.testing.assert_frame_equal(part, full.iloc[:t])
 
 
 def test_repeated_scrape_and_gap_rules():
@@ -206,11 +219,13 @@ def test_repeated_scrape_and_gap_rules():
 def test_bundled_stale_tail_counted_not_zero():
     m = bundled.load_us_market()
     q = m.quality
-    assert q.count("set NaN", "flows in trailing stale shares runs (> 5 obs)") > 0
+    assert q.count("set NaN", "flows in stale shares runs (> 5 identical obs)") > 0
     assert q.count("set NaN", "flows spanning a gap > 7 days") > 0
-    # SPY's shares stop changing on 2022-08-04 (stale scrape): no zero flows after that
+    # SPY's shares stop changing after 2022-08-04 (stale scrape): the first repeats are zero
+    # flows as far as anyone could know then; from the 6th identical observation on, NaN
     spy = m.etfs.frame("flow")["SPY"]
-    assert spy.loc["2022-08-05":].isna().all()
+    assert (spy.loc["2022-08-05":"2022-08-10"] == 0).all()
+    assert spy.loc["2022-08-11":].isna().all()
     assert spy.loc["2022-07-12":"2022-08-04"].notna().sum() >= 15
     # the 5-month hole Feb..Jul 2022 is not one day's flow
     assert np.isnan(spy.loc["2022-07-11"])
@@ -320,7 +335,7 @@ def test_flowbt_demo_runs(tmp_path):
     out = buf.getvalue()
     assert rc == 0
     assert "data-quality summary" in out
-    assert "flows in trailing stale shares runs" in out
+    assert "flows in stale shares runs" in out
     adj = bundled.load_us_etf_adjclose()["SPY"].dropna()
     total_pct = 100 * (adj.iloc[-1] / adj.iloc[0] - 1)
     assert f"total {total_pct:+,.1f} %" in out
