@@ -280,7 +280,9 @@ def _shares_nav_etfdata(
                 int((nav.notna() & close.isna()).to_numpy().sum()))
     flow = derive_flow_usd(shares, nav, stale_after_bars=stale_after_bars,
                            max_gap_days=max_gap_days, quality=quality, source=src)
-    # expense ratio: the latest value in the panel, percent -> fraction
+    # expense ratio: the latest value in the panel (a 2022 snapshot), percent -> fraction. It
+    # is applied as a constant: fine for ETF closes (which already net the fee; expense_drag
+    # is for index levels), an approximation when used as drag over decades (not point in time)
     expense = wide["Expense"].ffill().iloc[-1] / 100.0
     return EtfData(
         dates=dates, etfs=etfs, close=close.to_numpy(), nav=nav.to_numpy(),

@@ -333,7 +333,9 @@ def investor_frame(t: Table, *, date_names=_DATE_NAMES, what: str = "investor fi
     Korean name or canonical id; a total column (``전체``/``TRDVAL_TOT``) must be 0 on every
     row (net buying sums to zero across investors) and is then dropped. When the institution
     total and all seven institution sub-types are present, the total is checked against the
-    sum of its parts.
+    sum of its parts. A detailed file's ``외국인`` (which excludes ``기타외국인``) is returned as
+    ``foreign`` = 외국인 + 기타외국인, the total DESIGN.md names; ``other_foreign`` is kept as a
+    part, so like ``institution`` it is counted twice if all columns are summed.
 
     Returns
     -------
@@ -397,6 +399,12 @@ def investor_frame(t: Table, *, date_names=_DATE_NAMES, what: str = "investor fi
                 f"institution total {values['institution'][i]:,.0f} differs from the sum of "
                 f"its parts {s[i]:,.0f}", pos=i, column=inv_cols["institution"],
                 fix="re-export the file; a column is shifted or edited")
+    # DESIGN.md: ``foreign`` is 외국인(합계), the total. Detailed exports split it into 외국인
+    # (excluding 기타외국인) and 기타외국인; fold them so ``foreign`` means the same in every
+    # file (``other_foreign`` stays available as a part, like the institution sub-types).
+    if ("foreign" in values and "other_foreign" in values
+            and inv_cols["foreign"].replace(" ", "") == "외국인"):
+        values["foreign"] = values["foreign"] + values["other_foreign"]
     ids = [k for k in INVESTORS if k in values]
     out = pd.DataFrame({k: values[k][order] for k in ids},
                        index=pd.DatetimeIndex(dates[order], name="date"))

@@ -8,8 +8,9 @@ save the frames. These loaders read the files with pykrx's own Korean column nam
   with ``detail=True``: ``금융투자, 보험, 투신, 사모, 은행, 기타금융, 연기금, 기관합계, 기타법인,
   개인, 외국인, 기타외국인, 전체``. Values in KRW. ``전체`` must be 0 (net buying sums to zero;
   a non-zero total means the file holds buy or sell value) and is dropped. With ``detail=True``
-  ``외국인`` excludes ``기타외국인`` (both are kept, as ``foreign`` and ``other_foreign``), and
-  ``기관합계`` is checked against the sum of its seven parts.
+  ``외국인`` excludes ``기타외국인``; ``foreign`` is returned as their sum (외국인합계, the same
+  meaning as in the non-detail file) and ``other_foreign`` as the part; ``기관합계`` is checked
+  against the sum of its seven parts.
 * ``stock.get_market_cap(date, market=...)``: index ``티커``, columns ``종가`` (newer pykrx),
   ``시가총액`` (KRW), ``거래량`` (shares), ``거래대금`` (KRW), ``상장주식수`` (shares); and
   ``get_market_cap(from, to, ticker)``: the same by ``날짜``.

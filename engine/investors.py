@@ -5,6 +5,16 @@ pykrx exports) or KRX investor codes (``1000`` = financial investment, ...), and
 map them here. The order of :data:`INVESTORS` is the canonical axis order of ``net_buy``.
 
 Net buying is always buy minus sell, in the market's currency (KRW for KRX data).
+
+Aggregates: ``foreign`` is 외국인(합계), the total including ``other_foreign`` (기타외국인), and
+``institution`` is 기관합계, the sum of financial_investment .. pension. The loaders keep that
+meaning in every format (a detailed pykrx/KRX file's 외국인, which excludes 기타외국인, is
+folded into the total). Summing every column therefore counts both parts twice; the
+non-overlapping set is: foreign - other_foreign, other_foreign, the seven institution
+sub-types, other_corp, individual. KRX's per-stock query code 9000 is 외국인 without
+기타외국인 (code 9001): load both files to get the total. Exception, stated in its docstring:
+:func:`datasets.make_market` returns ``foreign`` as the atomic part (excluding other_foreign,
+which is small) so that its atomic types net to zero.
 """
 
 from __future__ import annotations

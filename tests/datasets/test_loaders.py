@@ -235,7 +235,11 @@ def test_pykrx_investor_value_detail(tmp_path):
     assert f.loc["2021-01-22", "pension"] == -2_386_476_769_712
     assert f.loc["2021-01-22", "institution"] == -3_991_594_490_983
     assert f.loc["2021-01-22", "other_foreign"] == 12_360_894_865
-    np.testing.assert_allclose(f.drop(columns="institution").sum(axis=1), 0.0, atol=0.5)
+    # foreign is the total 외국인 + 기타외국인 (= KRX's market-wide foreign figure, as in the
+    # non-detail file); like institution it aggregates a part, so drop both parts' totals
+    assert f.loc["2021-01-22", "foreign"] == int(brk["외국인"]) + 12_360_894_865 == -689_556_883_883
+    np.testing.assert_allclose(
+        f.drop(columns=["institution", "other_foreign"]).sum(axis=1), 0.0, atol=0.5)
 
 
 def test_pykrx_marketcap_and_pdf_match_krx(tmp_path):
