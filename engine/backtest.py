@@ -80,8 +80,47 @@ def write_outputs(result, out: Path, argv: list[str] | None = None) -> dict:
         "packages": package_versions(),
         "command": argv if argv is not None else sys.argv,
     }
+    scen = scenario_results(result)
+    if scen is not None:
+        scen.to_csv(out / "scenarios.csv")
+        info["scenarios"] = list(map(str, scen.index))
     (out / "run.json").write_text(json.dumps(info, indent=2, default=str))
     return info
+
+
+def scenario_results(result):
+    """Per-scenario metrics and their probability-weighted expectation, for strategies that
+    declare scenarios (``scenario_variants(ctx)`` on the strategy and a ``probabilities``
+    mapping on its params, e.g. the regime allocation); ``None`` for the others.
+
+    Each scenario's allocation is simulated as its own variant over the run's prices with the
+    run's costs; the last row, ``probability_weighted``, is ``sum_s p_s * metric_s``
+    (:func:`strategies.regime.probability_weighted`). Metrics are the same as in metrics.csv.
+    """
+    import pandas as pd
+
+    from engine.runner import make_strategy, sim_kwargs
+    from engine.simulation import simulate
+
+    cfg = result.config
+    strat = make_strategy(cfg.strategy_kind, cfg.strategy_params)
+    params = cfg.strategy_params
+    if not (hasattr(strat, "scenario_variants") and hasattr(params, "probabilities")):
+        return None
+    from strategies.regime import probability_weighted
+
+    ctx = result.prepared.ctx
+    variants = strat.scenario_variants(ctx)
+    sim = simulate(result.prepared.market.prices, variants, keep_weights=False,
+                   keep_orders=False, keep_portfolio=False,
+                   **sim_kwargs(cfg, result.prepared.market))
+    probs = dict(params.probabilities)
+    m = sim.metrics.loc[list(variants)].astype(float)
+    expected = probability_weighted({s: m.loc[s] for s in variants}, probs)
+    table = pd.concat([m, expected.to_frame("probability_weighted").T])
+    table.insert(0, "probability", [probs[s] for s in variants] + [1.0])
+    table.index.name = "scenario"
+    return table
 
 
 def run(args: argparse.Namespace) -> int:

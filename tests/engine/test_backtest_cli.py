@@ -139,3 +139,20 @@ def test_sweep_on_a_local_dask_cluster_matches_in_process(tmp_path):
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a" / "metrics.csv"),
                                   pd.read_csv(tmp_path / "b" / "metrics.csv"))
     shutil.rmtree(tmp_path / "a")
+
+
+def test_regime_backtest_writes_probability_weighted_scenarios(tmp_path):
+    """DESIGN.md: scenario responses with probabilities -> per-scenario metrics and their
+    probability-weighted expectation in scenarios.csv; other strategies write none."""
+    out = tmp_path / "reg"
+    assert main(["backtest", str(ROOT / "examples" / "regime.toml"), "--out", str(out)]) == 0
+    t = pd.read_csv(out / "scenarios.csv", index_col="scenario")
+    scen = [s for s in t.index if s != "probability_weighted"]
+    assert set(scen) == {"base", "bull", "bear"}
+    np.testing.assert_allclose(t.loc[scen, "probability"].sum(), 1.0)
+    for col in ("annualized_return", "sharpe_ratio", "max_drawdown"):
+        want = (t.loc[scen, "probability"] * t.loc[scen, col]).sum()
+        np.testing.assert_allclose(t.loc["probability_weighted", col], want, rtol=1e-12)
+    assert t.loc[scen, "annualized_return"].nunique() == 3  # three different allocations
+    assert main(["backtest", str(EXAMPLE), "--out", str(tmp_path / "cs")]) == 0
+    assert not (tmp_path / "cs" / "scenarios.csv").exists()
