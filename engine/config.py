@@ -8,22 +8,23 @@ Schema (every key; see examples/core_satellite.toml)::
     source = "us_etf"                        # "us_etf" | "krx_market" | "synthetic"
     start = "2011-02-01"                     # optional, inclusive (ISO date)
     end = "2025-09-26"                       # optional, inclusive
-    [data.synthetic]                         # only for source = "synthetic": keyword
-    n_days = 1500                            #   arguments of datasets.make_market
+    [data.synthetic]                         # only (and required) for source = "synthetic":
+    n_days = 1500                            #   keyword arguments of datasets.make_market
     seed = 1
 
     [signals.<name>]                         # optional; engine.inputs.INPUTS[source](market, **rest)
     source = "synthesized_flow"
-    ...
+    ...                                      # checked against the builder's keyword arguments
 
     [simulation]
-    fee_rate = 0.0005                        # fraction of traded value
-    slippage_rate = 0.0005                   # fraction
+    fee_rate = 0.0005                        # fraction of traded value, finite, [0, 0.1)
+    slippage_rate = 0.0005                   # fraction, finite, [0, 0.1)
     execution_lag_bars = 1                   # decisions at t trade at the close of t + lag
-    init_cash = 100000.0                     # currency units
+    init_cash = 100000.0                     # currency units, finite, > 0
     benchmarks = ["VOO", "RSP", "static"]    # tickers bought and held, "static" = base allocation
     expense_drag = false                     # true on index levels: apply expense ratios
-    expense_ratio = {}                       # asset -> annual fraction (expense_drag = true)
+    expense_ratio = {}                       # asset -> fraction per year in [0, 0.2); only
+                                             #   with expense_drag = true
     chunk_variants = 100                     # variants per vectorbt call (sweeps)
 
     [strategy]
@@ -40,11 +41,13 @@ Errors raise :class:`engine.errors.ConfigError` naming the dotted key path and t
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
 import itertools
 import json
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,11 +92,18 @@ class DataConfig(_Strict):
     synthetic: SyntheticConfig | None = None
 
 
+#: Upper bound (exclusive) of fee_rate and slippage_rate: 10 % of traded value is already absurd;
+#: a larger value is almost surely a percent typed where a fraction is meant.
+MAX_COST_RATE = 0.1
+#: Upper bound (exclusive) of an annual expense ratio as a fraction (20 %/yr).
+MAX_EXPENSE_RATIO = 0.2
+
+
 class SimulationConfig(_Strict):
-    fee_rate: float = Field(0.0, ge=0.0, lt=1.0)
-    slippage_rate: float = Field(0.0, ge=0.0, lt=1.0)
+    fee_rate: float = Field(0.0, ge=0.0, lt=MAX_COST_RATE, allow_inf_nan=False)
+    slippage_rate: float = Field(0.0, ge=0.0, lt=MAX_COST_RATE, allow_inf_nan=False)
     execution_lag_bars: int = Field(1, ge=0)
-    init_cash: float = Field(100_000.0, gt=0.0)
+    init_cash: float = Field(100_000.0, gt=0.0, allow_inf_nan=False)
     benchmarks: list[str] = Field(default_factory=list)
     expense_drag: bool = False
     expense_ratio: dict[str, float] = Field(default_factory=dict)
@@ -176,7 +186,17 @@ def _raise_from(exc: ValidationError, prefix: str, raw: Any, file: str | None) -
     loc = tuple(err["loc"])
     key = _loc_path(prefix, loc)
     value = err.get("input", _value_at(raw, loc))
-    raise ConfigError(key or prefix or "<config>", _short(value), err["msg"], file=file) from None
+    problem = err["msg"]
+    cause = (err.get("ctx") or {}).get("error")
+    if getattr(cause, "field", None):
+        # A dataclass __post_init__ check (strategies.triggers.ParamError): pydantic locates the
+        # dataclass; the error names the field inside it.
+        key, value, problem = _join(key or prefix, cause.field), cause.value, cause.problem
+    raise ConfigError(key or prefix or "<config>", _short(value), problem, file=file) from None
+
+
+def _join(prefix: str, field: str) -> str:
+    return f"{prefix}.{field}" if prefix else field
 
 
 class _Table:
@@ -221,6 +241,13 @@ def validate_config(raw: dict, *, file: str | None = None) -> Config:
     if top.data.source == "synthetic" and top.data.synthetic is None:
         raise ConfigError("data.synthetic", None, "source 'synthetic' needs a [data.synthetic] "
                           "table", file=file)
+    if top.data.source != "synthetic" and top.data.synthetic is not None:
+        raise ConfigError("data.synthetic", _short(raw["data"]["synthetic"]),
+                          f"only used with data.source = 'synthetic' (source is "
+                          f"{top.data.source!r}); remove the table or change the source",
+                          file=file)
+    _check_simulation(top.simulation, file)
+    _check_signals(top.signals, file)
     table = dict(top.strategy)
     kind = table.pop("kind", None)
     if kind is None:
@@ -234,8 +261,12 @@ def validate_config(raw: dict, *, file: str | None = None) -> Config:
         params = _adapter(params_cls).validate_python(table)
     except ValidationError as exc:
         _raise_from(exc, "strategy", table, file)
-    except (ValueError, TypeError) as exc:  # __post_init__ checks of the dataclass
+    except (ValueError, TypeError) as exc:  # __post_init__ checks pydantic did not wrap
+        if getattr(exc, "field", None):
+            raise ConfigError(f"strategy.{exc.field}", _short(exc.value), exc.problem,
+                              file=file) from None
         raise ConfigError("strategy", _short(table), str(exc), file=file) from None
+    _check_sleeve_refs(params, file)
     for key in top.sweep:
         # A sweep prepares data, signals and simulation settings once and varies the strategy
         # over them; a swept data/signals/simulation key would be silently ignored.
@@ -247,6 +278,84 @@ def validate_config(raw: dict, *, file: str | None = None) -> Config:
     return Config(name=top.name, data=top.data, signals=top.signals,
                   simulation=top.simulation, strategy_kind=kind, strategy_params=params,
                   sweep=top.sweep, raw=raw, file=file)
+
+
+def _check_simulation(sim: SimulationConfig, file: str | None) -> None:
+    """Checks of [simulation] beyond the per-field types and bounds."""
+    seen: set[str] = set()
+    for i, ticker in enumerate(sim.benchmarks):
+        if ticker in seen:
+            raise ConfigError(f"simulation.benchmarks.{i}", ticker,
+                              "listed twice in simulation.benchmarks", file=file)
+        seen.add(ticker)
+    for asset, ratio in sim.expense_ratio.items():
+        if not (math.isfinite(ratio) and 0.0 <= ratio < MAX_EXPENSE_RATIO):
+            raise ConfigError(f"simulation.expense_ratio.{asset}", ratio,
+                              f"must be a fraction per year in [0, {MAX_EXPENSE_RATIO}), e.g. "
+                              "0.0003 for 3 bp", file=file)
+    if sim.expense_ratio and not sim.expense_drag:
+        # Explicit beats implicit: the ratios would be silently ignored without the drag.
+        raise ConfigError("simulation.expense_ratio", _short(sim.expense_ratio),
+                          "only applied with simulation.expense_drag = true (it is false); "
+                          "set expense_drag = true or remove expense_ratio", file=file)
+
+
+def _check_signals(signals: dict[str, SignalConfig], file: str | None) -> None:
+    """Each [signals.NAME] table against the keyword arguments of its builder, so a misspelt
+    parameter fails here rather than as a TypeError mid-run."""
+    if not signals:
+        return
+    import inspect
+
+    from engine.inputs import INPUTS  # lazily: pulls in the data layer
+
+    for name, sc in signals.items():
+        if sc.source not in INPUTS:
+            raise ConfigError(f"signals.{name}.source", sc.source,
+                              f"unknown signal source; one of {sorted(INPUTS)}", file=file)
+        builder = INPUTS[sc.source]
+        params = list(inspect.signature(builder).parameters.values())[1:]  # [0] is the market
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+            continue
+        accepted = {p.name for p in params
+                    if p.kind in (inspect.Parameter.KEYWORD_ONLY,
+                                  inspect.Parameter.POSITIONAL_OR_KEYWORD)}
+        given = sc.params()
+        for key, value in given.items():
+            if key not in accepted:
+                raise ConfigError(f"signals.{name}.{key}", _short(value),
+                                  f"not a parameter of signal source {sc.source!r}; "
+                                  f"parameters: {sorted(accepted)}", file=file)
+        for p in params:
+            if p.name in accepted and p.default is inspect.Parameter.empty \
+                    and p.name not in given:
+                raise ConfigError(f"signals.{name}.{p.name}", None,
+                                  f"missing; required by signal source {sc.source!r}",
+                                  file=file)
+
+
+def _check_sleeve_refs(params: Any, file: str | None) -> None:
+    """Sleeve names used by actions (``funding = "sleeve:<name>"``, ``scale_sleeve``) must be
+    sleeves of the strategy; otherwise the first firing would raise a KeyError mid-backtest.
+
+    Generic over Params classes with a ``sleeves`` table and sequences of rules carrying an
+    ``action`` (core_satellite's triggers, flow_warnings' warnings).
+    """
+    sleeves = getattr(params, "sleeves", None)
+    if not isinstance(sleeves, dict) or not dataclasses.is_dataclass(params):
+        return
+    for f in dataclasses.fields(params):
+        items = getattr(params, f.name)
+        if not isinstance(items, (tuple, list)):
+            continue
+        for i, item in enumerate(items):
+            action = getattr(item, "action", None)
+            for fld, sleeve in getattr(action, "sleeves_used", {}).items():
+                if sleeve not in sleeves:
+                    raise ConfigError(f"strategy.{f.name}.{i}.action.{fld}",
+                                      getattr(action, fld),
+                                      f"sleeve {sleeve!r} is not defined; sleeves: "
+                                      f"{sorted(sleeves)}", file=file)
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Config:

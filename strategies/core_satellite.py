@@ -31,6 +31,7 @@ import pandas as pd
 from engine.market import CASH
 from strategies.base import LOG_COLUMNS, Context, Decisions
 from strategies.triggers import (
+    ParamError,
     Trigger,
     apply_action,
     compare,
@@ -71,18 +72,27 @@ class CoreSatelliteParams:
         total = 0.0
         for name, members in self.sleeves.items():
             for asset, w in members.items():
-                if w < 0:
-                    raise ValueError(f"sleeve {name!r}: weight of {asset} is negative ({w})")
+                if not w >= 0:  # negative or NaN
+                    raise ParamError(f"sleeves.{name}.{asset}", w,
+                                     f"sleeve {name!r}: weight of {asset} is negative or NaN")
                 total += w
         if abs(total - 1.0) > SUM_TOL:
-            raise ValueError(f"sleeve weights sum to {total:.6f}, not 1")
-        if self.drift_band < 0:
-            raise ValueError(f"drift_band {self.drift_band} is negative")
+            raise ParamError("sleeves", self.sleeves, f"sleeve weights sum to {total:.6f}, not 1")
+        if not self.drift_band >= 0:
+            raise ParamError("drift_band", self.drift_band, "is negative or NaN")
+        # Sleeve names a trigger refers to, checked now rather than at the first firing.
+        for i, trig in enumerate(self.triggers):
+            for fld, sleeve in trig.action.sleeves_used.items():
+                if sleeve not in self.sleeves:
+                    raise ParamError(f"triggers.{i}.action.{fld}", getattr(trig.action, fld),
+                                     f"sleeve {sleeve!r} is not defined; sleeves: "
+                                     f"{sorted(self.sleeves)}")
         seen: dict[str, str] = {}
         for name, members in self.sleeves.items():
             for asset in members:
                 if asset in seen:
-                    raise ValueError(f"asset {asset} is in sleeves {seen[asset]!r} and {name!r}")
+                    raise ParamError(f"sleeves.{name}.{asset}", members[asset],
+                                     f"asset {asset} is in sleeves {seen[asset]!r} and {name!r}")
                 seen[asset] = name
 
 

@@ -29,6 +29,8 @@ the asset being lowered).
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -42,6 +44,7 @@ from strategies.base import Context
 __all__ = [
     "Action",
     "Condition",
+    "ParamError",
     "Trigger",
     "apply_action",
     "compare",
@@ -53,6 +56,26 @@ __all__ = [
 
 #: Weights below this are treated as zero when funding (fractions).
 _EPS = 1e-12
+
+
+class ParamError(ValueError):
+    """A bad parameter value, naming its field so a config error can give the full key path.
+
+    ``engine.config`` appends ``field`` (dotted, relative to the dataclass that raised) to the
+    location pydantic reports for the dataclass, e.g. ``strategy.triggers.1.condition`` +
+    ``window_bars``.
+
+    Examples
+    --------
+    >>> str(ParamError("window_bars", 0, "must be >= 1"))
+    'window_bars = 0: must be >= 1'
+    """
+
+    def __init__(self, field: str, value: object, problem: str) -> None:
+        self.field = field
+        self.value = value
+        self.problem = problem
+        super().__init__(f"{field} = {value!r}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -86,6 +109,22 @@ class Condition:
     window_bars: int = 21
     anchor: str | None = None
 
+    def __post_init__(self) -> None:
+        # NaN compares False with everything: a NaN threshold would silently never fire.
+        if not math.isfinite(self.threshold):
+            raise ParamError("threshold", self.threshold, "must be a finite number")
+        if self.window_bars < 1:
+            raise ParamError("window_bars", self.window_bars, "must be >= 1 (bars)")
+        if self.anchor is not None:
+            # Checked here, not when the condition is first evaluated mid-backtest.
+            # Strict YYYY-MM-DD: fromisoformat alone also takes "20240101" and ISO week dates.
+            try:
+                ok = dt.date.fromisoformat(str(self.anchor)).isoformat() == self.anchor
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ParamError("anchor", self.anchor, "is not an ISO date (YYYY-MM-DD)")
+
 
 @dataclass(frozen=True)
 class Action:
@@ -113,16 +152,27 @@ class Action:
     funding: str = "pro_rata"
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.target <= 1.0:
-            raise ValueError(f"action target {self.target} is not a fraction in [0, 1]")
+        if not 0.0 <= self.target <= 1.0:  # also False for NaN
+            raise ParamError("target", self.target, "is not a fraction in [0, 1]")
         if self.kind == "set_weight" and not self.asset:
-            raise ValueError("a set_weight action needs an asset")
+            raise ParamError("asset", self.asset, "a set_weight action needs an asset")
         if self.kind == "scale_sleeve" and not self.sleeve:
-            raise ValueError("a scale_sleeve action needs a sleeve")
-        if not (self.funding in ("pro_rata", "cash") or self.funding.startswith("sleeve:")):
-            raise ValueError(
-                f"funding {self.funding!r} is not 'pro_rata', 'cash' or 'sleeve:<name>'"
-            )
+            raise ParamError("sleeve", self.sleeve, "a scale_sleeve action needs a sleeve")
+        if not (self.funding in ("pro_rata", "cash")
+                or (self.funding.startswith("sleeve:") and len(self.funding) > len("sleeve:"))):
+            raise ParamError("funding", self.funding,
+                             "is not 'pro_rata', 'cash' or 'sleeve:<name>'")
+
+    @property
+    def sleeves_used(self) -> dict[str, str]:
+        """Field -> sleeve name for every sleeve this action refers to (checked by the
+        strategy's params against its sleeves)."""
+        used = {}
+        if self.kind == "scale_sleeve" and self.sleeve:
+            used["sleeve"] = self.sleeve
+        if self.funding.startswith("sleeve:"):
+            used["funding"] = self.funding.split(":", 1)[1]
+        return used
 
 
 @dataclass(frozen=True)

@@ -156,3 +156,40 @@ def test_actions_keep_a_valid_allocation(raw, kind, target, funding):
     got = {"set_weight": out["C"], "scale_sleeve": out[["A", "B"]].sum(),
            "to_cash": out[CASH]}[kind]
     assert got == pytest.approx(target, abs=1e-9)
+
+
+def test_bad_conditions_are_rejected_with_the_field():
+    """window_bars < 1, a NaN / infinite threshold (never fires) and a non-ISO anchor fail at
+    construction, naming the field (engine.config turns it into the full key path)."""
+    from strategies.triggers import ParamError
+
+    bad = [
+        ({"window_bars": 0}, "window_bars", 0),
+        ({"window_bars": -3}, "window_bars", -3),
+        ({"threshold": float("nan")}, "threshold", float("nan")),
+        ({"threshold": float("-inf")}, "threshold", float("-inf")),
+        ({"anchor": "garbage"}, "anchor", "garbage"),
+        ({"anchor": "2024-W01-1"}, "anchor", "2024-W01-1"),
+    ]
+    for kwargs, field, value in bad:
+        args = {"on": "asset", "name": "A", "measure": "return_window", "op": "<=",
+                "threshold": -0.05, **kwargs}
+        with pytest.raises(ParamError) as exc:
+            Condition(**args)
+        assert exc.value.field == field
+        assert repr(value) in str(exc.value)
+    ok = Condition("asset", "A", "return_since_anchor", ">=", 0.1, anchor="2024-01-03")
+    np.testing.assert_allclose(condition_measure(ok, Context(PX)),
+                               [np.nan, np.nan, 0.0, 99 / 104.5 - 1, 120 / 104.5 - 1,
+                                90 / 104.5 - 1], atol=1e-12)
+
+
+def test_action_sleeve_references_and_fields():
+    from strategies.triggers import ParamError
+
+    with pytest.raises(ParamError) as exc:
+        Action("set_weight", 0.1, asset="A", funding="sleeve:")
+    assert exc.value.field == "funding"
+    assert Action("scale_sleeve", 0.5, sleeve="core", funding="sleeve:sat").sleeves_used == {
+        "sleeve": "core", "funding": "sat"}
+    assert Action("to_cash", 0.1).sleeves_used == {}
