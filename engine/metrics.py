@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from engine.conventions import DDOF, PERIODS_PER_YEAR
+
 __all__ = [
     "DDOF",
     "PERIODS_PER_YEAR",
@@ -24,11 +26,6 @@ __all__ = [
     "performance_metrics",
     "tracking_error",
 ]
-
-#: Bars per year used to annualize (daily bars).
-PERIODS_PER_YEAR = 252
-#: Degrees of freedom of every standard deviation in this module.
-DDOF = 1
 
 
 def _active(returns: pd.DataFrame, benchmark: pd.Series) -> pd.DataFrame:

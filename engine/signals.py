@@ -7,7 +7,7 @@ accumulate in float64), anything else becomes float64. Inputs are never modified
 Point in time: every output row ``t`` depends on input rows ``<= t`` only (pinned for each
 signal by ``tests/engine/test_signal_properties.py``). Defaults are defined once:
 ``DDOF`` (1, as pandas) for every standard deviation and ``min_periods = window`` for rolling
-statistics, as pandas.
+statistics, as pandas; ``DDOF`` and ``PERIODS_PER_YEAR`` live in :mod:`engine.conventions`.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ import enum
 import numpy as np
 import pandas as pd
 
+from engine.conventions import DDOF, PERIODS_PER_YEAR
 from engine.nb import divergence_nb as dnb
 from engine.nb import etf_nb, rolling_nb, streaks_nb, tracking_nb
-from engine.nb.rolling_nb import DDOF
 
 __all__ = [
     "DDOF",
+    "PERIODS_PER_YEAR",
     "Divergence",
     "divergence",
     "etf_flows_from_shares",
@@ -37,9 +38,6 @@ __all__ = [
     "tracking_error",
     "volume_spike",
 ]
-
-#: Trading days per year, the default annualization of tracking error.
-PERIODS_PER_YEAR = 252
 
 #: ``streaks(freq=...)`` aliases -> pandas period frequency.
 _STREAK_FREQS = {"W": "W-FRI", "W-FRI": "W-FRI", "M": "M", "ME": "M"}
@@ -193,8 +191,10 @@ def streaks(x, freq: str | None = None):
     -------
     Series or DataFrame
         Daily: the input's index. Weekly/monthly: one row per period that has at least one
-        row of data, labelled at the period's end (the Friday, the month's last calendar
-        day); a period whose rows are all NaN is NaN (and breaks the streak).
+        row of data, labelled at the period's calendar end (the Friday, the month's last
+        calendar day). A period with a NaN on any of its rows is NaN (unknown, never a
+        partial sum) and breaks the streak, as :func:`engine.inputs.period_total` does by
+        default (``missing="nan"``).
 
     Notes
     -----
@@ -202,6 +202,12 @@ def streaks(x, freq: str | None = None):
     week's end; a consumer at date ``t`` may use only rows labelled ``<= t`` (the last,
     still incomplete period carries a label after the data's last date). Rows labelled on or
     before the input's last date never change when rows are appended.
+
+    The labels are calendar dates (W-FRI, month end), which may be a holiday or weekend and
+    so absent from a session index. A consumer that works on a market's sessions should take
+    the period totals from :func:`engine.inputs.period_total` instead, which dates each
+    period at its last session of an exchange calendar (and checks that no session is
+    missing from the data), and run ``streaks`` on those totals.
 
     Examples
     --------
@@ -217,6 +223,9 @@ def streaks(x, freq: str | None = None):
     idx = pd.DatetimeIndex(x.index)
     labels = idx.to_period(_STREAK_FREQS[freq]).end_time.normalize()
     sums = x.groupby(labels).sum(min_count=1)
+    # A period with any unknown day is unknown: summing its known days would pass off a
+    # partial total as the period's flow (and could flip its sign).
+    sums = sums.mask(x.isna().groupby(labels).any())
     sums.index.name = x.index.name
     v = _values(sums)
     return _wrap(streaks_nb.streaks_nb(v, _out(v, np.float64)), sums)

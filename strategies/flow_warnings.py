@@ -14,7 +14,10 @@ evaluated only on its signal's period-end rows and can never appear before the l
 the week (or month) it describes.
 
 A :class:`FlowWarning` holds when every ticker's period total is < ``threshold_usd`` for the
-last ``consecutive_periods`` periods (a NaN total breaks the run). An active warning applies its
+last ``consecutive_periods`` periods. "In a row" needs every period known: a NaN total breaks
+the run, also when the warning's tickers are NaN for a whole period (that period-end row is then
+indistinguishable from the NaN rows between period ends, so the run breaks whenever two known
+period ends are not adjacent periods of the warning's ``period``). An active warning applies its
 :class:`strategies.triggers.Action` to the base allocation; warnings apply in order. With
 ``latch = False`` a warning is re-evaluated at each of its period ends (it switches off when the
 condition fails); with ``latch = True`` it stays on once fired. A weights row is emitted on the
@@ -34,6 +37,9 @@ from strategies.triggers import Action, apply_action, describe_action
 
 __all__ = ["DEFAULT_SLEEVES", "DEFAULT_WARNINGS", "FlowWarning", "FlowWarnings",
            "FlowWarningsParams", "warning_hits"]
+
+#: FlowWarning.period -> pandas period code (weeks end on Friday, as engine.inputs.period_total).
+_PERIOD_CODES = {"W": "W-FRI", "M": "M"}
 
 #: DESIGN.md's reference core/satellite allocation (fractions).
 DEFAULT_SLEEVES = {
@@ -58,7 +64,10 @@ class FlowWarning:
     threshold_usd : float
         0 = any outflow; -5e9 = an outflow of more than $5B.
     consecutive_periods : int
-        Periods in a row the condition must hold.
+        Periods in a row the condition must hold; every one of them must be known.
+    period : {"W", "M"}
+        Period of the signal's totals (weeks ending Friday, calendar months): used to tell
+        when a period between two known totals is missing (unknown), which breaks the run.
     action : Action
         Response applied to the base allocation while the warning is active.
     latch : bool
@@ -72,8 +81,12 @@ class FlowWarning:
     threshold_usd: float = 0.0
     consecutive_periods: int = 1
     latch: bool = False
+    period: str = "W"
 
     def __post_init__(self) -> None:
+        if self.period not in _PERIOD_CODES:
+            raise ValueError(f"warning {self.name}: period must be 'W' or 'M', got "
+                             f"{self.period!r}")
         if not self.tickers:
             raise ValueError(f"warning {self.name}: tickers must not be empty")
         if self.consecutive_periods < 1:
@@ -87,7 +100,8 @@ DEFAULT_WARNINGS = (
     FlowWarning("broad_risk_off", "etf_flow_weekly", ("SPY", "VOO", "IVV"),
                 Action("to_cash", 0.15)),
     FlowWarning("qqq_monthly_outflow", "etf_flow_monthly", ("QQQ",),
-                Action("set_weight", 0.05, asset="VUG", funding="cash"), threshold_usd=-5e9),
+                Action("set_weight", 0.05, asset="VUG", funding="cash"), threshold_usd=-5e9,
+                period="M"),
 )
 
 
@@ -111,6 +125,8 @@ def warning_hits(warning: FlowWarning, ctx: Context) -> pd.Series:
     """Whether the warning holds at each period end (bool Series on the period-end dates).
 
     The period-end dates are the rows where the signal has a value for any of the tickers.
+    A run counts only adjacent known periods: a period whose totals are all NaN (no row) or
+    partly NaN (compares False) resets it.
     """
     f = signal_frame(ctx, warning.signal)
     missing = [t for t in warning.tickers if t not in f.columns]
@@ -122,10 +138,15 @@ def warning_hits(warning: FlowWarning, ctx: Context) -> pd.Series:
     f = f[ends]
     out_flow = f < warning.threshold_usd  # NaN compares False: an unknown total never fires
     hit = out_flow.all(axis=1).to_numpy()
+    # Calendar period number of each known row: a gap (not +1) means an unknown period sat
+    # between two known ones, which must reset the run ("in a row" needs every period known).
+    per = pd.DatetimeIndex(f.index).to_period(_PERIOD_CODES[warning.period])
+    ordinal = np.asarray(per.asi8, dtype=np.int64)
     # run length of consecutive hits, period by period (only past periods enter)
     run = np.zeros(len(hit), dtype=np.int64)
     for i, h in enumerate(hit):
-        run[i] = (run[i - 1] + 1 if i else 1) if h else 0
+        follows = i > 0 and ordinal[i] - ordinal[i - 1] == 1
+        run[i] = (run[i - 1] + 1 if follows else 1) if h else 0
     return pd.Series(run >= warning.consecutive_periods, index=f.index, name=warning.name)
 
 

@@ -20,14 +20,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from engine.conventions import DDOF  # noqa: F401  (re-exported for existing importers)
+
 #: Rolling sums are recomputed from scratch every ``max(window, RECOMPUTE_MIN_ROWS)`` rows:
 #: rounding drift stays below ~(window + RECOMPUTE_MIN_ROWS) * eps * max|x| while short
 #: windows do not pay a full recompute every few rows. (Moments recompute every window.)
 RECOMPUTE_MIN_ROWS = 512
-
-#: Delta degrees of freedom of every rolling standard deviation in flowbt (as pandas): used
-#: by the kernels' callers in :mod:`engine.signals`; defined once here.
-DDOF = 1
 
 
 @njit(cache=True, error_model="numpy")

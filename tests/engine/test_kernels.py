@@ -126,9 +126,24 @@ def test_streaks_weekly_and_monthly_label_at_period_end():
     m = sg.streaks(s, freq="M")
     assert list(m.index) == [pd.Timestamp("2024-01-31"), pd.Timestamp("2024-02-29")]
     np.testing.assert_array_equal(m.to_numpy(), [1.0, 2.0])  # Jan sums to +1 (13 x -1 + 8 x 2 -> +3)
-    assert sg.streaks(pd.Series([np.nan, 1.0, 1.0], index=idx[:3]), freq="W").tolist() == [1.0]
+    assert np.isnan(sg.streaks(pd.Series([np.nan, 1.0, 1.0], index=idx[:3]), freq="W")).all()
     with pytest.raises(ValueError, match="freq"):
         sg.streaks(s, freq="Q")
+
+
+def test_resampled_streaks_unknown_day_makes_the_period_unknown():
+    """A week with a missing day is NaN (never the sum of its known days) and breaks the run."""
+    idx = pd.bdate_range("2024-01-01", periods=15)  # three Mon..Fri weeks
+    s = pd.Series([-1.0] * 5 + [5.0, np.nan, np.nan, np.nan, -1.0] + [-1.0] * 5, index=idx)
+    w = sg.streaks(s, freq="W")
+    assert list(w.index) == list(pd.DatetimeIndex(["2024-01-05", "2024-01-12", "2024-01-19"]))
+    np.testing.assert_array_equal(w.to_numpy(), [-1.0, np.nan, -1.0])  # not [-1, 1, -1]
+    frame = pd.DataFrame({"A": s, "B": s.fillna(0.0)})
+    wf = sg.streaks(frame, freq="W")
+    np.testing.assert_array_equal(wf["A"].to_numpy(), [-1.0, np.nan, -1.0])
+    np.testing.assert_array_equal(wf["B"].to_numpy(), [-1.0, 1.0, -1.0])  # 5 + 0 + 0 + 0 - 1
+    m = sg.streaks(s.iloc[:10], freq="M")
+    assert np.isnan(m.iloc[0])
 
 
 def test_divergence_labels_bands_and_nan():

@@ -53,13 +53,15 @@ def test_signal_prefix_invariance_and_no_mutation(name, seed, n_rows, cut, nan_f
 
 @pytest.mark.parametrize("freq", ["W", "M"])
 @settings(max_examples=15)
-@given(seed=seeds, n_rows=st.integers(2, 120), cut=st.floats(0.0, 1.0))
-def test_resampled_streaks_prefix_invariance(freq, seed, n_rows, cut):
+@given(seed=seeds, n_rows=st.integers(2, 120), cut=st.floats(0.0, 1.0),
+       nan_frac=st.sampled_from([0.0, 0.1]))
+def test_resampled_streaks_prefix_invariance(freq, seed, n_rows, cut, nan_frac):
     """Periods labelled on or before the last input date never change when data is
-    appended (the still-open last period is labelled at its future end)."""
+    appended (the still-open last period is labelled at its future end), also with NaNs."""
     rng = np.random.default_rng(seed)
     idx = pd.bdate_range("2021-01-04", periods=n_rows)
     s = pd.Series(rng.normal(size=n_rows), index=idx)
+    s[rng.random(n_rows) < nan_frac] = np.nan
     t = max(1, int(cut * n_rows))
     full = sg.streaks(s, freq=freq)
     head = sg.streaks(s.iloc[:t], freq=freq)

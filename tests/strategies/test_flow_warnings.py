@@ -63,6 +63,37 @@ def test_rsp_two_weeks_in_a_row_fires_on_the_second_friday_and_releases():
     assert list(dec.log["action"]) == ["set_weight RSP 0.15 (funding sleeve:core)", "release"]
 
 
+def test_an_unknown_week_breaks_the_run():
+    """Reviewer's repro: RSP outflow week 1, unknown week 2, outflow week 3 is not "two weeks
+    in a row"; weeks 3 and 4 (both known) are."""
+    daily = _weeks([-5.0, -5.0, -5.0, -5.0])
+    daily.loc["2024-01-10", "RSP"] = np.nan  # week 2's total is unknown
+    warn = DEFAULT_WARNINGS[0]
+    hits = warning_hits(warn, _ctx(daily))
+    assert [str(x.date()) for x in hits.index] == ["2024-01-05", "2024-01-19", "2024-01-26"]
+    assert hits.tolist() == [False, False, True]
+    # an unknown week for one of several tickers also breaks the run (the row stays: NaN < 0
+    # is False)
+    two = replace(warn, tickers=("RSP", "SPY"))
+    daily["SPY"] = daily["RSP"].fillna(-1.0)
+    daily.loc["2024-01-10", "SPY"] = np.nan
+    daily.loc["2024-01-10", "RSP"] = -1.0
+    hits2 = warning_hits(two, _ctx(daily))
+    assert hits2.tolist() == [False, False, False, True]
+    # monthly: an unknown February breaks a January-March run
+    d = pd.bdate_range("2024-01-01", "2024-03-29")
+    m = pd.DataFrame(-1.0, index=d, columns=["RSP", "SPY", "VOO", "IVV", "QQQ"])
+    monthly = FlowWarning("m2", "etf_flow_monthly", ("QQQ",), Action("to_cash", 0.15),
+                          consecutive_periods=2, period="M")
+    assert warning_hits(monthly, _ctx(m)).tolist() == [False, True, True]
+    m.loc["2024-02-14", "QQQ"] = np.nan
+    hm = warning_hits(monthly, _ctx(m))
+    assert [str(x.date()) for x in hm.index] == ["2024-01-31", "2024-03-29"]
+    assert hm.tolist() == [False, False]
+    with pytest.raises(ValueError, match="period"):
+        replace(monthly, period="Q")
+
+
 def test_a_week_total_is_never_known_before_its_last_session():
     daily = _weeks([-5.0, -5.0, -5.0])
     weekly = period_total(daily, daily.index, "W")

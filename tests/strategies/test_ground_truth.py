@@ -16,8 +16,16 @@ tests/engine/test_inputs.py).
 
 * planted world (strength 0.5): the rotation beats its benchmark net of fees;
 * null world (strength 0): across many seeds the mean excess Sharpe is within 2 standard errors
-  of 0 -- flows follow same-day returns there, so a signal that peeked at day t + 1 would show a
-  large edge; this is the look-ahead alarm.
+  of 0. This guards against a gross leak or a systematic bias in the simulation chain as run
+  here; it is NOT a sensitive look-ahead detector: with the 10-bar flow sum and weekly
+  rebalancing a signal that peeks 2 sessions ahead (``shift(-2)``) stays inside the band, since
+  the one leaked day is diluted in the sum and acts on one held day in five. The primary
+  look-ahead guards are the prefix-invariance tests (tests/strategies/test_prefix_invariance.py,
+  tests/engine/test_signal_properties.py, tests/engine/test_inputs.py).
+* power of the null check: with a 1-bar flow window and daily rebalancing (default lag 1), a
+  signal shifted by -2 bars (it sees the flow of the day whose return it will hold; in the null
+  world foreigners chase same-day returns) has a huge excess Sharpe, far outside the honest
+  band, while the honest version has none.
 """
 
 from __future__ import annotations
@@ -40,18 +48,26 @@ TRADING_DAYS = 252
 
 
 def excess_returns(strength: float, seed: int, *, fee_rate: float, lag: int = 1,
-                   n_days: int = N_DAYS, n_stocks: int = N_STOCKS) -> np.ndarray:
-    """Daily net returns of the top-3 rotation minus equal weight (after the warm-up)."""
+                   n_days: int = N_DAYS, n_stocks: int = N_STOCKS,
+                   flow_sum_bars: int = FLOW_SUM_BARS, leak_bars: int = 0,
+                   rebalance_bars: int = REBALANCE_BARS) -> np.ndarray:
+    """Daily net returns of the top-3 rotation minus equal weight (after the warm-up).
+
+    ``leak_bars > 0`` plants a deliberate look-ahead: the signal at row t is the one computed
+    with data up to t + ``leak_bars`` (for the power test of the null-world check only).
+    """
     from engine.simulation import simulate
 
     m = make_market(n_days, n_stocks, N_ETFS, signal_strength=strength, seed=seed,
                     signal_horizon_days=HORIZON_DAYS)
     sectors = tuple(e for e, k in m.meta["etf_kind"].items() if k == "sector")
     sig = synthesized_flow(m, investor=["foreign", "pension"], etfs=sectors,
-                           window_bars=FLOW_SUM_BARS, zscore_window_bars=ZSCORE_WINDOW_BARS)
+                           window_bars=flow_sum_bars, zscore_window_bars=ZSCORE_WINDOW_BARS)
+    if leak_bars:
+        sig = sig.shift(-leak_bars)
     ctx = Context(m.prices, {"sector_flow_z": sig})
     common = dict(signal="sector_flow_z", universe=sectors, top_k=3,
-                  rebalance_every_bars=REBALANCE_BARS)
+                  rebalance_every_bars=rebalance_bars)
     weights = {
         "rotation": FlowRotation(FlowRotationParams(**common)).target_weights(ctx),
         "equal_weight": FlowRotation(FlowRotationParams(**common, tilt=0.0)).target_weights(ctx),
@@ -96,3 +112,18 @@ def test_null_world_many_seeds_bigger_markets():
     s = _null_sharpes(100, n_days=750, n_stocks=300)
     se = s.std(ddof=1) / np.sqrt(len(s))
     assert abs(s.mean()) <= 2 * se, (s.mean(), se)
+
+
+def test_null_world_check_has_power_against_a_leak():
+    """With a 1-bar flow window a signal that sees flows 2 sessions ahead is far outside the
+    honest null band (measured: leaky Sharpes ~8-10, honest ~0 +- 0.7 on these seeds): at lag 1
+    a decision on day t's row is held over day t + 2's return, and in the null world foreigners
+    chase same-day returns, so the leaked flow reveals the held return."""
+    seeds = range(2000, 2004)
+    # daily rebalancing so that the leak acts on every held day (~0.5 s per run)
+    kw = dict(fee_rate=0.0, flow_sum_bars=1, rebalance_bars=1)
+    honest = np.array([sharpe(excess_returns(0.0, s, **kw)) for s in seeds])
+    leaky = np.array([sharpe(excess_returns(0.0, s, leak_bars=2, **kw)) for s in seeds])
+    band = honest.mean() + 4 * honest.std(ddof=1)
+    assert (leaky > band).all(), (leaky, honest)
+    assert abs(honest.mean()) < 2 * honest.std(ddof=1), honest
