@@ -267,6 +267,7 @@ def validate_config(raw: dict, *, file: str | None = None) -> Config:
                               file=file) from None
         raise ConfigError("strategy", _short(table), str(exc), file=file) from None
     _check_sleeve_refs(params, file)
+    _check_rule_periods(params, top.signals, file)
     for key in top.sweep:
         # A sweep prepares data, signals and simulation settings once and varies the strategy
         # over them; a swept data/signals/simulation key would be silently ignored.
@@ -331,6 +332,27 @@ def _check_signals(signals: dict[str, SignalConfig], file: str | None) -> None:
                     and p.name not in given:
                 raise ConfigError(f"signals.{name}.{p.name}", None,
                                   f"missing; required by signal source {sc.source!r}",
+                                  file=file)
+
+
+def _check_rule_periods(params: Any, signals: dict[str, SignalConfig],
+                        file: str | None) -> None:
+    """A rule that counts periods in a row (``period`` = "W"/"M", flow warnings) must read a
+    signal of that period: on a monthly signal a weekly rule would never see two months in a
+    row, silently."""
+    for f in dataclasses.fields(params) if dataclasses.is_dataclass(params) else ():
+        items = getattr(params, f.name)
+        if not isinstance(items, (tuple, list)):
+            continue
+        for i, item in enumerate(items):
+            period, sig = getattr(item, "period", None), getattr(item, "signal", None)
+            if period is None or not isinstance(sig, str):
+                continue
+            sc = signals.get(sig.split(":")[0])
+            freq = sc.params().get("freq") if sc is not None else None
+            if freq in ("W", "M") and freq != period:
+                raise ConfigError(f"strategy.{f.name}.{i}.period", period,
+                                  f"signal {sig!r} has freq {freq!r}; set period = {freq!r}",
                                   file=file)
 
 

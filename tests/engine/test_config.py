@@ -209,3 +209,14 @@ def test_signal_parameters_are_checked_against_the_builder(raw):
 def test_every_example_config_still_validates():
     for path in sorted((ROOT / "examples").glob("*.toml")):
         assert load_config(path).name, path
+
+
+def test_warning_period_must_match_its_signal_frequency():
+    """A weekly-counting warning on a monthly signal would never see two periods in a row."""
+    with (ROOT / "examples" / "flow_warnings.toml").open("rb") as fh:
+        raw = tomllib.load(fh)
+    validate_config(raw)  # the example sets period = "M" on its monthly warning
+    bad = copy.deepcopy(raw)
+    del bad["strategy"]["warnings"][2]["period"]  # default "W" on the monthly QQQ signal
+    with pytest.raises(ConfigError, match=r"strategy\.warnings\.2\.period = 'W'.*freq 'M'"):
+        validate_config(bad)
