@@ -193,7 +193,10 @@ def period_total(
     missing : {"nan", "zero"}
         Policy for a NaN on a session (see above).
     quality : DataQuality, optional
-        Receives the counts of NaNs treated as 0.
+        Receives the counts of NaNs treated as 0, of periods with sessions absent from the
+        data (one per period), and, with ``missing="nan"``, of the ETF-periods (one per
+        column and period, e.g. ETF-weeks) whose total is set NaN because of a NaN on one of
+        their sessions (counted for the periods written to the output).
 
     Returns
     -------
@@ -251,6 +254,15 @@ def period_total(
     ends = pd.DatetimeIndex(period_end.reindex(total.index).to_numpy())
     at = dates.searchsorted(ends, "left")
     ok = at < len(dates)  # periods whose last session is past the data: not known yet
+    if quality is not None and missing == "nan":
+        # Per column and period (an ETF-week), not per period: each such total is a value lost.
+        # Periods already NaN for a session absent from the data are counted above instead.
+        lost = any_nan.to_numpy() & ~short.to_numpy()[:, None] & ok[:, None]
+        quality.add("period_total", "set NaN",
+                    "ETF-periods (one per column and period) with a NaN flow on a session",
+                    int(lost.sum()),
+                    rule="missing = 'nan': each such ETF-period total is set NaN (a total "
+                         "needs a value on every session)")
     # Later periods overwrite earlier ones landing on the same row (only across data holes).
     out.iloc[at[ok]] = total.to_numpy(np.float64)[ok]
     return out
@@ -296,6 +308,8 @@ def synthesized_flow(
     -------
     pd.DataFrame, shape (T, E)
         Index the market's dates, columns ETF names; units of ``method`` (bp by default).
+        NaN on ETF-days with no constituent present; absent constituents count as 0 on
+        partly covered days (both counted in ``market.quality``).
     """
     from engine.synthesis import synthesize_flows
 
@@ -316,8 +330,10 @@ def synthesized_flow(
         etfs = chosen if etfs is None else [e for e in etfs if e in set(chosen)]
         if not etfs:
             raise ConfigError("signals.<name>.etf_kind", etf_kind, "no ETF of that kind")
+    # absent constituents (treated as 0) and ETF-days without any (NaN) are counted in the
+    # market's data-quality summary
     s = synthesize_flows(market.flows, market.holdings, method=method, lag_days=lag_days,
-                         cumulative=cumulative, etfs=etfs)
+                         cumulative=cumulative, etfs=etfs, quality=market.quality)
     parts = [s.xs(i, axis=1, level="investor") for i in inv]
     x = parts[0]
     for p in parts[1:]:

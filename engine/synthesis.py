@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from engine.errors import DataError
+from engine.errors import DataError, DataQuality
 from engine.market import ConstituentFlows, Holdings, HoldingsCSR
 
 __all__ = ["Method", "UnmatchedConstituentsWarning", "synthesize_flows", "synthesize_arrays"]
@@ -54,11 +54,50 @@ def _coefficients(method: Method, weight: np.ndarray) -> np.ndarray:
     return (weight > 0).astype(np.float64)  # membership
 
 
+def _coverage_gaps(csr: HoldingsCSR, coverage: np.ndarray, active: np.ndarray) -> dict:
+    """Where the constituents present fall short of the usable snapshot.
+
+    Parameters
+    ----------
+    csr : HoldingsCSR
+    coverage : ndarray, shape (T, E), float64
+        Weight present per ETF-day (NaN without a usable snapshot).
+    active : ndarray, shape (T, E), int64
+        Usable snapshot per ETF-day, -1 when none.
+
+    Returns
+    -------
+    dict
+        ``uncovered`` (T, E) bool mask (usable snapshot, coverage 0); counts
+        ``uncovered_etf_days``, ``absent_etf_days`` (0 < coverage < the snapshot's weight in
+        the panel) and ``absent_weight_days`` (float, the missing weight summed).
+    """
+    snap_of_entry = np.repeat(np.arange(len(csr.etf)), np.diff(csr.indptr))
+    in_panel = csr.stock >= 0  # the unmatched ones are counted separately
+    snap_weight = np.bincount(snap_of_entry[in_panel], csr.weight[in_panel],
+                              minlength=len(csr.etf))
+    # index -1 (no usable snapshot) picks the NaN appended at the end; also works with S = 0
+    full = np.append(snap_weight, np.nan)[active]
+    usable = active >= 0
+    uncovered = usable & (coverage == 0.0)
+    # tolerance: coverage and the snapshot total are float64 sums of the same weights
+    short = usable & (coverage > 0.0) & (coverage < full - 1e-12)
+    return {
+        "uncovered": uncovered,
+        "uncovered_etf_days": int(uncovered.sum()),
+        "absent_etf_days": int(short.sum()),
+        "absent_weight_days": float((full - coverage)[short].sum()),
+    }
+
+
 def synthesize_arrays(
     x: np.ndarray, market_cap: np.ndarray, csr: HoldingsCSR, n_etfs: int, method: Method,
     *, layout: str = "by_etf", with_coverage: bool = True, block_days: int = BLOCK_DAYS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Array-level synthesis (no labels): ``(out (T, E, K), coverage (T, E))``.
+
+    Raw kernel output: an ETF-day with a usable snapshot but no constituent present is 0
+    here; :func:`synthesize_flows` turns it into NaN (using ``coverage``) and counts it.
 
     Parameters
     ----------
@@ -112,7 +151,7 @@ def synthesize_arrays(
 def synthesize_flows(
     flows: ConstituentFlows, holdings: Holdings, *, method: str | Method = "bp",
     lag_days: int = 0, cumulative: bool = False, etfs=None, return_coverage: bool = False,
-    layout: str = "by_etf",
+    layout: str = "by_etf", quality: DataQuality | None = None,
 ):
     """Fold constituents' net buying by investor into one flow per ETF, investor and day.
 
@@ -142,24 +181,50 @@ def synthesize_flows(
         each day.
     layout : {"by_etf", "by_stock"}
         Kernel layout, for benchmarking; the result does not depend on it.
+    quality : DataQuality, optional
+        Receives the counts of the Notes (source ``"synthesize_flows"``); they are in
+        ``attrs`` either way.
 
     Returns
     -------
     DataFrame, shape (T, E*K)
         Index ``flows.dates``, columns MultiIndex ``(etf, investor)``, dtype of ``flows``
-        (accumulation is float64). ``attrs["unmatched_weight_days"]`` (float: sum over days
-        of the weight of constituents missing from the flow panel) and
-        ``attrs["unmatched_constituents"]`` (dict etf -> sorted stock codes).
+        (accumulation is float64). ``attrs``:
+
+        * ``"unmatched_weight_days"`` (float: sum over days of the weight of constituents
+          missing from the flow panel), ``"unmatched_constituents"`` (dict etf -> sorted
+          stock codes);
+        * ``"absent_etf_days"`` (int: ETF-days with a usable snapshot on which some but not
+          all of the weight was present, i.e. 0 < coverage < the snapshot's weight in the
+          panel), ``"absent_weight_days"`` (float: the missing weight summed over those
+          days);
+        * ``"uncovered_etf_days"`` (int: ETF-days with a usable snapshot and coverage 0,
+          set NaN).
     coverage : DataFrame, shape (T, E), only with ``return_coverage=True``
+        NaN before an ETF's first usable snapshot, 0 on uncovered days.
 
     Notes
     -----
     * NaN before an ETF's first usable snapshot (daily and cumulative).
-    * A stock absent on a day (NaN market cap or market cap <= 0 for ``bp``, NaN net buying)
-      contributes nothing that day; ``coverage`` shows how much weight was present.
+    * A stock is absent on a day when its net buying is NaN for every investor or, for
+      ``bp``, its market cap is NaN or <= 0. ``coverage`` is the weight of the constituents
+      present that day.
+    * No constituent present (coverage 0) on a day with a usable snapshot: NaN for every
+      investor of that ETF, not 0 (no data is not zero flow). Counted as
+      ``attrs["uncovered_etf_days"]`` and, with ``quality``, as "set NaN".
+    * Some constituents absent (0 < coverage < 1, or below the snapshot's weight in the
+      panel when some constituents are unmatched): they contribute 0 and the sum is **not**
+      renormalized. Renormalizing (dividing by coverage) would scale the present stocks'
+      flow up as if the absent ones had traded like them, inflating the flow of a few stocks
+      on thin days; callers who want it can divide by coverage themselves
+      (``return_coverage=True``). Counted as ``attrs["absent_etf_days"]`` /
+      ``["absent_weight_days"]`` and, with ``quality``, as "treated as 0". A single NaN
+      investor cell of a present stock counts as 0 for that investor (loaders count such
+      cells when they read the panel).
     * A constituent not in the flow panel at all contributes nothing; it is never dropped
-      silently: an :class:`UnmatchedConstituentsWarning` names the count and the
-      ``attrs`` list the stocks.
+      silently: an :class:`UnmatchedConstituentsWarning` names the count, the ``attrs``
+      list the stocks and, with ``quality``, its constituent-days are counted as
+      "treated as 0".
     * ``cumulative=True``: running sum of the daily values per (etf, investor); days on which
       the daily value is NaN add nothing and are NaN themselves.
     * Point in time: the value on day ``t`` uses rows ``<= t`` only (appending days never
@@ -183,7 +248,7 @@ def synthesize_flows(
     >>> synthesize_flows(f, h, method="amount", cumulative=True)["X"]["foreign"].tolist()
     [0.0, 2000000000.0]
     """
-    from engine.nb.synthesis_nb import cumulate_nb
+    from engine.nb.synthesis_nb import active_snapshot_nb, cumulate_nb
 
     method = Method(method)
     if method is Method.SHARES:
@@ -198,8 +263,12 @@ def synthesize_flows(
     etf_index, csr = holdings.to_csr(flows.dates, flows.stocks, etfs, lag_days)
     T, N, K = x.shape
     E = len(etf_index)
+    # coverage is always computed: it decides which ETF-days have no data at all
     out, coverage = synthesize_arrays(x, flows.market_cap, csr, E, method, layout=layout,
-                                      with_coverage=return_coverage)
+                                      with_coverage=True)
+    gaps = _coverage_gaps(csr, coverage, active_snapshot_nb(T, E, csr.etf, csr.start,
+                                                            csr.stop))
+    out[gaps["uncovered"]] = np.nan  # every investor of an ETF-day without any constituent
 
     missing = csr.stock < 0
     unmatched: dict[str, list[str]] = {}
@@ -208,6 +277,11 @@ def synthesize_flows(
         snap_of_entry = np.repeat(np.arange(len(csr.etf)), np.diff(csr.indptr))
         days = (csr.stop - csr.start)[snap_of_entry]
         weight_days = float((csr.weight * days)[missing].sum())
+        if quality is not None:
+            quality.add("synthesize_flows", "treated as 0",
+                        "constituent-days not in the flow panel", int(days[missing].sum()),
+                        rule="held stocks the flow panel lacks contribute 0; "
+                        "attrs['unmatched_constituents'] lists them")
         tab = holdings.table
         known = set(flows.stocks)
         for e_pos in np.unique(csr.etf[snap_of_entry[missing]]):
@@ -232,6 +306,17 @@ def synthesize_flows(
     df.attrs["method"] = method.value
     df.attrs["unmatched_weight_days"] = weight_days
     df.attrs["unmatched_constituents"] = unmatched
+    df.attrs["absent_etf_days"] = gaps["absent_etf_days"]
+    df.attrs["absent_weight_days"] = gaps["absent_weight_days"]
+    df.attrs["uncovered_etf_days"] = gaps["uncovered_etf_days"]
+    if quality is not None:
+        quality.add("synthesize_flows", "treated as 0",
+                    "ETF-days with some constituents absent (NaN net buying or market cap)",
+                    gaps["absent_etf_days"],
+                    rule="absent constituents contribute 0, not renormalized; "
+                    f"{gaps['absent_weight_days']:.2f} weight-days")
+        quality.add("synthesize_flows", "set NaN", "ETF-days with no constituent present",
+                    gaps["uncovered_etf_days"], rule="no data is not zero flow")
     if return_coverage:
         cov = pd.DataFrame(coverage, index=flows.dates, columns=etf_index, copy=False)
         return df, cov

@@ -68,6 +68,25 @@ def test_synthesized_flow_sums_investors_and_selects_kinds():
         INPUTS["synthesized_flow"](etf_market())
 
 
+def test_synthesized_flow_counts_gaps_in_market_quality():
+    """ETF-days without any constituent are NaN and, like partly covered ones, counted in
+    the market's data-quality summary (the builder passes ``market.quality``)."""
+    from engine.market import ConstituentFlows, Holdings
+
+    d = pd.bdate_range("2024-01-02", periods=3)
+    nb = np.array([[[1e9], [1e9]], [[np.nan], [np.nan]], [[1e9], [np.nan]]])
+    flows = ConstituentFlows(d, ["A", "B"], ("foreign",), nb, np.full((3, 2), 1e12),
+                             np.ones((3, 2)))
+    holdings = Holdings(pd.DataFrame({"etf": "X", "effective_date": d[0],
+                                      "stock": ["A", "B"], "weight": [0.5, 0.5]}))
+    m = Market(flows=flows, holdings=holdings)
+    got = INPUTS["synthesized_flow"](m, cumulative=True)
+    np.testing.assert_allclose(got["X"].to_numpy(), [10.0, np.nan, 15.0], rtol=1e-12)
+    assert m.quality.count("set NaN", "ETF-days with no constituent present") == 1
+    assert m.quality.count("treated as 0") == 1
+    assert "synthesize_flows: set NaN 1 ETF-days" in m.quality.summary()
+
+
 def test_etf_flow_usd_weekly_and_monthly_totals():
     m = etf_market()
     daily = m.etfs.frame("flow")
@@ -180,3 +199,32 @@ def test_inputs_are_causal(name, i, frac):
     full = _full(name, i)
     cut = INPUTS[name](market_upto(m, t), **params[i])
     pd.testing.assert_frame_equal(cut, full.loc[:t], check_freq=False, rtol=1e-9, atol=1e-12)
+
+
+def test_period_total_counts_etf_periods_set_nan():
+    """Each ETF-week lost to a NaN on a session is counted once (per column and period), with
+    the short (data-incomplete) periods counted apart, per period."""
+    from engine.errors import DataQuality
+
+    d = pd.bdate_range("2024-01-02", "2024-01-26")  # Tue 2nd .. Fri 26th: week 1 is short
+    x = pd.DataFrame(1.0, index=d, columns=["A", "B", "C"])
+    x.loc["2024-01-09", "A"] = np.nan   # week 2: A lost
+    x.loc["2024-01-10", "A"] = np.nan   # (a second NaN in the same ETF-week counts once)
+    x.loc["2024-01-16", ["A", "B"]] = np.nan  # week 3: A and B lost
+    x.loc["2024-01-03", "C"] = np.nan   # week 1: already NaN as a short period
+    q = DataQuality()
+    out = period_total(x, d, "W", quality=q)
+    weeks = out.dropna(how="all")
+    assert [str(t.date()) for t in weeks.index] == ["2024-01-12", "2024-01-19", "2024-01-26"]
+    np.testing.assert_array_equal(out.loc["2024-01-05"].isna(), [True, True, True])
+    np.testing.assert_array_equal(out.loc["2024-01-12"].isna(), [True, False, False])
+    np.testing.assert_array_equal(out.loc["2024-01-19"].isna(), [True, True, False])
+    lost = "ETF-periods (one per column and period) with a NaN flow on a session"
+    assert q.count("set NaN", lost) == 3
+    assert q.count("set NaN", "periods with sessions absent from the data") == 1
+    item = next(i for i in q.items if i.what == lost)
+    assert "set NaN" in item.rule and "ETF-period" in item.rule
+    q0 = DataQuality()
+    period_total(x, d, "W", missing="zero", quality=q0)
+    assert q0.count("set NaN") == 0
+    assert q0.count("treated as 0", "NaN flows on sessions") == 5

@@ -4,12 +4,20 @@ method's motivating case."""
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from engine.errors import DataError
+from benchmarks.oracles import (
+    make_synthesis_arrays,
+    make_synthesis_case,
+    synthesize_dense_oracle,
+    synthesize_oracle,
+    synthesize_scipy,
+)
+from engine.errors import DataError, DataQuality
 from engine.market import ConstituentFlows, Holdings
 from engine.synthesis import (
     Method,
@@ -17,20 +25,11 @@ from engine.synthesis import (
     synthesize_arrays,
     synthesize_flows,
 )
-from tests.engine.oracles import (
-    make_synthesis_arrays,
-    make_synthesis_case,
-    synthesize_dense_oracle,
-    synthesize_oracle,
-    synthesize_scipy,
-)
 
 METHODS = ["bp", "amount", "weighted_amount", "shares"]
 
 
 def _with_shares(flows: ConstituentFlows) -> ConstituentFlows:
-    from dataclasses import replace
-
     close = flows.close
     return replace(flows, net_buy_shares=np.round(flows.net_buy / close[:, :, None]))
 
@@ -85,8 +84,11 @@ def test_nan_before_first_snapshot_and_coverage():
     for etf, d in first.items():
         before = out.index < d
         assert out.loc[before, etf].isna().all().all()
-        assert out.loc[~before, etf].notna().all().all()
         assert cov.loc[before, etf].isna().all()
+        # after the first snapshot: NaN exactly on the days no constituent is present
+        uncovered = (~before) & (cov[etf] == 0).to_numpy()
+        assert out.loc[uncovered, etf].isna().all().all()
+        assert out.loc[~before & ~uncovered, etf].notna().all().all()
     c = cov.to_numpy()
     assert np.nanmax(c) <= 1 + 1e-9 and np.nanmin(c) >= 0
     # stocks absent some days: coverage falls below 1 somewhere
@@ -105,6 +107,69 @@ def test_absent_stock_contributes_nothing():
     np.testing.assert_allclose(cov["X"].to_numpy(), [1.0, 0.5, 1.0], rtol=1e-12)
     cum = synthesize_flows(f, h, cumulative=True)
     np.testing.assert_allclose(cum[("X", "foreign")].to_numpy(), [15.0, 20.0, 35.0], rtol=1e-12)
+
+
+def _gap_case() -> tuple[ConstituentFlows, Holdings]:
+    """1 ETF, 2 stocks (50/50), 3 days: both present, both absent, one absent.
+
+    Day 1: A has net buying but a NaN market cap (absent for ``bp``), B has a market cap but
+    NaN net buying (absent for every method). Day 2: B absent again.
+    """
+    dates = pd.bdate_range("2024-01-02", periods=3)
+    nb = np.array([[[1e9], [1e9]], [[3e9], [np.nan]], [[1e9], [np.nan]]])
+    cap = np.array([[1e12, 1e12], [np.nan, 1e12], [1e12, 1e12]])
+    f = ConstituentFlows(dates, ["A", "B"], ("foreign",), nb, cap, np.ones((3, 2)))
+    h = Holdings(pd.DataFrame({"etf": "X", "effective_date": dates[0], "stock": ["A", "B"],
+                               "weight": [0.5, 0.5]}))
+    return f, h
+
+
+@pytest.mark.parametrize("layout", ["by_etf", "by_stock"])
+def test_day_without_any_constituent_is_nan_and_counted(layout):
+    """The reviewer's repro: it used to give [10, 0, 5] bp and cumulative [10, 10, 15]."""
+    f, h = _gap_case()
+    q = DataQuality()
+    out, cov = synthesize_flows(f, h, return_coverage=True, layout=layout, quality=q)
+    daily = out[("X", "foreign")].to_numpy()
+    # day 0: 1e4 * (0.5 * 1e9/1e12 + 0.5 * 1e9/1e12) = 10 bp; day 2: only A, not
+    # renormalized: 1e4 * 0.5 * 1e9/1e12 = 5 bp (renormalizing would give 10)
+    np.testing.assert_allclose(daily, [10.0, np.nan, 5.0], rtol=1e-12)
+    np.testing.assert_allclose(cov["X"].to_numpy(), [1.0, 0.0, 0.5], rtol=0, atol=1e-15)
+    cum = synthesize_flows(f, h, cumulative=True, layout=layout)[("X", "foreign")]
+    np.testing.assert_allclose(cum.to_numpy(), [10.0, np.nan, 15.0], rtol=1e-12)
+    assert out.attrs["uncovered_etf_days"] == 1
+    assert out.attrs["absent_etf_days"] == 1
+    np.testing.assert_allclose(out.attrs["absent_weight_days"], 0.5, rtol=1e-12)
+    assert q.count("set NaN", "ETF-days with no constituent present") == 1
+    assert q.count("treated as 0") == 1
+    assert [i.source for i in q.items] == ["synthesize_flows", "synthesize_flows"]
+    # the user-side renormalization the docstring points to
+    np.testing.assert_allclose((out["X"]["foreign"] / cov["X"]).to_numpy(),
+                               [10.0, np.nan, 10.0], rtol=1e-12)
+
+
+def test_presence_depends_on_method():
+    """For ``amount`` the market cap is not read: A (NaN cap, 3e9 net buying) is present on
+    day 1, so that day is partly covered, not NaN."""
+    f, h = _gap_case()
+    out, cov = synthesize_flows(f, h, method="amount", return_coverage=True)
+    np.testing.assert_allclose(out[("X", "foreign")].to_numpy(), [2e9, 3e9, 1e9], rtol=1e-12)
+    np.testing.assert_allclose(cov["X"].to_numpy(), [1.0, 0.5, 0.5], rtol=0, atol=1e-15)
+    assert out.attrs["uncovered_etf_days"] == 0
+    assert out.attrs["absent_etf_days"] == 2
+
+
+def test_full_coverage_records_nothing():
+    dates = pd.bdate_range("2024-01-02", periods=2)
+    f = ConstituentFlows(dates, ["A", "B"], ("foreign",), np.ones((2, 2, 1)) * 1e9,
+                         np.full((2, 2), 1e12), np.ones((2, 2)))
+    h = Holdings(pd.DataFrame({"etf": "X", "effective_date": dates[0], "stock": ["A", "B"],
+                               "weight": [0.3, 0.7]}))
+    q = DataQuality()
+    out = synthesize_flows(f, h, quality=q)
+    assert q.clean
+    assert (out.attrs["absent_etf_days"], out.attrs["uncovered_etf_days"]) == (0, 0)
+    assert out.attrs["absent_weight_days"] == 0.0
 
 
 def test_weights_change_at_effective_date_with_lag():
@@ -131,10 +196,18 @@ def test_unmatched_constituents_are_reported():
     tab.loc[0, "weight"] -= 0.01
     extra["weight"] = 0.01
     h2 = Holdings(pd.concat([tab, extra]))
+    q = DataQuality()
     with pytest.warns(UnmatchedConstituentsWarning, match="1 constituents of 1 ETFs"):
-        out = synthesize_flows(flows, h2)
+        out = synthesize_flows(flows, h2, quality=q)
     assert out.attrs["unmatched_constituents"] == {first["etf"]: ["NOT_LISTED"]}
-    assert out.attrs["unmatched_weight_days"] > 0
+    # the snapshot is used from its effective date until the ETF's next snapshot
+    snaps = h2.snapshot_dates(first["etf"])
+    nxt = snaps[snaps > first["effective_date"]]
+    end = nxt[0] if len(nxt) else flows.dates[-1] + pd.Timedelta(days=1)
+    n_days = int(((flows.dates >= first["effective_date"]) & (flows.dates < end)).sum())
+    assert n_days > 0
+    assert q.count("treated as 0", "constituent-days not in the flow panel") == n_days
+    np.testing.assert_allclose(out.attrs["unmatched_weight_days"], 0.01 * n_days, rtol=1e-9)
     want = synthesize_oracle(flows, h2)
     pd.testing.assert_frame_equal(out, want, check_exact=False, rtol=1e-10, atol=1e-9)
     with warnings.catch_warnings():
@@ -189,5 +262,10 @@ def test_motivating_case_amount_says_buy_bp_says_sell():
     want_bp = 1e4 * np.sum(w * nb[0, :, 0] / caps_krw)
     np.testing.assert_allclose(bp, want_bp, rtol=1e-12)
     assert bp < -5.0  # net selling of the portfolio, in bp
-    # the mega-cap's own contribution is tiny in bp
-    np.testing.assert_allclose(1e4 * 0.07 * 980e9 / 480e12, 1.429, rtol=1e-3)
+    # the mega-cap's own contribution, from the code: the same case with every other
+    # stock's net buying zeroed (synthesis is linear in net buying)
+    only_mega = nb.copy()
+    only_mega[0, 1:, 0] = 0.0
+    mega_bp = synthesize_flows(replace(f, net_buy=only_mega), h, method="bp").iloc[0, 0]
+    np.testing.assert_allclose(mega_bp, 1.429, rtol=1e-3)  # 1e4 * 0.07 * 980e9 / 480e12
+    assert abs(mega_bp) < abs(bp) / 10  # tiny next to the portfolio's -18 bp
