@@ -1,7 +1,7 @@
 """Benchmark every derived-signal kernel on a (7,500 x 2,400) float64 panel.
 
 2,400 columns = 200 ETFs x 12 investors of synthesized flow. Every kernel comes from the
-oracle registry (``tests/engine/oracles.py``) with its input generator; parity against the
+oracle registry (``benchmarks/oracles.py``) with its input generator; parity against the
 slow reference is checked on a slice before timing; the first call (JIT compile or cache
 load) is reported apart; times are medians. The target: all derived signals together in
 under 0.5 s warm. Writes ``benchmarks/results/signals.md``.
@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import numba
 
-    from tests.engine.oracles import SIGNAL_NAMES, make_signal_inputs, signal_oracles
+    from benchmarks.oracles import SIGNAL_NAMES, make_signal_inputs, signal_oracles
 
     oracles = signal_oracles()
     rng = np.random.default_rng(args.seed)

@@ -39,7 +39,7 @@ import json, sys, time
 import numpy as np
 t0 = time.perf_counter()
 from engine.synthesis import Method, synthesize_arrays
-from tests.engine.oracles import make_synthesis_arrays
+from benchmarks.oracles import make_synthesis_arrays
 t_import = time.perf_counter() - t0
 a = make_synthesis_arrays(20, 30, 3, 3, seed=0, min_holdings=3, max_holdings=8,
                           rebalance_every_days=7)
@@ -112,8 +112,8 @@ def _row(size, dtype, method, seconds, elements, bytes_read, flops, roof):
 
 
 def _run_small(args, roof, rows, log):
+    from benchmarks.oracles import make_synthesis_arrays, synthesize_oracle, synthesize_scipy
     from engine.synthesis import Method, synthesize_arrays, synthesize_flows
-    from tests.engine.oracles import make_synthesis_arrays, synthesize_oracle, synthesize_scipy
 
     T, N, K, E = args.small
     for dtype in args.dtypes.split(","):
@@ -145,8 +145,8 @@ def _run_small(args, roof, rows, log):
 
 
 def _run_large(args, roof, rows, log, extra):
+    from benchmarks.oracles import make_synthesis_arrays, synthesize_scipy
     from engine.synthesis import Method, synthesize_arrays
-    from tests.engine.oracles import make_synthesis_arrays, synthesize_scipy
 
     T, N, K, E = args.large
     size = f"{T}x{N}x{K}x{E}"

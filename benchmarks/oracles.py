@@ -1,7 +1,8 @@
 """The oracle registry: every kernel's slow, obvious NumPy/pandas reference and its inputs.
 
 One source for ``tests/engine/test_kernels.py``, ``tests/engine/test_synthesis.py``,
-``tests/engine/test_signal_properties.py`` and ``benchmarks/``. An oracle is written to be
+``tests/engine/test_signal_properties.py`` and ``benchmarks/``; it lives in the installed
+``benchmarks`` package so that ``flowbt bench`` can import it from any working directory. An oracle is written to be
 read, not to be fast: explicit windows, pandas merges and group-bys.
 
 * :data:`SIGNALS` maps a signal name to an :class:`Oracle`: the pandas wrapper under test
@@ -197,11 +198,25 @@ def synthesize_oracle(flows: ConstituentFlows, holdings: Holdings, method: str =
     out = s.unstack(["etf", "investor"]).reindex(index=flows.dates, columns=cols)
     active = hold.groupby(["date", "etf"]).size().unstack("etf").reindex(
         index=flows.dates, columns=etf_index).notna()
-    # an ETF with a usable snapshot whose constituents are all missing from the panel: 0
     mask = np.repeat(active.to_numpy(), K, axis=1)
     out = out.where(~mask | out.notna(), 0.0).where(mask)
+    # An ETF-day with a usable snapshot but no constituent present (absent that day or not in
+    # the panel) is unknown, not zero flow: NaN. Found independently of the kernels: a merge of
+    # the daily holdings with a per-stock-day "present" flag.
+    present = ~np.isnan(src).all(axis=2)
+    if method == "bp":
+        present &= flows.market_cap > 0
+    flag = pd.DataFrame({"date": np.repeat(flows.dates, N),
+                         "stock": np.tile(np.asarray(flows.stocks), T),
+                         "present": present.reshape(-1)})
+    cov_frame = hold.merge(flag, on=["date", "stock"], how="left")
+    cov_frame["w_present"] = (cov_frame["weight"]
+                              * cov_frame["present"].fillna(False).astype(np.float64))
+    cov = cov_frame.groupby(["date", "etf"])["w_present"].sum()
+    for date, etf in cov.index[cov.to_numpy() == 0.0]:
+        out.loc[date, etf] = np.nan
     if cumulative:
-        out = out.cumsum()
+        out = out.cumsum()  # NaN days add nothing and stay NaN, as in synthesize_flows
     out.index.name = None
     return out.astype(flows.dtype)
 

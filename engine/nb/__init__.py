@@ -8,7 +8,7 @@ Layout (STYLE.md "Layers")
   :mod:`engine.nb.streaks_nb`, :mod:`engine.nb.etf_nb` (ETF-level flows, volume spikes,
   premium/discount, relative strength), :mod:`engine.nb.tracking_nb` and
   :mod:`engine.nb.divergence_nb`.
-* Every kernel states its oracle (the slow obvious reference in ``tests/engine/oracles.py``).
+* Every kernel states its oracle (the slow obvious reference in ``benchmarks/oracles.py``).
 * Panels of derived signals are column-major: a 2-D kernel runs the 1-D kernel on each
   column in parallel (``prange``) and returns a (T, C) array in Fortran order, so each
   column is contiguous. This is the layout pandas keeps a single-dtype DataFrame in: the

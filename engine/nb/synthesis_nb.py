@@ -38,7 +38,7 @@ float64 whatever the input dtype:
 
 NaN policy: a term whose market cap is NaN or <= 0 (``bp`` only) or whose net buying is NaN
 contributes nothing; an ETF without a usable snapshot on day ``t`` gets NaN. Oracle:
-``tests/engine/oracles.py::synthesize_oracle`` (a pandas merge/groupby).
+``benchmarks/oracles.py::synthesize_oracle`` (a pandas merge/groupby).
 """
 
 from __future__ import annotations

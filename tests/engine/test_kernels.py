@@ -1,4 +1,4 @@
-"""Every derived-signal kernel against its oracle (tests/engine/oracles.py) over window,
+"""Every derived-signal kernel against its oracle (benchmarks/oracles.py) over window,
 dtype and edge-case sweeps; the pandas wrappers against the same oracle; a few kernels
 against pandas itself."""
 
@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import signals as sg
-from tests.engine.oracles import (
+from benchmarks.oracles import (
     EDGE_CASES,
     SIGNAL_NAMES,
     edge_case_inputs,
     make_signal_inputs,
     signal_oracles,
 )
+from engine import signals as sg
 
 
 def _cases():

@@ -11,15 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import signals as sg
-from engine.market import ConstituentFlows
-from engine.synthesis import synthesize_flows
-from tests.engine.oracles import (
+from benchmarks.oracles import (
     SIGNAL_NAMES,
     make_signal_inputs,
     make_synthesis_case,
     signal_oracles,
 )
+from engine import signals as sg
+from engine.market import ConstituentFlows
+from engine.synthesis import synthesize_flows
 
 seeds = st.integers(0, 2**32 - 1)
 
