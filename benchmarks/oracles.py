@@ -164,9 +164,14 @@ def daily_holdings(holdings: Holdings, dates: pd.DatetimeIndex, lag_days: int = 
 
 
 def synthesize_oracle(flows: ConstituentFlows, holdings: Holdings, method: str = "bp",
-                      lag_days: int = 0, etfs=None, cumulative: bool = False) -> pd.DataFrame:
+                      lag_days: int = 0, etfs=None, cumulative: bool = False,
+                      uncovered_nan: bool = True) -> pd.DataFrame:
     """The naive pandas way: long frame merged with holdings and market caps, multiply,
-    group-by-sum. Same labels and NaN policy as :func:`engine.synthesize_flows`."""
+    group-by-sum. Same labels and NaN policy as :func:`engine.synthesize_flows`.
+
+    ``uncovered_nan=False`` leaves an ETF-day with no constituent present at 0, the policy of
+    the array-level :func:`engine.synthesis.synthesize_arrays` that the benchmark times (so the
+    timed pandas baseline does the same work, no more)."""
     T, N, K = flows.shape
     src = flows.net_buy_shares if method == "shares" else flows.net_buy
     long = pd.DataFrame({
@@ -203,6 +208,9 @@ def synthesize_oracle(flows: ConstituentFlows, holdings: Holdings, method: str =
     # An ETF-day with a usable snapshot but no constituent present (absent that day or not in
     # the panel) is unknown, not zero flow: NaN. Found independently of the kernels: a merge of
     # the daily holdings with a per-stock-day "present" flag.
+    if not uncovered_nan:
+        out.index.name = None
+        return (out.cumsum() if cumulative else out).astype(flows.dtype)
     present = ~np.isnan(src).all(axis=2)
     if method == "bp":
         present &= flows.market_cap > 0

@@ -269,3 +269,22 @@ def test_motivating_case_amount_says_buy_bp_says_sell():
     mega_bp = synthesize_flows(replace(f, net_buy=only_mega), h, method="bp").iloc[0, 0]
     np.testing.assert_allclose(mega_bp, 1.429, rtol=1e-3)  # 1e4 * 0.07 * 980e9 / 480e12
     assert abs(mega_bp) < abs(bp) / 10  # tiny next to the portfolio's -18 bp
+
+
+def test_array_level_kernel_matches_pandas_with_zero_when_uncovered():
+    """synthesize_arrays (the path the benchmark times) keeps 0 on ETF-days with no constituent
+    present; the pandas way with the same policy agrees, and the wrapper differs from it only
+    on exactly those days (NaN there)."""
+    # few holdings and many absent stock-days, so that some ETF-days have no constituent
+    a = make_synthesis_arrays(40, 60, 3, 5, seed=0, dtype="float64", min_holdings=3,
+                              max_holdings=6, absent_frac=0.3)
+    flows, holdings = a.flows(), a.holdings()
+    arr = synthesize_arrays(a.net_buy, a.market_cap, a.csr, 5, Method.BP,
+                            with_coverage=False)[0].reshape(40, -1)
+    zero_policy = synthesize_oracle(flows, holdings, "bp", uncovered_nan=False).to_numpy()
+    np.testing.assert_allclose(arr, zero_policy, rtol=1e-12, atol=1e-12, equal_nan=True)
+    wrapper = synthesize_flows(flows, holdings, method="bp").to_numpy()
+    uncovered = np.isnan(wrapper) & ~np.isnan(arr)
+    assert uncovered.any()  # the generator leaves some ETF-days without constituents
+    assert (arr[uncovered] == 0).all()
+    np.testing.assert_allclose(wrapper[~uncovered], arr[~uncovered], rtol=1e-12, equal_nan=True)
