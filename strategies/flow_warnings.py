@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from engine.signals import streaks
 from strategies._common import log_frame, signal_frame, weights_frame, weights_row
 from strategies.base import CASH, Context, Decisions
 from strategies.triggers import Action, apply_action, describe_action
@@ -138,15 +139,13 @@ def warning_hits(warning: FlowWarning, ctx: Context) -> pd.Series:
     f = f[ends]
     out_flow = f < warning.threshold_usd  # NaN compares False: an unknown total never fires
     hit = out_flow.all(axis=1).to_numpy()
-    # Calendar period number of each known row: a gap (not +1) means an unknown period sat
-    # between two known ones, which must reset the run ("in a row" needs every period known).
+    # Runs of hits are the engine's streaks over the full calendar grid of periods: +1 for a
+    # hit, -1 for a known miss, NaN for a period with no row (unknown), which resets the run
+    # ("in a row" needs every period known). Only past periods enter a streak.
     per = pd.DatetimeIndex(f.index).to_period(_PERIOD_CODES[warning.period])
-    ordinal = np.asarray(per.asi8, dtype=np.int64)
-    # run length of consecutive hits, period by period (only past periods enter)
-    run = np.zeros(len(hit), dtype=np.int64)
-    for i, h in enumerate(hit):
-        follows = i > 0 and ordinal[i] - ordinal[i - 1] == 1
-        run[i] = (run[i - 1] + 1 if follows else 1) if h else 0
+    grid = pd.period_range(per.min(), per.max(), freq=per.freq) if len(per) else per
+    coded = pd.Series(np.where(hit, 1.0, -1.0), index=per).reindex(grid)
+    run = streaks(coded).reindex(per).to_numpy()
     return pd.Series(run >= warning.consecutive_periods, index=f.index, name=warning.name)
 
 
