@@ -22,6 +22,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks._results import write_table
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "generate.md"
 
@@ -138,9 +140,7 @@ def main(argv=None) -> int:
             f"{r['holdings_rows']} | `{r['digest']}` |"
         )
     lines.append("")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines))
-    print(RESULTS.read_text())
+    write_table(RESULTS, lines)
     return 0
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks._results import script_main, write_table
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 #: Parameters timed for each kernel (a typical use: 20-day windows, 10-day span).
@@ -127,17 +129,12 @@ def run(args: argparse.Namespace) -> int:
         f"on 200 ETF columns, scaled linearly from the full-panel time): {per_use:.3f} s",
         "",
     ]
-    text = "\n".join(lines)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print(text)
+    write_table(args.out, lines)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return script_main(__doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

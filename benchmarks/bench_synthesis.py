@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks._results import script_main, write_table
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 _PROBE = r"""
@@ -270,17 +272,12 @@ def run(args: argparse.Namespace) -> int:
     _run_small(args, roof, rows, log)
     if not args.skip_large:
         _run_large(args, roof, rows, log, extra)
-    text = _markdown(args, roof, jit, rows, extra)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print(text)
+    write_table(args.out, _markdown(args, roof, jit, rows, extra))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return script_main(__doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":  # pragma: no cover
