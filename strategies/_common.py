@@ -13,7 +13,8 @@ import pandas as pd
 
 from strategies.base import CASH, Context
 
-__all__ = ["empty_log", "rebalance_mask", "signal_frame", "weights_row", "weights_frame"]
+__all__ = ["empty_log", "holds", "rebalance_mask", "signal_frame", "signal_series", "weights_row",
+           "weights_frame"]
 
 
 def rebalance_mask(n_bars: int, every_bars: int, offset_bars: int = 0) -> np.ndarray:
@@ -43,6 +44,29 @@ def signal_frame(ctx: Context, name: str) -> pd.DataFrame:
             raise KeyError(f"signal {sig_name!r} has no column {col!r}; it has {list(f.columns)}")
         f = f[[col]]
     return f.reindex(ctx.dates)
+
+
+def signal_series(ctx: Context, name: str) -> pd.Series:
+    """A named one-column signal (or ``"signal:column"``) as a float Series on ``ctx.dates``.
+
+    Raises
+    ------
+    KeyError
+        If the signal has several columns and ``name`` does not pick one.
+    """
+    f = signal_frame(ctx, name)
+    if f.shape[1] != 1:
+        raise KeyError(f"signal {name!r} has {f.shape[1]} columns; name one as "
+                       f"'{name.partition(':')[0]}:<column>'")
+    return f.iloc[:, 0].astype(np.float64)
+
+
+def holds(value, op: str, threshold: float):
+    """``value <op> threshold`` for ``op`` in {"<=", ">="}, element-wise; a non-finite value
+    (NaN, or +-inf from a zero price) is False: an unknown value never activates a rule."""
+    with np.errstate(invalid="ignore"):
+        hit = np.less_equal(value, threshold) if op == "<=" else np.greater_equal(value, threshold)
+    return hit & np.isfinite(value)
 
 
 def weights_row(weights: Mapping[str, float], columns: Iterable[str]) -> np.ndarray:

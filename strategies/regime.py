@@ -28,9 +28,10 @@ import pandas as pd
 
 from strategies._common import (
     check_fractions,
+    holds,
     log_frame,
     rebalance_mask,
-    signal_frame,
+    signal_series,
     weights_frame,
     weights_row,
 )
@@ -167,12 +168,6 @@ class RegimeParams:
         return {s.name: s.probability for s in self.scenarios}
 
 
-def _holds(value: float, op: str, threshold: float) -> bool:
-    if not np.isfinite(value):
-        return False  # an unknown signal never activates a rule
-    return value <= threshold if op == "<=" else value >= threshold
-
-
 class RegimeAllocation:
     """Switch between named scenario allocations by rules on signals."""
 
@@ -218,17 +213,13 @@ class RegimeAllocation:
         for r in p.rules:
             for c in r.conditions:
                 if c.signal not in cond_values:
-                    f = signal_frame(ctx, c.signal)
-                    if f.shape[1] != 1:
-                        raise KeyError(f"condition signal {c.signal!r} has {f.shape[1]} columns;"
-                                       " name one as 'signal:column'")
-                    cond_values[c.signal] = f.iloc[:, 0].to_numpy(np.float64)
+                    cond_values[c.signal] = signal_series(ctx, c.signal).to_numpy()
         active: list[str] = []
         since = 0
         for i in range(len(ctx.dates)):
             name = p.default
             for r in p.rules:
-                if all(_holds(cond_values[c.signal][i], c.op, c.threshold) for c in r.conditions):
+                if all(holds(cond_values[c.signal][i], c.op, c.threshold) for c in r.conditions):
                     name = r.scenario
                     break
             if active and name != active[-1]:

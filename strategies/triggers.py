@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from engine.market import CASH
+from strategies._common import holds, signal_series
 from strategies.base import Context
 
 __all__ = [
@@ -196,19 +197,7 @@ def _series(cond: Condition, ctx: Context) -> pd.Series:
             )
         s = ctx.prices[cond.name]
     else:
-        name, _, column = cond.name.partition(":")
-        sig = ctx.signal(name)
-        if isinstance(sig, pd.DataFrame):
-            if not column:
-                if sig.shape[1] != 1:
-                    raise KeyError(
-                        f"signal {name!r} has several columns; name one as '{name}:<column>'"
-                    )
-                column = sig.columns[0]
-            s = sig[column]
-        else:
-            s = sig
-        s = s.reindex(ctx.dates)
+        s = signal_series(ctx, cond.name)
     return s.astype(np.float64)
 
 
@@ -263,9 +252,7 @@ def evaluate_condition(cond: Condition, ctx: Context) -> pd.Series:
 
 def compare(cond: Condition, measure: np.ndarray) -> np.ndarray:
     """``measure <op> threshold`` as a boolean array; NaN is False."""
-    with np.errstate(invalid="ignore"):
-        hit = measure <= cond.threshold if cond.op == "<=" else measure >= cond.threshold
-    return hit & ~np.isnan(measure)
+    return holds(measure, cond.op, cond.threshold)
 
 
 def fire_dates(hit: pd.Series, rearm: bool) -> pd.DatetimeIndex:
