@@ -250,6 +250,27 @@ def synthesize_dense_oracle(x: np.ndarray, market_cap: np.ndarray, csr: Holdings
     return out
 
 
+def synthesis_coverage_oracle(x: np.ndarray, market_cap: np.ndarray, csr: HoldingsCSR,
+                               n_etfs: int, method: str = "bp") -> np.ndarray:
+    """Weight of the constituents present per ETF-day, (T, E); NaN without a snapshot.
+
+    Present: any of the stock's K values is a number (and, for ``bp``, its market cap > 0).
+    """
+    T = x.shape[0]
+    present = ~np.isnan(x).all(axis=2)
+    if method == "bp":
+        with np.errstate(invalid="ignore"):
+            present &= market_cap > 0
+    out = np.full((T, n_etfs), np.nan)
+    for s in range(len(csr.etf)):
+        lo, hi = csr.indptr[s], csr.indptr[s + 1]
+        st, w = csr.stock[lo:hi], csr.weight[lo:hi]
+        ok = st >= 0
+        t0, t1 = csr.start[s], csr.stop[s]
+        out[t0:t1, csr.etf[s]] = present[t0:t1][:, st[ok]].astype(np.float64) @ w[ok]
+    return out
+
+
 def synthesize_scipy(x: np.ndarray, market_cap: np.ndarray, csr: HoldingsCSR,
                      n_etfs: int) -> np.ndarray:
     """``bp`` synthesis with scipy.sparse, one sparse (E x N) @ dense (N x T_p*K) product per

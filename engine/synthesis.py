@@ -20,12 +20,6 @@ __all__ = ["Method", "UnmatchedConstituentsWarning", "synthesize_flows", "synthe
 #: Basis points per unit fraction.
 BP_PER_UNIT = 1e4
 
-#: Dates per block of the default kernel: D*K outputs per ETF are accumulated together
-#: (contiguous, vectorized); the (N, D*K) float64 scratch stays within L2 for N ~ 3,000.
-#: 4 and 8 measured best on the 2-core benchmark VM (noisy); 16 is worse (scratch > L2).
-BLOCK_DAYS = 4
-
-
 class Method(enum.Enum):
     """How constituent net buying is folded into one number per ETF and investor.
 
@@ -92,7 +86,7 @@ def _coverage_gaps(csr: HoldingsCSR, coverage: np.ndarray, active: np.ndarray) -
 
 def synthesize_arrays(
     x: np.ndarray, market_cap: np.ndarray, csr: HoldingsCSR, n_etfs: int, method: Method,
-    *, layout: str = "by_etf", with_coverage: bool = True, block_days: int = BLOCK_DAYS,
+    *, layout: str = "by_etf", with_coverage: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Array-level synthesis (no labels): ``(out (T, E, K), coverage (T, E))``.
 
@@ -101,8 +95,9 @@ def synthesize_arrays(
 
     Parameters
     ----------
-    x : ndarray, shape (T, N, K), float32 or float64, C-contiguous
-        Net buying (values, or shares for ``Method.SHARES``).
+    x : ndarray, shape (T, N, K), float32 or float64
+        Net buying (values, or shares for ``Method.SHARES``); copied once if not
+        C-contiguous.
     market_cap : ndarray, shape (T, N)
     csr : HoldingsCSR
         From :meth:`engine.market.Holdings.to_csr` on the same dates and stocks.
@@ -110,39 +105,45 @@ def synthesize_arrays(
         E.
     method : Method
     layout : {"by_etf", "by_stock"}
-        Kernel (see :mod:`engine.nb.synthesis_nb`); both give the same numbers. ``by_etf``
-        (date-blocked, the default) is the faster one measured; ``by_stock`` is kept as the
-        alternative the benchmark reports.
+        Kernel; both give the same numbers (to rounding). ``by_etf``
+        (:mod:`engine.nb.gather_nb`, the default) is the faster one measured; ``by_stock``
+        (:mod:`engine.nb.synthesis_nb`) is kept as the alternative the benchmark reports.
     with_coverage : bool
-        Compute ``coverage`` (``by_etf`` only; otherwise it is returned uninitialized).
-    block_days : int
-        Dates per block for ``by_etf``.
+        Compute ``coverage`` (otherwise it is returned uninitialized). With ``by_etf`` and
+        ``bp`` or ``weighted_amount`` it comes out of the same gather at almost no cost.
     """
     import numba
 
+    from engine.nb import gather_nb
     from engine.nb import synthesis_nb as snb
 
+    x = np.ascontiguousarray(x)
     T, N, K = x.shape
-    coef = _coefficients(method, csr.weight)
-    mode = snb.Scale.per_market_cap if method is Method.BP else snb.Scale.none
     out = np.empty((T, n_etfs, K), x.dtype)
     coverage = np.empty((T, n_etfs), np.float64)
-    bounds = np.unique(np.concatenate([[0, T], csr.start, csr.stop])).astype(np.int64)
     if layout == "by_stock":
+        coef = _coefficients(method, csr.weight)
+        mode = snb.Scale.per_market_cap if method is Method.BP else snb.Scale.none
+        bounds = np.unique(np.concatenate([[0, T], csr.start, csr.stop])).astype(np.int64)
         lay = snb.by_stock_layout_nb(N, n_etfs, bounds, csr.etf, csr.start, csr.stop,
                                      csr.indptr, csr.stock, coef, csr.weight)
         snb.synthesize_by_stock_nb(x, market_cap, mode, *lay, out, coverage)
     elif layout == "by_etf":
-        active = snb.active_snapshot_nb(T, n_etfs, csr.etf, csr.start, csr.stop)
-        b0, b1 = snb.date_blocks(bounds, block_days)
         indptr, stock, weight = csr.indptr, csr.stock, csr.weight
         keep = stock >= 0  # constituents not in the panel: reported by the caller
         if not keep.all():
             indptr = np.concatenate([[0], np.cumsum(keep)])[indptr].astype(np.int64)
-            stock, coef, weight = stock[keep], coef[keep], weight[keep]
-        snb.synthesize_by_etf_nb(x, market_cap, mode, b0, b1, active, indptr, stock, coef,
-                                 weight, with_coverage,
-                                 4 * numba.get_num_threads(), out, coverage)
+            stock, weight = stock[keep], weight[keep]
+        # bp folds its 1e4 into the per stock-day scale, so its coefficient is the weight
+        # and coverage rides along in the gather's coverage lane
+        coef = weight if method in (Method.BP, Method.WEIGHTED_AMOUNT) else \
+            _coefficients(method, weight)
+        active = snb.active_snapshot_nb(T, n_etfs, csr.etf, csr.start, csr.stop)
+        gather_nb.synthesize_gather_nb(
+            x, market_cap, BP_PER_UNIT, method is Method.BP, (0,) * K,
+            (0,) * gather_nb.lane_count(K), active, indptr, stock, coef, weight,
+            method in (Method.BP, Method.WEIGHTED_AMOUNT), with_coverage,
+            4 * numba.get_num_threads(), out, coverage)
     else:
         raise ValueError(f"layout must be 'by_etf' or 'by_stock', got {layout!r}")
     return out, coverage

@@ -4,7 +4,7 @@ Layout (STYLE.md "Layers")
 --------------------------
 * Time is axis 0. ``foo_1d_nb`` is the 1-D kernel, ``foo_nb`` the 2-D loop over columns.
 * Each module is named after its concept: :mod:`engine.nb.synthesis_nb` (constituent flow
-  synthesis), :mod:`engine.nb.rolling_nb` (rolling sum, z-score, EWMA),
+  synthesis) and :mod:`engine.nb.gather_nb` (its default kernel, explicit vector code), :mod:`engine.nb.rolling_nb` (rolling sum, z-score, EWMA),
   :mod:`engine.nb.streaks_nb`, :mod:`engine.nb.etf_nb` (ETF-level flows, volume spikes,
   premium/discount, relative strength), :mod:`engine.nb.tracking_nb` and
   :mod:`engine.nb.divergence_nb`.

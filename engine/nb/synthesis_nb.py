@@ -10,31 +10,20 @@ with the holding coefficient ``c`` and the per stock-day scale ``s`` set by the 
 (:class:`Scale`): ``bp`` uses ``c = 1e4 * w`` and ``s = 1 / market_cap``; ``weighted_amount``
 uses ``c = w``, ``s = 1``; ``amount`` and ``shares`` use ``c = 1`` (membership), ``s = 1``.
 The coefficients are prepared by :mod:`engine.synthesis`; the kernels only know whether to
-divide by the market cap.
+divide by the market cap (the gather kernel folds bp's 1e4 into ``s``, so its ``c = w``).
 
-Two layouts of the same sum, both with contiguous innermost loops and ``prange`` over
-blocks of dates (days are independent, so both cores share the work), both accumulating in
-float64 whatever the input dtype:
+Two layouts of the same sum, both with ``prange`` over runs of dates (days are
+independent, so both cores share the work), both accumulating in float64 whatever the
+input dtype:
 
-* :func:`synthesize_by_etf_nb` (the default): for a block of D dates inside one global
-  period (the time axis split at every snapshot boundary of any ETF), scale and transpose
-  the block of ``x`` once into ``Y`` (N, D*K), a per-worker scratch that stays in L2; then
-  each ETF's D*K outputs are a weighted sum of its constituents' rows of ``Y``, four
-  constituents per pass over D*K contiguous values. ``x`` is streamed from memory once.
-  What bounds it is the loads of the gathered rows (K values per day and holding, ~40 GB
-  at the benchmark size, each value feeding one multiply-add), not DRAM; see
-  benchmarks/results/synthesis.md. Measured at 7500x3000x12x200 (2 cores, medians of 5):
-  scale/transpose phase 0.15 s, gather phase ~0.37 s. Tried and dropped (no gain beyond
-  noise): 512-bit vectors (``NUMBA_CPU_FEATURES=...,-prefer-256-bit``: LLVM emits zmm,
-  0.61 vs 0.58 s), stock tiles of 64-1024 rows so the gathered rows stay in L1 (0.53-0.70
-  s), accumulators held in registers across holdings (needs ``NUMBA_SLP_VECTORIZE=1``,
-  0.51 vs 0.52 s), eight constituents per pass (0.50 vs 0.51 s). Holdings are already
-  sorted by stock within a snapshot (``Holdings.to_csr``), so gathers walk forward.
-* :func:`synthesize_by_stock_nb` (the lead's first design, kept as the measured
+* :func:`engine.nb.gather_nb.synthesize_gather_nb` (the default, ``layout="by_etf"``): per
+  day, each ETF gathers its constituents' scaled rows into accumulators held in registers;
+  its inner loops are explicit vector code. See that module for what bounds it.
+* :func:`synthesize_by_stock_nb` (here; the lead's first design, kept as the measured
   alternative): holdings regrouped per global period into "for each held stock, the ETFs
   that hold it"; each ``x[t, i, :]`` row is read once and scattered into an (E, K)
-  accumulator in L1. Its K-long inner loop (K = 12) vectorizes poorly with LLVM's default
-  unroll (16 lanes), so it measured ~3x slower.
+  accumulator in L1. Its K-long inner loop (K = 12) is too short for LLVM's loop
+  vectorizer (16 lanes per iteration), so it runs scalar and measured ~3x slower.
 
 NaN policy: a term whose market cap is NaN or <= 0 (``bp`` only) or whose net buying is NaN
 contributes nothing; an ETF without a usable snapshot on day ``t`` gets NaN. Oracle:
@@ -58,8 +47,7 @@ class ScaleModes(NamedTuple):
 
 Scale = ScaleModes()
 
-#: Dates per parallel work item: small enough to balance two cores, large enough that the
-#: per-block scratch allocation is negligible.
+#: Dates per parallel work item of :func:`synthesize_by_stock_nb`.
 DATE_BLOCK = 16
 
 
@@ -143,147 +131,6 @@ def synthesize_by_stock_nb(
                     for k in range(K):
                         out[t, e, k] = np.nan
                     coverage[t, e] = np.nan
-
-
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _scale_block_nb(x, market_cap, scale_mode, t0, t1, Y, present, with_present):
-    """Y[i, d*K + k] = s[t0+d, i] * x[t0+d, i, k] with NaN -> 0 (one date block, transposed);
-    ``present[i, d]`` (only filled ``with_present``): any of the K terms was not NaN."""
-    N, K = x.shape[1], x.shape[2]
-    for d in range(t1 - t0):
-        t = t0 + d
-        for i in range(N):
-            s = 1.0
-            if scale_mode == 0:
-                m = market_cap[t, i]
-                s = 1.0 / m if m > 0.0 else np.nan  # absent stock: every term NaN -> 0
-            for k in range(K):
-                v = x[t, i, k] * s
-                Y[i, d * K + k] = v if v == v else 0.0
-            if with_present:
-                any_ok = False
-                if s == s:
-                    for k in range(K):
-                        if x[t, i, k] == x[t, i, k]:
-                            any_ok = True
-                present[i, d] = any_ok
-
-
-@njit(parallel=True, cache=True, error_model="numpy", fastmath={"contract"})
-def synthesize_by_etf_nb(
-    x, market_cap, scale_mode, block_start, block_stop, active_snap, snap_ptr, snap_stock,
-    snap_coef, snap_weight, with_coverage, n_chunks, out, coverage,
-):
-    """Synthesize ETF flows ETF by ETF over blocks of dates (fills ``out`` and ``coverage``).
-
-    For each block of up to D dates inside one global period, the block of ``x`` is scaled
-    and transposed once into ``Y`` of shape (N, D*K) (per-worker scratch, L2-sized); then for
-    each ETF the D*K outputs are a weighted sum of its constituents' rows of ``Y``: the
-    innermost loop runs over D*K contiguous values (dates x investors), which vectorizes.
-    ``fastmath={"contract"}`` only lets multiply-add fuse (no reordering, NaN/inf kept).
-
-    Parameters
-    ----------
-    x, market_cap, scale_mode
-        As in :func:`synthesize_by_stock_nb`.
-    block_start, block_stop : ndarray, shape (B,), int64
-        Date blocks; no block crosses a snapshot boundary of any ETF.
-    active_snap : ndarray, shape (T, E), int64
-        Snapshot usable by ETF ``e`` on day ``t``; -1 when none.
-    snap_ptr : ndarray, shape (S + 1,), int64
-        Constituents of snapshot ``s`` are ``snap_*[snap_ptr[s]:snap_ptr[s+1]]``.
-    snap_stock : ndarray, shape (nnz,), int64
-        Stock positions, all >= 0 (the caller drops constituents not in the flow panel).
-    snap_coef, snap_weight : ndarray, shape (nnz,), float64
-        Coefficient ``c`` and weight (for coverage).
-    with_coverage : bool
-        Fill ``coverage`` (else it is left untouched).
-    n_chunks : int
-        Parallel work items (a few per thread: one scratch allocation per chunk and some load
-        balance on a shared machine).
-    out, coverage
-        Outputs as in :func:`synthesize_by_stock_nb`.
-    """
-    T, N, K = x.shape
-    E = out.shape[1]
-    B = block_start.shape[0]
-    D = 1
-    for b in range(B):
-        D = max(D, block_stop[b] - block_start[b])
-    n_chunks = max(1, min(B, n_chunks))
-    for ch in prange(n_chunks):
-        Y = np.empty((N, D * K), np.float64)
-        present = np.empty((N, D), np.bool_)
-        acc = np.empty(D * K, np.float64)
-        cov = np.empty(D, np.float64)
-        for b in range(ch * B // n_chunks, (ch + 1) * B // n_chunks):
-            t0 = block_start[b]
-            t1 = block_stop[b]
-            nd = t1 - t0
-            DK = nd * K
-            _scale_block_nb(x, market_cap, scale_mode, t0, t1, Y, present, with_coverage)
-            for e in range(E):
-                sn = active_snap[t0, e]
-                if sn < 0:
-                    for d in range(nd):
-                        for k in range(K):
-                            out[t0 + d, e, k] = np.nan
-                        if with_coverage:
-                            coverage[t0 + d, e] = np.nan
-                    continue
-                acc[:DK] = 0.0
-                h = snap_ptr[sn]
-                hi = snap_ptr[sn + 1]
-                # four constituents per pass: one load and one store of ``acc`` per four
-                # multiply-adds (the accumulator traffic, not the flops, bounds this loop)
-                while h + 4 <= hi:
-                    y1 = Y[snap_stock[h]]
-                    y2 = Y[snap_stock[h + 1]]
-                    y3 = Y[snap_stock[h + 2]]
-                    y4 = Y[snap_stock[h + 3]]
-                    c1 = snap_coef[h]
-                    c2 = snap_coef[h + 1]
-                    c3 = snap_coef[h + 2]
-                    c4 = snap_coef[h + 3]
-                    for j in range(DK):
-                        acc[j] += (c1 * y1[j] + c2 * y2[j]) + (c3 * y3[j] + c4 * y4[j])
-                    h += 4
-                while h < hi:
-                    y1 = Y[snap_stock[h]]
-                    c1 = snap_coef[h]
-                    for j in range(DK):
-                        acc[j] += c1 * y1[j]
-                    h += 1
-                for d in range(nd):
-                    for k in range(K):
-                        out[t0 + d, e, k] = acc[d * K + k]
-                if with_coverage:
-                    cov[:nd] = 0.0
-                    for h in range(snap_ptr[sn], snap_ptr[sn + 1]):
-                        i = snap_stock[h]
-                        for d in range(nd):
-                            if present[i, d]:
-                                cov[d] += snap_weight[h]
-                    for d in range(nd):
-                        coverage[t0 + d, e] = cov[d]
-
-
-def date_blocks(bounds, block_days):
-    """Split ``[0, T)`` into blocks of at most ``block_days`` that never cross ``bounds``.
-
-    Plain NumPy (no numba): returns ``(block_start, block_stop)`` int64 arrays.
-
-    >>> date_blocks(np.array([0, 5, 7]), 2)
-    (array([0, 2, 4, 5]), array([2, 4, 5, 7]))
-    """
-    starts, stops = [], []
-    for p in range(len(bounds) - 1):
-        s = np.arange(bounds[p], bounds[p + 1], block_days, dtype=np.int64)
-        starts.append(s)
-        stops.append(np.minimum(s + block_days, bounds[p + 1]))
-    if not starts:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    return np.concatenate(starts), np.concatenate(stops)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
