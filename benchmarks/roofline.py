@@ -6,6 +6,13 @@
 * Matmul rate: ``np.dot`` of two n x n float64 matrices (2 n^3 flops), BLAS threads as the
   environment sets them (threadpoolctl info reported when installed).
 
+* Gather rate (a ceiling, not part of the roofline): flowbt's own synthesis inner loop
+  (:func:`engine.nb.gather_nb._axpy_rows`: broadcast a coefficient, one 8-lane multiply-add
+  per 8 loaded values) over rows that stay in L1, on all numba threads. It is the fastest a
+  kernel can go that needs one loaded value per multiply-add, which is what sparse holdings
+  with no shared structure allow: a dense matmul reuses each loaded value from registers
+  many times, a gather of random constituents cannot.
+
 Roofline time of a kernel = max(bytes read / bandwidth, useful flops / matmul rate).
 
 Run alone: ``python -m benchmarks.roofline``.
@@ -46,6 +53,44 @@ def _sum_kernel():
     return psum
 
 
+def _gather_kernel():
+    from numba import njit, prange
+
+    from engine.nb.gather_nb import _axpy_rows
+
+    @njit(parallel=True, cache=False)
+    def gather(Y, rows, coef, n_rep, n_chunks, wt):
+        out = np.zeros(n_chunks)
+        for c in prange(n_chunks):
+            acc = np.zeros(Y.shape[1])
+            for _ in range(n_rep):
+                _axpy_rows(acc, Y, rows, coef, 0, rows.shape[0], wt)
+            out[c] = acc[0]
+        return out
+
+    return gather
+
+
+def gather_rate(repeats: int = 5, lanes: int = 16, n_rows: int = 64) -> float:
+    """GFLOP/s of the synthesis gather loop on L1-resident rows, all numba threads."""
+    import numba
+
+    from engine.nb.gather_nb import aligned_rows_nb
+
+    gather = _gather_kernel()
+    rng = np.random.default_rng(0)
+    Y = aligned_rows_nb(n_rows, lanes)
+    Y[:] = rng.standard_normal((n_rows, lanes))
+    rows = rng.integers(0, n_rows, 4096)
+    coef = rng.standard_normal(4096) * 1e-3
+    threads = numba.get_num_threads()
+    wt = (0,) * lanes
+    n_rep = 200  # ~0.5 s per repeat on 2 cores
+    gather(Y, rows, coef, 1, threads, wt)  # compile
+    t, _ = _median_time(gather, repeats, Y, rows, coef, n_rep, threads, wt)
+    return 2.0 * lanes * len(rows) * n_rep * threads / t / 1e9
+
+
 def _median_time(fn, repeats, *args):
     times = []
     for _ in range(repeats):
@@ -56,7 +101,7 @@ def _median_time(fn, repeats, *args):
 
 
 def measure(bandwidth_bytes: float = 2e9, matmul_n: int = 4000, repeats: int = 5) -> Roofline:
-    """Measure read bandwidth (GB/s, 1e9 bytes) and dense matmul rate (GFLOP/s)."""
+    """Measure read bandwidth (GB/s, 1e9 bytes), dense matmul rate and gather rate (GFLOP/s)."""
     import numba
 
     psum = _sum_kernel()
@@ -82,6 +127,7 @@ def measure(bandwidth_bytes: float = 2e9, matmul_n: int = 4000, repeats: int = 5
     except ImportError:  # pragma: no cover
         blas = "threadpoolctl not installed"
     return Roofline(
+        gather_gflops=gather_rate(repeats),
         bandwidth_gbs=nbytes / t_bw / 1e9,
         numpy_sum_gbs=nbytes / t_np / 1e9,
         matmul_gflops=2 * matmul_n**3 / t_mm / 1e9,
@@ -101,4 +147,5 @@ if __name__ == "__main__":  # pragma: no cover
     r = measure()
     print(f"read bandwidth {r['bandwidth_gbs']:.1f} GB/s (numba, {r['threads']} threads; "
           f"np.sum {r['numpy_sum_gbs']:.1f} GB/s); dense matmul {r['matmul_gflops']:.1f} "
-          f"GFLOP/s; BLAS: {r['blas']}")
+          f"GFLOP/s; BLAS: {r['blas']}; synthesis gather on L1 rows {r['gather_gflops']:.1f} "
+          "GFLOP/s")
