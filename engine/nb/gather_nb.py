@@ -192,9 +192,9 @@ def _axpy_rows(typingctx, acc, Y, rows, coef, lo, hi, wt):
 
 
 @intrinsic
-def _scale_row(typingctx, Y, x, t, i, s, kt, wt):
-    """Write ``Y[i, :K] = s * x[t, i, :K]`` (NaN -> 0), ``Y[i, K]`` = 1.0 if any of those K
-    products is a number else 0.0, ``Y[i, K+1:W]`` = 0; returns that flag (bool).
+def _scale_row(typingctx, Y, r, x, t, i, s, kt, wt):
+    """Write ``Y[r, :K] = s * x[t, i, :K]`` (NaN -> 0), ``Y[r, K]`` = 1.0 if any of those K
+    products is a number else 0.0, ``Y[r, K+1:W]`` = 0; returns that flag (bool).
 
     ``x`` (T, N, K) float32 or float64 and ``Y`` (N, >= W) float64, both C-contiguous;
     K = len(kt), W = len(wt) > K. float32 input is widened before the multiply.
@@ -206,20 +206,20 @@ def _scale_row(typingctx, Y, x, t, i, s, kt, wt):
     K, W = kt.count, wt.count
     if W <= K:
         raise TypingError("the row needs a lane after the K values (W > K)")
-    sig = types.boolean(Y, x, types.int64, types.int64, types.float64, kt, wt)
+    sig = types.boolean(Y, types.int64, x, types.int64, types.int64, types.float64, kt, wt)
     x_bytes = x.dtype.bitwidth // 8
 
     def codegen(context, builder, signature, args):
-        y_v, x_v, t_v, i_v, s_v, _, _ = args
+        y_v, r_v, x_v, t_v, i_v, s_v, _, _ = args
         V = _Vec(builder)
         Ya = cgutils.create_struct_proxy(signature.args[0])(context, builder, value=y_v)
-        Xa = cgutils.create_struct_proxy(signature.args[1])(context, builder, value=x_v)
-        xelem = context.get_value_type(signature.args[1].dtype)
+        Xa = cgutils.create_struct_proxy(signature.args[2])(context, builder, value=x_v)
+        xelem = context.get_value_type(signature.args[2].dtype)
         xs = cgutils.unpack_tuple(builder, Xa.strides, 3)
         xrow = builder.gep(builder.bitcast(Xa.data, V.i8p),
                            [builder.add(builder.mul(t_v, xs[0]), builder.mul(i_v, xs[1]))])
         ys = builder.extract_value(Ya.strides, 0)
-        yrow = builder.gep(builder.bitcast(Ya.data, V.i8p), [builder.mul(i_v, ys)])
+        yrow = builder.gep(builder.bitcast(Ya.data, V.i8p), [builder.mul(r_v, ys)])
         present = ir.Constant(ir.IntType(1), 0)
         for o, w in _chunks(K):
             v = V.load(xrow, x_bytes * o, V.ty(w, xelem), x_bytes)
@@ -302,7 +302,7 @@ def synthesize_gather_nb(
                 if per_market_cap:
                     m = market_cap[t, i]
                     s = numerator / m if m > 0.0 else np.nan  # absent: every term NaN -> 0
-                _scale_row(Y, x, t, i, s, kt, wt)
+                _scale_row(Y, i, x, t, i, s, kt, wt)
             for e in range(E):
                 sn = active_snap[t, e]
                 if sn < 0:

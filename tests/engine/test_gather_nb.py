@@ -24,8 +24,8 @@ def _axpy(acc, Y, rows, coef, lo, hi, wt):
 
 
 @njit
-def _scale(Y, x, t, i, s, kt, wt):
-    return _scale_row(Y, x, t, i, s, kt, wt)
+def _scale(Y, r, x, t, i, s, kt, wt):
+    return _scale_row(Y, r, x, t, i, s, kt, wt)
 
 
 @pytest.mark.parametrize("W", [1, 3, 4, 8, 13, 16, 24])
@@ -56,16 +56,18 @@ def test_scale_row_scales_zeroes_nan_and_flags_presence(K, dtype):
     x = rng.standard_normal((2, 4, K)).astype(dtype)
     x[1, 1, :] = np.nan  # absent stock
     x[1, 2, ::2] = np.nan  # some investors missing
-    Y = np.full((4, W), 99.0)
+    Y = np.full((5, W), 99.0)
     for i in range(4):
+        r = 3 - i  # the scratch row need not be the stock's position
         s = 0.5 if i != 3 else np.nan  # row 3: market cap unusable
-        got = _scale(Y, x, 1, i, s, (0,) * K, (0,) * W)
+        got = _scale(Y, r, x, 1, i, s, (0,) * K, (0,) * W)
         want = np.nan_to_num(x[1, i].astype(np.float64) * s, nan=0.0)
-        np.testing.assert_array_equal(Y[i, :K], want)
+        np.testing.assert_array_equal(Y[r, :K], want)
         present = i in (0, 2) if K > 1 or i == 0 else i == 0
         assert got is present
-        assert Y[i, K] == float(present)
-        np.testing.assert_array_equal(Y[i, K + 1:], 0.0)
+        assert Y[r, K] == float(present)
+        np.testing.assert_array_equal(Y[r, K + 1:], 0.0)
+    np.testing.assert_array_equal(Y[4], 99.0)  # untouched
 
 
 def test_aligned_rows_start_on_cache_lines():
