@@ -114,9 +114,22 @@ class DataQuality:
 
     def add(self, source: str, action: str, what: str, count: int, rule: str = "") -> None:
         """Record ``count`` values of kind ``what`` that were ``action`` (zero counts are kept
-        out of the summary but the call is cheap)."""
+        out of the summary but the call is cheap).
+
+        Recording the same item again is a no-op: an input built twice from the same data
+        (two signals on one synthesized flow, a sweep re-evaluating it) reports one fact, not
+        two.
+
+        >>> q = DataQuality()
+        >>> for _ in range(3):
+        ...     q.add("x", "set NaN", "ETF-days with no constituent present", 4)
+        >>> q.count()
+        4
+        """
         if count:
-            self.items.append(QualityItem(str(source), action, what, int(count), rule))
+            item = QualityItem(str(source), action, what, int(count), rule)
+            if item not in self.items:
+                self.items.append(item)
 
     def read(self, source: str, n_rows: int) -> None:
         """Record how many data rows were read from ``source``."""

@@ -85,6 +85,10 @@ def test_synthesized_flow_counts_gaps_in_market_quality():
     assert m.quality.count("set NaN", "ETF-days with no constituent present") == 1
     assert m.quality.count("treated as 0") == 1
     assert "synthesize_flows: set NaN 1 ETF-days" in m.quality.summary()
+    # a second signal on the same flows reports the same gaps, not twice as many
+    INPUTS["synthesized_flow"](m, investor="foreign")
+    assert m.quality.count("set NaN", "ETF-days with no constituent present") == 1
+    assert m.quality.count("treated as 0") == 1
 
 
 def test_etf_flow_usd_weekly_and_monthly_totals():
