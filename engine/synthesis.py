@@ -138,6 +138,10 @@ def synthesize_arrays(
         # and coverage rides along in the gather's coverage lane
         coef = weight if method in (Method.BP, Method.WEIGHTED_AMOUNT) else \
             _coefficients(method, weight)
+        # int32 positions: the holdings of every live snapshot are re-read each day (55,000
+        # rows at the benchmark size); smaller, they leave more of L2 to the gathered rows
+        # (kernel 0.386 -> 0.366 s, medians of interleaved runs)
+        stock = stock.astype(np.int32)
         active = snb.active_snapshot_nb(T, n_etfs, csr.etf, csr.start, csr.stop)
         gather_nb.synthesize_gather_nb(
             x, market_cap, BP_PER_UNIT, method is Method.BP, (0,) * K,

@@ -136,8 +136,8 @@ def _check_row_array(arr, name, ndim):
 def _axpy_rows(typingctx, acc, Y, rows, coef, lo, hi, wt):
     """``acc[:W] += sum(coef[h] * Y[rows[h], :W] for h in range(lo, hi))`` with W = len(wt).
 
-    ``acc`` (>= W,) and ``Y`` (R, >= W) are C-contiguous float64; ``rows`` int64 and ``coef``
-    float64 are 1-D. Accumulates in registers (two alternating sets), adds to ``acc`` once.
+    ``acc`` (>= W,) and ``Y`` (R, >= W) are C-contiguous float64; ``rows`` (int32 or int64)
+    and ``coef`` (float64) are 1-D. Accumulates in registers (two alternating sets), adds to ``acc`` once.
     """
     _check_row_array(acc, "acc", 1)
     _check_row_array(Y, "Y", 2)
@@ -274,7 +274,7 @@ def synthesize_gather_nb(
         Snapshot usable by ETF ``e`` on day ``t``; -1 when none.
     snap_ptr : ndarray, shape (S + 1,), int64
         Constituents of snapshot ``s`` are ``snap_*[snap_ptr[s]:snap_ptr[s+1]]``.
-    snap_stock : ndarray, shape (nnz,), int64
+    snap_stock : ndarray, shape (nnz,), int32 or int64
         Stock positions, all >= 0, ascending within a snapshot (the gathers walk forward).
     snap_coef, snap_weight : ndarray, shape (nnz,), float64
         Coefficient ``c`` and weight.
