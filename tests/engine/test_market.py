@@ -160,3 +160,31 @@ def test_to_csr_agrees_with_weights_at_on_every_day():
                     pd.testing.assert_series_equal(
                         got.sort_index(), expect.sort_index(), check_names=False
                     )
+
+
+def test_holdings_sort_shuffled_table_like_pandas_and_find_problems_anywhere():
+    """Holdings sorts on factorized codes; the order must be pandas' string order
+    (digits, upper, lower, non-ASCII) whatever the input order, and a duplicate or a bad
+    weight sum is found wherever it sits in a shuffled table."""
+    rng = np.random.default_rng(3)
+    codes = ["A", "a", "B1", "b0", "삼성", "005930", "10", "9", "Z z", "é"]
+    rows = [(e, d, s, 0.2) for e in ["E2", "e1", "삼", "E10"]
+            for d in ["2024-01-02", "2023-12-29", "2024-03-04"]
+            for s in rng.choice(codes, 5, replace=False)]
+    df = pd.DataFrame(rows, columns=["etf", "effective_date", "stock", "weight"])
+    shuffled = df.sample(frac=1.0, random_state=1)
+    got = Holdings(shuffled).table
+    want = (shuffled.assign(effective_date=pd.to_datetime(shuffled["effective_date"]))
+            .sort_values(["etf", "effective_date", "stock"], kind="stable")
+            .reset_index(drop=True))
+    for col in ("etf", "stock"):
+        assert got[col].tolist() == want[col].tolist()
+    assert (got["effective_date"].to_numpy() == want["effective_date"].to_numpy()).all()
+    assert list(Holdings(shuffled).etfs) == sorted(df["etf"].unique())
+    dup = pd.concat([shuffled, shuffled.iloc[[7]]]).sample(frac=1.0, random_state=2)
+    with pytest.raises(DataError, match="appears twice"):
+        Holdings(dup)
+    bad = shuffled.copy()
+    bad.iloc[11, bad.columns.get_loc("weight")] = 0.5
+    with pytest.raises(DataError, match=r"sum to 1\.3000"):
+        Holdings(bad)
