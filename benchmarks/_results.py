@@ -1,12 +1,34 @@
-"""Shared tail of the benchmark scripts: write a generated table and run a script's CLI."""
+"""Shared parts of the benchmark scripts: time a call, write a generated table, run a
+script's CLI."""
 
 from __future__ import annotations
 
 import argparse
+import statistics
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, NamedTuple
 
-__all__ = ["script_main", "write_table"]
+__all__ = ["Timing", "median_time", "script_main", "write_table"]
+
+
+class Timing(NamedTuple):
+    """Wall times of repeated calls: their median (s), each one (s), the last result."""
+
+    median: float
+    times: list[float]
+    result: Any
+
+
+def median_time(fn: Callable, repeats: int, *args, **kwargs) -> Timing:
+    """Call ``fn(*args, **kwargs)`` ``repeats`` times (at least once), timing each call."""
+    times, result = [], None
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        result = fn(*args, **kwargs)
+        times.append(time.perf_counter() - t0)
+    return Timing(statistics.median(times), times, result)
 
 
 def write_table(path: str | Path, text: str | Sequence[str]) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks._results import script_main, write_table
+from benchmarks._results import median_time, script_main, write_table
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -72,20 +72,10 @@ def run(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         o.kernel(*arrays, **params)
         first = time.perf_counter() - t0
-        times = []
-        for _ in range(args.repeats):
-            t0 = time.perf_counter()
-            o.kernel(*arrays, **params)
-            times.append(time.perf_counter() - t0)
-        med = float(np.median(times))
+        med = median_time(o.kernel, args.repeats, *arrays, **params).median
         frames = [pd.DataFrame(a, copy=False) for a in arrays]
         o.wrapper(*frames, **params)
-        wtimes = []
-        for _ in range(args.repeats):
-            t0 = time.perf_counter()
-            o.wrapper(*frames, **params)
-            wtimes.append(time.perf_counter() - t0)
-        wmed = float(np.median(wtimes))
+        wmed = median_time(o.wrapper, args.repeats, *frames, **params).median
         nbytes = sum(a.nbytes for a in arrays)
         rows.append((name, params, first, med, nbytes / med / 1e9, wmed))
         print(f"{name:24s} kernel {med * 1e3:8.1f} ms  wrapper {wmed * 1e3:8.1f} ms "

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks._results import write_table
+from benchmarks._results import median_time, write_table
 
 RESULTS = Path(__file__).resolve().parent / "results" / "simulation.md"
 BARS_PER_YEAR = 252
@@ -124,15 +124,6 @@ def bare_run(close: pd.DataFrame, size: pd.DataFrame, fees: float) -> np.ndarray
     return pf.value().to_numpy()
 
 
-def _timed(fn, repeats: int) -> tuple[float, list[float]]:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times)), times
-
-
 # -------------------------------------------------------------------------------- child modes
 def child(mode: str, seed: int, repeats: int, n_variants: int) -> dict:
     from engine.simulation import simulate
@@ -160,8 +151,8 @@ def child(mode: str, seed: int, repeats: int, n_variants: int) -> dict:
         res = ours()
         # Parity: flowbt equity == bare vectorbt equity on the same portfolio.
         np.testing.assert_allclose(res.equity[list(weights)].to_numpy(), ref, rtol=1e-10)
-        t_bare, _ = _timed(lambda: bare_run(close, size, fees), repeats)
-        t_ours, _ = _timed(ours, repeats)
+        t_bare = median_time(bare_run, repeats, close, size, fees).median
+        t_ours = median_time(ours, repeats).median
         return {"mode": mode, "bars": len(prices), "variants": len(weights),
                 "warmup_s": warm, "bare_s": t_bare, "flowbt_s": t_ours}
 
@@ -199,7 +190,7 @@ def child(mode: str, seed: int, repeats: int, n_variants: int) -> dict:
         ref = bare_run(c, s, fees)
         got = simulate(prices, first, **kw).equity.to_numpy()
         np.testing.assert_allclose(got, ref, rtol=1e-10)
-    t, times = _timed(run, repeats)
+    t, times, _ = median_time(run, repeats)
     return {"mode": mode, "bars": n_bars, "variants": n_variants, "decide_s": decide_s,
             "warmup_s": warm, "sim_s": t, "times": times}
 
@@ -229,7 +220,7 @@ def _child_e2e(mode: str, prices: pd.DataFrame, n_variants: int, repeats: int,
             run_chunks(_chunk_decide_sim, tasks, d, scheduler=scheduler, n_workers=2,
                        shared={"prices": prices, "kw": kw})
 
-    t, times = _timed(run, repeats)
+    t, times, _ = median_time(run, repeats)
     return {"mode": mode, "bars": len(prices), "variants": n_variants, "decide_s": float("nan"),
             "warmup_s": warm, "sim_s": t, "times": times}
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._results import script_main, write_table
+from benchmarks._results import median_time, script_main, write_table
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -68,17 +68,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats (median)")
     parser.add_argument("--out", type=Path, default=RESULTS / "synthesis.md",
                         help="markdown table to write")
-
-
-def _timed(fn, repeats, *args, **kwargs):
-    """Median wall time of ``fn(*args, **kwargs)`` over ``repeats`` calls, and its result."""
-    times = []
-    result = None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        result = fn(*args, **kwargs)
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times)), result
 
 
 def _jit_probe() -> dict:
@@ -125,7 +114,8 @@ def _run_small(args, roof, rows, log):
         size = f"{T}x{N}x{K}x{E}"
         # Timed like for like: the array-level kernel (the path timed below) and the pandas
         # way with the same policy (an ETF-day with no constituent present stays 0).
-        t_pd, want = _timed(synthesize_oracle, 1, flows, holdings, "bp", uncovered_nan=False)
+        t_pd, _, want = median_time(synthesize_oracle, 1, flows, holdings, "bp",
+                                    uncovered_nan=False)
         rtol = 1e-9 if dtype == "float64" else 1e-4
         scale = np.nanmax(np.abs(want.to_numpy(np.float64)))
         arr = synthesize_arrays(a.net_buy, a.market_cap, a.csr, E, Method.BP,
@@ -147,10 +137,11 @@ def _run_small(args, roof, rows, log):
         bytes_read = a.net_buy.nbytes + a.market_cap.nbytes
         flops = 2.0 * elements
         rows.append(_row(size, dtype, "naive pandas", t_pd, elements, bytes_read, flops, roof))
-        t_sp, _ = _timed(synthesize_scipy, args.repeats, a.net_buy, a.market_cap, a.csr, E)
+        t_sp = median_time(synthesize_scipy, args.repeats, a.net_buy, a.market_cap, a.csr,
+                           E).median
         rows.append(_row(size, dtype, "scipy.sparse", t_sp, elements, bytes_read, flops, roof))
-        t_fb, _ = _timed(synthesize_arrays, args.repeats, a.net_buy, a.market_cap, a.csr, E,
-                         Method.BP)
+        t_fb = median_time(synthesize_arrays, args.repeats, a.net_buy, a.market_cap, a.csr,
+                           E, Method.BP).median
         rows.append(_row(size, dtype, "flowbt", t_fb, elements, bytes_read, flops, roof))
         log(f"small {dtype}: pandas {t_pd:.3f}s scipy {t_sp:.4f}s flowbt {t_fb:.4f}s")
 
@@ -173,7 +164,7 @@ def _run_large(args, roof, rows, log, extra):
 
             h = Holdings(tab)
             t_hold = time.perf_counter() - t0
-            t_csr, _ = _timed(h.to_csr, 1, a.dates, a.stocks)
+            t_csr = median_time(h.to_csr, 1, a.dates, a.stocks).median
             extra["to_csr"] = (t_hold, t_csr, size)
             del tab, h
         fb = synthesize_arrays(a.net_buy, a.market_cap, a.csr, E, Method.BP,
@@ -191,13 +182,13 @@ def _run_large(args, roof, rows, log, extra):
         elements = pairs * K
         bytes_read = a.net_buy.nbytes + a.market_cap.nbytes
         flops = 2.0 * elements
-        t_sp, _ = _timed(synthesize_scipy, max(1, args.repeats // 2), a.net_buy,
-                         a.market_cap, a.csr, E)
+        t_sp = median_time(synthesize_scipy, args.repeats // 2, a.net_buy, a.market_cap,
+                           a.csr, E).median
         rows.append(_row(size, dtype, "scipy.sparse", t_sp, elements, bytes_read, flops, roof))
         log(f"large {dtype}: scipy {t_sp:.3f}s")
         for layout, label in (("by_stock", "flowbt by_stock"), ("by_etf", "flowbt")):
-            t_fb, _ = _timed(synthesize_arrays, args.repeats, a.net_buy, a.market_cap, a.csr,
-                             E, Method.BP, layout=layout)
+            t_fb = median_time(synthesize_arrays, args.repeats, a.net_buy, a.market_cap,
+                               a.csr, E, Method.BP, layout=layout).median
             rows.append(_row(size, dtype, label, t_fb, elements, bytes_read, flops, roof))
             log(f"large {dtype}: {label} {t_fb:.3f}s")
         del a

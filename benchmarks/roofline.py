@@ -20,9 +20,9 @@ Run alone: ``python -m benchmarks.roofline``.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
+
+from benchmarks._results import median_time
 
 __all__ = ["Roofline", "measure", "roofline_time"]
 
@@ -87,17 +87,8 @@ def gather_rate(repeats: int = 5, lanes: int = 16, n_rows: int = 64) -> float:
     wt = (0,) * lanes
     n_rep = 200  # ~0.5 s per repeat on 2 cores
     gather(Y, rows, coef, 1, threads, wt)  # compile
-    t, _ = _median_time(gather, repeats, Y, rows, coef, n_rep, threads, wt)
+    t = median_time(gather, repeats, Y, rows, coef, n_rep, threads, wt).median
     return 2.0 * lanes * len(rows) * n_rep * threads / t / 1e9
-
-
-def _median_time(fn, repeats, *args):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn(*args)
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times)), times
 
 
 def measure(bandwidth_bytes: float = 2e9, matmul_n: int = 4000, repeats: int = 5) -> Roofline:
@@ -108,15 +99,15 @@ def measure(bandwidth_bytes: float = 2e9, matmul_n: int = 4000, repeats: int = 5
     a = np.ones(int(bandwidth_bytes) // 8)
     psum(a[:1000])  # compile
     psum(a)  # warm
-    t_bw, _ = _median_time(psum, repeats, a)
-    t_np, _ = _median_time(np.sum, max(1, repeats // 2), a)
+    t_bw = median_time(psum, repeats, a).median
+    t_np = median_time(np.sum, repeats // 2, a).median
     nbytes = a.nbytes
     del a
     rng = np.random.default_rng(0)
     m1 = rng.standard_normal((matmul_n, matmul_n))
     m2 = rng.standard_normal((matmul_n, matmul_n))
     np.dot(m1, m2)
-    t_mm, _ = _median_time(np.dot, max(2, repeats // 2), m1, m2)
+    t_mm = median_time(np.dot, max(2, repeats // 2), m1, m2).median
     try:
         from threadpoolctl import threadpool_info
 
