@@ -40,12 +40,14 @@ class UnmatchedConstituentsWarning(UserWarning):
     """Holdings name stocks that the flow panel does not have (their terms are skipped)."""
 
 
+#: Methods whose holding coefficient is the weight itself (bp puts its 1e4 in the per
+#: stock-day scale); the others count membership.
+_WEIGHTED = (Method.BP, Method.WEIGHTED_AMOUNT)
+
+
 def _coefficients(method: Method, weight: np.ndarray) -> np.ndarray:
-    if method is Method.BP:
-        return BP_PER_UNIT * weight
-    if method is Method.WEIGHTED_AMOUNT:
-        return weight.copy()
-    return (weight > 0).astype(np.float64)  # membership
+    """Holding coefficient ``c`` of the kernels' sum (see :mod:`engine.nb.synthesis_nb`)."""
+    return weight if method in _WEIGHTED else (weight > 0).astype(np.float64)
 
 
 def _coverage_gaps(csr: HoldingsCSR, coverage: np.ndarray, active: np.ndarray) -> dict:
@@ -86,7 +88,7 @@ def _coverage_gaps(csr: HoldingsCSR, coverage: np.ndarray, active: np.ndarray) -
 
 def synthesize_arrays(
     x: np.ndarray, market_cap: np.ndarray, csr: HoldingsCSR, n_etfs: int, method: Method,
-    *, layout: str = "by_etf", with_coverage: bool = True,
+    *, layout: str = "by_etf", with_coverage: bool = True, active: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Array-level synthesis (no labels): ``(out (T, E, K), coverage (T, E))``.
 
@@ -111,6 +113,9 @@ def synthesize_arrays(
     with_coverage : bool
         Compute ``coverage`` (otherwise it is returned uninitialized). With ``by_etf`` and
         ``bp`` or ``weighted_amount`` it comes out of the same gather at almost no cost.
+    active : ndarray, shape (T, E), int64, optional
+        ``engine.nb.synthesis_nb.active_snapshot_nb`` of ``csr`` when the caller has it
+        already (``by_etf`` uses it; computed here otherwise).
     """
     import numba
 
@@ -121,32 +126,31 @@ def synthesize_arrays(
     T, N, K = x.shape
     out = np.empty((T, n_etfs, K), x.dtype)
     coverage = np.empty((T, n_etfs), np.float64)
+    per_market_cap = method is Method.BP
     if layout == "by_stock":
         coef = _coefficients(method, csr.weight)
-        mode = snb.Scale.per_market_cap if method is Method.BP else snb.Scale.none
         bounds = np.unique(np.concatenate([[0, T], csr.start, csr.stop])).astype(np.int64)
         lay = snb.by_stock_layout_nb(N, n_etfs, bounds, csr.etf, csr.start, csr.stop,
                                      csr.indptr, csr.stock, coef, csr.weight)
-        snb.synthesize_by_stock_nb(x, market_cap, mode, *lay, out, coverage)
+        snb.synthesize_by_stock_nb(x, market_cap, BP_PER_UNIT, per_market_cap, *lay, out,
+                                   coverage)
     elif layout == "by_etf":
         indptr, stock, weight = csr.indptr, csr.stock, csr.weight
         keep = stock >= 0  # constituents not in the panel: reported by the caller
         if not keep.all():
             indptr = np.concatenate([[0], np.cumsum(keep)])[indptr].astype(np.int64)
             stock, weight = stock[keep], weight[keep]
-        # bp folds its 1e4 into the per stock-day scale, so its coefficient is the weight
-        # and coverage rides along in the gather's coverage lane
-        coef = weight if method in (Method.BP, Method.WEIGHTED_AMOUNT) else \
-            _coefficients(method, weight)
         # int32 positions: the holdings of every live snapshot are re-read each day (55,000
         # rows at the benchmark size); smaller, they leave more of L2 to the gathered rows
         # (kernel 0.386 -> 0.366 s, medians of interleaved runs)
         stock = stock.astype(np.int32)
-        active = snb.active_snapshot_nb(T, n_etfs, csr.etf, csr.start, csr.stop)
+        if active is None:
+            active = snb.active_snapshot_nb(T, n_etfs, csr.etf, csr.start, csr.stop)
+        # with c = w the coverage comes out of the gather's coverage lane
         gather_nb.synthesize_gather_nb(
-            x, market_cap, BP_PER_UNIT, method is Method.BP, (0,) * K,
-            (0,) * gather_nb.lane_count(K), active, indptr, stock, coef, weight,
-            method in (Method.BP, Method.WEIGHTED_AMOUNT), with_coverage,
+            x, market_cap, BP_PER_UNIT, per_market_cap, (0,) * K,
+            (0,) * gather_nb.lane_count(K), active, indptr, stock,
+            _coefficients(method, weight), weight, method in _WEIGHTED, with_coverage,
             4 * numba.get_num_threads(), out, coverage)
     else:
         raise ValueError(f"layout must be 'by_etf' or 'by_stock', got {layout!r}")
@@ -269,10 +273,10 @@ def synthesize_flows(
     T, N, K = x.shape
     E = len(etf_index)
     # coverage is always computed: it decides which ETF-days have no data at all
+    active = active_snapshot_nb(T, E, csr.etf, csr.start, csr.stop)
     out, coverage = synthesize_arrays(x, flows.market_cap, csr, E, method, layout=layout,
-                                      with_coverage=True)
-    gaps = _coverage_gaps(csr, coverage, active_snapshot_nb(T, E, csr.etf, csr.start,
-                                                            csr.stop))
+                                      with_coverage=True, active=active)
+    gaps = _coverage_gaps(csr, coverage, active)
     out[gaps["uncovered"]] = np.nan  # every investor of an ETF-day without any constituent
 
     missing = csr.stock < 0

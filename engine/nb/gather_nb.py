@@ -83,7 +83,7 @@ def _chunks(n: int) -> list[tuple[int, int]]:
 class _Vec:
     """Vector types, splats and multiply-add intrinsics for one codegen call."""
 
-    def __init__(self, builder, elem=None):
+    def __init__(self, builder):
         self.b = builder
         self.f64 = ir.DoubleType()
         self.i32 = ir.IntType(32)

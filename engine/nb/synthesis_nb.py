@@ -6,11 +6,11 @@ The maths (DESIGN.md section 1), for day ``t``, ETF ``e`` and investor ``k``:
 
     S_{t,e,k} = \\sum_i c_{e,i} \\, s_{t,i} \\, x_{t,i,k}
 
-with the holding coefficient ``c`` and the per stock-day scale ``s`` set by the method
-(:class:`Scale`): ``bp`` uses ``c = 1e4 * w`` and ``s = 1 / market_cap``; ``weighted_amount``
-uses ``c = w``, ``s = 1``; ``amount`` and ``shares`` use ``c = 1`` (membership), ``s = 1``.
-The coefficients are prepared by :mod:`engine.synthesis`; the kernels only know whether to
-divide by the market cap (the gather kernel folds bp's 1e4 into ``s``, so its ``c = w``).
+with the holding coefficient ``c`` and the per stock-day scale ``s`` set by the method:
+``bp`` uses ``c = w`` and ``s = 1e4 / market_cap``; ``weighted_amount`` uses ``c = w``,
+``s = 1``; ``amount`` and ``shares`` use ``c = 1`` (membership), ``s = 1``. The
+coefficients are prepared by :mod:`engine.synthesis`; both kernels take the scale as
+``(numerator, per_market_cap)``: ``s = numerator / market_cap`` when ``per_market_cap``.
 
 Two layouts of the same sum, both with ``prange`` over runs of dates (days are
 independent, so both cores share the work), both accumulating in float64 whatever the
@@ -32,20 +32,8 @@ contributes nothing; an ETF without a usable snapshot on day ``t`` gets NaN. Ora
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 from numba import njit, prange
-
-
-class ScaleModes(NamedTuple):
-    """Integer codes for the per stock-day scale (passed to kernels as plain ints)."""
-
-    per_market_cap: int = 0  # s = 1 / market_cap  (bp)
-    none: int = 1  # s = 1                (amount, weighted_amount, shares)
-
-
-Scale = ScaleModes()
 
 #: Dates per parallel work item of :func:`synthesize_by_stock_nb`.
 DATE_BLOCK = 16
@@ -53,8 +41,8 @@ DATE_BLOCK = 16
 
 @njit(parallel=True, cache=True, error_model="numpy")
 def synthesize_by_stock_nb(
-    x, market_cap, scale_mode, period_of_t, period_stock_ptr, held_stock, holder_ptr,
-    holder_etf, holder_coef, holder_weight, etf_active, out, coverage,
+    x, market_cap, numerator, per_market_cap, period_of_t, period_stock_ptr, held_stock,
+    holder_ptr, holder_etf, holder_coef, holder_weight, etf_active, out, coverage,
 ):
     """Synthesize ETF flows with holdings regrouped by stock (fills ``out`` and ``coverage``).
 
@@ -63,9 +51,10 @@ def synthesize_by_stock_nb(
     x : ndarray, shape (T, N, K), float32 or float64
         Net buying (value or shares); NaN = absent.
     market_cap : ndarray, shape (T, N)
-        Market caps (read only when ``scale_mode == Scale.per_market_cap``).
-    scale_mode : int
-        A :data:`Scale` code.
+        Market caps (read only when ``per_market_cap``).
+    numerator : float
+        ``s = numerator / market_cap`` when ``per_market_cap`` (1e4 for bp), else ``s = 1``.
+    per_market_cap : bool
     period_of_t : ndarray, shape (T,), int64
         Global period of each date.
     period_stock_ptr : ndarray, shape (P + 1,), int64
@@ -101,11 +90,11 @@ def synthesize_by_stock_nb(
             for j in range(period_stock_ptr[p], period_stock_ptr[p + 1]):
                 i = held_stock[j]
                 s = 1.0
-                if scale_mode == 0:
+                if per_market_cap:
                     m = market_cap[t, i]
                     if not m > 0.0:  # NaN or non-positive: the stock is absent today
                         continue
-                    s = 1.0 / m
+                    s = numerator / m
                 present = False
                 for k in range(K):
                     v = x[t, i, k]
