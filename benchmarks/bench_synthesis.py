@@ -166,6 +166,7 @@ def _run_large(args, roof, rows, log, extra):
             t_hold = time.perf_counter() - t0
             t_csr = median_time(h.to_csr, 1, a.dates, a.stocks).median
             extra["to_csr"] = (t_hold, t_csr, size)
+            extra["breakdown"] = _breakdown(a, h, E, args.repeats, log)
             del tab, h
         fb = synthesize_arrays(a.net_buy, a.market_cap, a.csr, E, Method.BP,
                                with_coverage=False)[0]
@@ -192,6 +193,67 @@ def _run_large(args, roof, rows, log, extra):
             rows.append(_row(size, dtype, label, t_fb, elements, bytes_read, flops, roof))
             log(f"large {dtype}: {label} {t_fb:.3f}s")
         del a
+
+
+def _breakdown(a, holdings, n_etfs, repeats, log) -> dict:
+    """Where the default kernel's time goes, calls interleaved so noise hits all alike.
+
+    ``kernel``: :func:`engine.nb.gather_nb.synthesize_gather_nb` alone (bp, coverage,
+    int32 stock positions as ``synthesize_arrays`` passes them, outputs preallocated);
+    ``kernel_int64``: the same with int64 positions; ``input_pass``: the same with no ETF
+    active (reads and scales ``x``, writes the output, gathers nothing); ``one_thread``: the
+    kernel on one numba thread; ``synthesize_flows``: the public call end to end
+    (``Holdings.to_csr``, kernel, coverage bookkeeping, labels).
+    """
+    import numba
+
+    from engine.nb import gather_nb
+    from engine.nb.synthesis_nb import active_snapshot_nb
+    from engine.synthesis import synthesize_flows
+
+    T, N, K = a.net_buy.shape
+    E = n_etfs
+    csr = a.csr
+    active = active_snapshot_nb(T, E, csr.etf, csr.start, csr.stop)
+    none_active = np.full_like(active, -1)
+    out = np.empty((T, E, K), a.net_buy.dtype)
+    cov = np.empty((T, E))
+    kt, wt = (0,) * K, (0,) * gather_nb.lane_count(K)
+    stock32 = csr.stock.astype(np.int32)
+    chunks = 4 * numba.get_num_threads()
+
+    def kernel(act, stock, n_chunks=chunks):
+        gather_nb.synthesize_gather_nb(a.net_buy, a.market_cap, 1e4, True, kt, wt, act,
+                                       csr.indptr, stock, csr.weight, csr.weight, True, True,
+                                       n_chunks, out, cov)
+
+    threads = numba.get_num_threads()
+
+    def one_thread():
+        numba.set_num_threads(1)
+        try:
+            kernel(active, stock32, 4)
+        finally:
+            numba.set_num_threads(threads)
+
+    flows = a.flows()
+    cases = {
+        "kernel": lambda: kernel(active, stock32),
+        "kernel_int64": lambda: kernel(active, csr.stock),
+        "input_pass": lambda: kernel(none_active, stock32),
+        "one_thread": one_thread,
+        "synthesize_flows": lambda: synthesize_flows(flows, holdings),
+    }
+    for fn in cases.values():  # warm-up: compile or load every specialization
+        fn()
+    times: dict[str, list[float]] = {k: [] for k in cases}
+    for _ in range(max(1, repeats)):
+        for k, fn in cases.items():
+            times[k].append(median_time(fn, 1).median)
+    res = {k: float(np.median(v)) for k, v in times.items()}
+    res["threads"] = threads
+    log("breakdown: " + ", ".join(f"{k} {v:.3f}s" for k, v in res.items() if k != "threads"))
+    return res
 
 
 def _markdown(args, roof, jit, rows, extra) -> str:
@@ -225,6 +287,18 @@ def _markdown(args, roof, jit, rows, extra) -> str:
         th, tc, size = extra["to_csr"]
         lines.append(f"- holdings preparation at {size} (shared by every method, not in the "
                      f"times below): Holdings() {th:.1f} s, Holdings.to_csr {tc:.1f} s")
+    if "breakdown" in extra:
+        b = extra["breakdown"]
+        lines.append(
+            f"- where the default kernel's time goes at {size} {args.dtypes.split(',')[0]} "
+            f"(medians of {args.repeats} interleaved calls, outputs preallocated): kernel "
+            f"**{b['kernel']:.3f} s**; its pass over the input and output alone (no ETF "
+            f"active) **{b['input_pass']:.3f} s**, so the gathers take "
+            f"{b['kernel'] - b['input_pass']:.3f} s; on one thread {b['one_thread']:.3f} s "
+            f"({b['one_thread'] / b['kernel']:.1f}x the {b['threads']}-thread time); with "
+            f"int64 stock positions instead of int32 {b['kernel_int64']:.3f} s; "
+            f"`synthesize_flows` end to end (to_csr, kernel, coverage bookkeeping, labels) "
+            f"{b['synthesize_flows']:.3f} s")
     lines += [
         "",
         "| size (TxNxKxE) | dtype | method | time (s) | ns / element | GB/s | useful GFLOP/s "
