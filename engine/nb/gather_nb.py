@@ -24,23 +24,27 @@ alternate to hide the multiply-add latency. The lane count is a compile-time con
 from the length of a tuple argument (``kt``, ``wt``), so each K gets its own specialization
 in the cache.
 
-What bounds it, measured at 7500 x 3000 x 12 x 200 on the 2-core benchmark VM (medians of
-interleaved runs; see ``benchmarks/results/synthesis.md``): the kernel takes 0.35 s, of which
-0.11 s is the pass over ``x`` (2.2 GB read, the output written) and 0.24 s the gathers. Every
-useful multiply-add consumes one loaded value (random holdings leave none to reuse from a
-register across ETFs), so even on rows that sit in L1 :func:`_axpy_rows` runs at ~71% of
-the dense-matmul rate; the rows come from L2, two cache lines each, at about 4 cycles per
-row instead of 1.6. It scales 1.9x from one thread to two. Tried and measured (seconds,
-same run each): the previous date-blocked layout with Python loops 0.55; this gather on
-blocks of 2-4 dates (rows of 256-512 B) 0.38-0.42 vs 0.38 for one date; stock tiles of
-128-1024 rows so gathered rows stay in L1 0.36-0.55 (the per-(ETF, tile) call costs a
-mispredicted loop exit; empty tiles alone take 0.15); a by-stock scatter of each ``x`` row,
-scaled in registers, into an (E, K) accumulator in L1 (no scratch at all) 0.37, with ETF
-targets that never repeat nearby 0.35 (so not store-forwarding stalls); software prefetch
-of rows 2-16 ahead or of the next day's ``x`` 0.40-0.52 (worse: prefetches take the fill
-buffers the gathers need); 2 MB pages for the scratch no change; 4-lane vectors 0.37 vs
-8-lane 0.36; 13 lanes (no padding) 0.46 vs 16; int32 stock positions 0.366 vs int64 0.386
-(kept).
+What bounds it (``benchmarks/bench_synthesis.py`` measures and prints this split every run;
+figures from 2026-11-23 at 7500 x 3000 x 12 x 200): the kernel takes ~0.36 s, of which
+~0.11 s is the pass over ``x`` (2.2 GB read, the output written) and ~0.25 s the gathers.
+Every useful multiply-add consumes one loaded value (random holdings leave none to reuse
+from a register across ETFs), so even on rows that sit in L1 :func:`_axpy_rows` runs at
+~70% of the dense-matmul rate (the benchmark's "gather ceiling"); the rows come from L2, two
+cache lines each, at about 4 cycles per row instead of 1.6. It scales ~2x from one thread
+to two.
+
+Alternatives tried in throwaway prototypes on 2026-11-23, not kept in the repository
+(seconds, each beside the kernel in the same run; the session-1 date-blocked layout with
+Python loops measured 0.55 in its benchmark table): this gather on blocks of 2-4 dates
+(rows of 256-512 B) 0.38-0.42 vs 0.38 for one date; stock tiles of 128-1024 rows so
+gathered rows stay in L1 0.36-0.55 (the per-(ETF, tile) call costs a mispredicted loop
+exit; empty tiles alone take 0.15); a by-stock scatter of each ``x`` row, scaled in
+registers, into an (E, K) accumulator in L1 (no scratch at all) 0.37, with ETF targets that
+never repeat nearby 0.35 (so not store-forwarding stalls); software prefetch of rows 2-16
+ahead or of the next day's ``x`` 0.40-0.52 (worse: prefetches take the fill buffers the
+gathers need); 2 MB pages for the scratch no change; 4-lane vectors 0.37 vs 8-lane 0.36;
+13 lanes (no padding) 0.46 vs 16. int32 stock positions were kept (the benchmark times the
+int64 variant beside them).
 """
 
 from __future__ import annotations
