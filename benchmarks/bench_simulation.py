@@ -2,7 +2,7 @@
 
 Two measurements, side by side:
 
-1. **Layer overhead** -- the reference core/satellite portfolio (DESIGN.md section 1, bundled
+1. **Layer overhead** -- the reference core/satellite portfolio (README "Concepts", bundled
    real prices 2011-02 .. 2025-09, strategy + 3 benchmarks): ``engine.simulation.simulate``
    (size arrays, missing-price checks, equity, weights, orders, metrics) against one bare
    ``vbt.Portfolio.from_orders`` call on a pre-built size array. Target: <= 1.20x.
@@ -34,9 +34,10 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._results import median_time, write_table
+from engine.conventions import PERIODS_PER_YEAR
 
 RESULTS = Path(__file__).resolve().parent / "results" / "simulation.md"
-BARS_PER_YEAR = 252
+BARS_PER_YEAR = PERIODS_PER_YEAR
 N_YEARS = 30
 CHUNK = 100
 
@@ -130,8 +131,8 @@ def child(mode: str, seed: int, repeats: int, n_variants: int) -> dict:
 
     fees = 5e-4
     if mode == "overhead":
-        from engine.config import load_config
-        from engine.runner import benchmark_weights, decide, prepare
+        from engine.app.config import load_config
+        from engine.app.runner import benchmark_weights, decide, prepare
 
         cfg = load_config(REFERENCE_CONFIG)
         prep = prepare(cfg)
@@ -200,7 +201,7 @@ def _child_e2e(mode: str, prices: pd.DataFrame, n_variants: int, repeats: int,
     """Decide + simulate every variant, chunk by chunk (what ``flowbt sweep`` does)."""
     import tempfile
 
-    from engine.scale import run_chunks
+    from engine.app.scale import run_chunks
     from engine.simulation import simulate
 
     params = sweep_params(n_variants)
@@ -245,7 +246,7 @@ def _chunk_sim(names, ws, *, prices, kw):
 def _dask_run(prices, weights, kw):
     import tempfile
 
-    from engine.scale import run_chunks
+    from engine.app.scale import run_chunks
 
     names = list(weights)
     tasks = [(f"chunk_{k:05d}", (names[i:i + CHUNK], [weights[n] for n in names[i:i + CHUNK]]))
@@ -321,7 +322,7 @@ def report(rows: list[dict], args) -> int:
         names = {"bare": "bare vectorbt, one from_orders call",
                  "inproc": f"flowbt simulate, chunks of {CHUNK}, in process",
                  "procs2": f"flowbt simulate, chunks of {CHUNK}, 2 processes",
-                 "dask2": f"flowbt via engine.scale, chunks of {CHUNK}, local Dask (2 workers)",
+                 "dask2": f"flowbt via engine.app.scale, chunks of {CHUNK}, local Dask (2 workers)",
                  "e2e": f"end to end: decide + simulate, chunks of {CHUNK}, in process",
                  "e2e_dask2": f"end to end: decide + simulate, chunks of {CHUNK}, local Dask "
                               "(2 workers)"}

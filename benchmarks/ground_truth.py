@@ -2,7 +2,7 @@
 
 One source for ``tests/strategies/test_ground_truth.py`` (which asserts on these experiments)
 and for ``benchmarks/results/ground_truth.md`` (which records the figures). The chain is the
-product's own: ``engine.inputs.synthesized_flow`` (foreign + pension flow in bp, summed over
+product's own: ``engine.app.inputs.synthesized_flow`` (foreign + pension flow in bp, summed over
 ``FLOW_SUM_BARS`` and z-scored) -> ``strategies.flow_rotation`` (top 3 sector ETFs) ->
 ``engine.simulation.simulate`` against the equal weight of the same ETFs, at the default
 next-bar execution. See the test module for what each experiment guards.
@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks._results import script_main, write_table
+from engine.conventions import PERIODS_PER_YEAR
 
 __all__ = ["excess_returns", "null_sharpes", "sharpe"]
 
@@ -30,7 +31,7 @@ FLOW_SUM_BARS = 10  # the strategy's flow window (rolling sum before the z-score
 REBALANCE_BARS = 5
 ZSCORE_WINDOW_BARS = 60
 WARMUP_BARS = ZSCORE_WINDOW_BARS + FLOW_SUM_BARS
-TRADING_DAYS = 252
+TRADING_DAYS = PERIODS_PER_YEAR
 
 
 def excess_returns(strength: float, seed: int, *, fee_rate: float, lag: int = 1,
@@ -43,7 +44,7 @@ def excess_returns(strength: float, seed: int, *, fee_rate: float, lag: int = 1,
     with data up to t + ``leak_bars`` (for the power test of the null-world check only).
     """
     from datasets import make_market
-    from engine.inputs import synthesized_flow
+    from engine.app.inputs import synthesized_flow
     from engine.simulation import simulate
     from strategies.base import Context
     from strategies.flow_rotation import FlowRotation, FlowRotationParams

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from engine.conventions import PERIODS_PER_YEAR
 from engine.investors import INVESTORS
 from engine.market import ConstituentFlows, Holdings, HoldingsCSR
 
@@ -575,9 +576,9 @@ def _register() -> None:
     add("tracking_error", Oracle(
         "tracking_error", 2,
         lambda a, b, window, minp: _fill(tracking_nb.tracking_error_nb)(a, b, window, minp, 1,
-                                                                        252.0),
+                                                                        float(PERIODS_PER_YEAR)),
         lambda a, b, window, minp: ref_tracking_error(a, b, window=window, minp=minp, ddof=1,
-                                                      periods_per_year=252.0),
+                                                      periods_per_year=float(PERIODS_PER_YEAR)),
         lambda a, b, window, minp: sg.tracking_error(a, b, window, min_periods=minp),
         [{"window": 3, "minp": 3}, {"window": 10, "minp": 4}], offset_ok=False,
         rtol=1e-8, atol=1e-10))

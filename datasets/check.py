@@ -1,4 +1,7 @@
-"""``flowbt data check FILE --kind KIND``: load and validate one data file, print what it holds.
+"""Load and validate one data file of a known kind and describe what it holds.
+
+The logic behind ``flowbt data check FILE --kind KIND`` (the command is
+:mod:`engine.app.data_check`).
 
 Prints a one-line description, the data-quality summary (everything read, filled, dropped or
 renormalized) and a few real figures from the file (totals, the largest values) so the user
@@ -27,33 +30,14 @@ generic-market     long ``date, stock, market_cap, close``
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-__all__ = ["KINDS", "add_arguments", "check_file", "run"]
+__all__ = ["KINDS", "check_file"]
 
 KINDS = (
     "krx-netbuy", "krx-marketcap", "krx-pdf", "pykrx-investor", "pykrx-marketcap", "pykrx-pdf",
     "etf-flows", "etf-shares-nav", "holdings", "holdings-wide", "prices", "generic-netbuy", "generic-market",
 )
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``flowbt data check``."""
-    parser.add_argument("file", metavar="FILE", help="CSV (UTF-8 or CP949) or Parquet file")
-    parser.add_argument("--kind", required=True, choices=KINDS, help="what the file is")
-    parser.add_argument("--encoding", default=None,
-                        help="force a text encoding (default: detect UTF-8 / CP949)")
-    parser.add_argument("--etf", default=None, help="ETF code of a PDF (default: file name)")
-    parser.add_argument("--date", default=None,
-                        help="effective date of a PDF (default: file name)")
-    parser.add_argument("--weight-unit", default="pct", choices=("pct", "fraction"),
-                        help="unit of holdings weights (default pct)")
-    parser.add_argument("--allow-partial", action="store_true",
-                        help="holdings: accept top-N snapshots that sum to less than 100%%")
-    parser.add_argument("--nav-from", default=None, choices=("close",),
-                        help="etf-shares-nav: use the close as NAV when there is none")
-    parser.add_argument("--top", type=int, default=5, help="how many largest values to show")
 
 
 def _krw(x: float) -> str:
@@ -206,11 +190,3 @@ def check_file(path, kind: str, *, encoding=None, etf=None, date=None, weight_un
     else:  # argparse restricts choices; direct callers get a clear message
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     return "\n".join(lines + [q.summary(), "figures"] + figures)
-
-
-def run(args: argparse.Namespace) -> int:
-    """Entry point of ``flowbt data check``."""
-    print(check_file(args.file, args.kind, encoding=args.encoding, etf=args.etf, date=args.date,
-                     weight_unit=args.weight_unit, allow_partial=args.allow_partial,
-                     nav_from=args.nav_from, top=args.top))
-    return 0

@@ -34,7 +34,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from engine.conventions import DAYS_PER_YEAR
 from engine.errors import ConfigError, DataError
+from engine.periods import PERIOD_CODES
 
 __all__ = [
     "DAYS_PER_YEAR",
@@ -48,9 +50,8 @@ __all__ = [
 ]
 
 #: Day count for annualizing returns (calendar days per year).
-DAYS_PER_YEAR = 365.25
 
-_FREQ = {"W": "W-FRI", "M": "M", "Q": "Q"}
+_FREQ = {**PERIOD_CODES, "Q": "Q"}
 
 
 def contribution_schedule(

@@ -20,6 +20,7 @@ import pandas as pd
 from engine.conventions import DDOF, PERIODS_PER_YEAR
 from engine.nb import divergence_nb as dnb
 from engine.nb import etf_nb, rolling_nb, streaks_nb, tracking_nb
+from engine.periods import period_code
 
 __all__ = [
     "DDOF",
@@ -39,8 +40,6 @@ __all__ = [
     "volume_spike",
 ]
 
-#: ``streaks(freq=...)`` aliases -> pandas period frequency.
-_STREAK_FREQS = {"W": "W-FRI", "W-FRI": "W-FRI", "M": "M", "ME": "M"}
 
 
 class Divergence(enum.IntEnum):
@@ -193,7 +192,7 @@ def streaks(x, freq: str | None = None):
         Daily: the input's index. Weekly/monthly: one row per period that has at least one
         row of data, labelled at the period's calendar end (the Friday, the month's last
         calendar day). A period with a NaN on any of its rows is NaN (unknown, never a
-        partial sum) and breaks the streak, as :func:`engine.inputs.period_total` does by
+        partial sum) and breaks the streak, as :func:`engine.app.inputs.period_total` does by
         default (``missing="nan"``).
 
     Notes
@@ -205,7 +204,7 @@ def streaks(x, freq: str | None = None):
 
     The labels are calendar dates (W-FRI, month end), which may be a holiday or weekend and
     so absent from a session index. A consumer that works on a market's sessions should take
-    the period totals from :func:`engine.inputs.period_total` instead, which dates each
+    the period totals from :func:`engine.app.inputs.period_total` instead, which dates each
     period at its last session of an exchange calendar (and checks that no session is
     missing from the data), and run ``streaks`` on those totals.
 
@@ -218,10 +217,8 @@ def streaks(x, freq: str | None = None):
     if freq is None or freq == "D":
         v = _values(x)
         return _wrap(streaks_nb.streaks_nb(v, _out(v, np.float64)), x)
-    if freq not in _STREAK_FREQS:
-        raise ValueError(f"freq must be None, 'W' or 'M', got {freq!r}")
     idx = pd.DatetimeIndex(x.index)
-    labels = idx.to_period(_STREAK_FREQS[freq]).end_time.normalize()
+    labels = idx.to_period(period_code(freq)).end_time.normalize()
     sums = x.groupby(labels).sum(min_count=1)
     # A period with any unknown day is unknown: summing its known days would pass off a
     # partial total as the period's flow (and could flip its sign).

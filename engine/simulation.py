@@ -8,7 +8,7 @@
 
 One group per variant; ``call_seq="auto"`` executes a group's sells before its buys.
 
-Timing (DESIGN.md "point in time")
+Timing (README "Concepts", point in time)
 ----------------------------------
 A weights row dated t (decided with data up to the close of t) is executed at the close of bar
 ``t + execution_lag_bars`` of the price index. The size array is the decisions frame shifted
@@ -18,7 +18,7 @@ last price is not executed (counted in ``SimResult.unexecuted``).
 Scale
 -----
 Variants are simulated in chunks (``chunk_variants``), in process or over ``n_jobs`` processes
-(``engine.scale`` runs sweep chunks on Dask). When the vectorbt Portfolio is not kept, each
+(``engine.app.scale`` runs sweep chunks on Dask). When the vectorbt Portfolio is not kept, each
 chunk's ``from_orders`` call only sees the bars on which some variant trades (orders are sized
 and filled at their own bar's close, so nothing between order bars changes them); the equity is
 then valued on every bar from the order records. This keeps a 1,000-variant, 30-year sweep
@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from engine.conventions import DAYS_PER_YEAR
 from engine.errors import DataError
 from engine.market import CASH
 from engine.metrics import (
@@ -221,7 +222,7 @@ def _apply_expense_drag(prices: pd.DataFrame, expense_ratio: Mapping[str, float]
     days = (prices.index - prices.index[0]).days.to_numpy(np.float64)
     for asset, er in expense_ratio.items():
         if asset in out.columns and asset != CASH:
-            out[asset] = out[asset].to_numpy() * (1.0 - float(er)) ** (days / 365.25)
+            out[asset] = out[asset].to_numpy() * (1.0 - float(er)) ** (days / DAYS_PER_YEAR)
     return out
 
 

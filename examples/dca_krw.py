@@ -33,11 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from datasets.fx_data import load_usdkrw
-    from engine.config import load_config
+    from engine.app.config import load_config
+    from engine.app.runner import run_backtest
     from engine.contributions import contribution_schedule, dca
     from engine.errors import DataQuality
     from engine.fx import krw_equity
-    from engine.runner import run_backtest
 
     cfg = load_config(args.config)
     run = run_backtest(cfg)

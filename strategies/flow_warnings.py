@@ -1,6 +1,6 @@
 """Flow warnings: ETF-level flow rules, each mapped to a configurable response.
 
-DESIGN.md's three warnings (the defaults of :class:`FlowWarningsParams`):
+the README's three warnings (the defaults of :class:`FlowWarningsParams`):
 
 * ``rsp_outflow_2w`` -- RSP in outflow two weeks in a row (equal-weight trend ending):
   cut RSP to 15 %, the freed weight going to the rest of the core sleeve;
@@ -8,7 +8,7 @@ DESIGN.md's three warnings (the defaults of :class:`FlowWarningsParams`):
 * ``qqq_monthly_outflow`` -- QQQ's monthly outflow above $5B (total < -5e9 USD): cut VUG to
   5 %, into cash.
 
-Inputs are period totals from :func:`engine.inputs.etf_flow_usd` with ``freq = "W"`` / ``"M"``:
+Inputs are period totals from :func:`engine.app.inputs.etf_flow_usd` with ``freq = "W"`` / ``"M"``:
 NaN except on each period's last session, where the total is known. A warning is therefore
 evaluated only on its signal's period-end rows and can never appear before the last session of
 the week (or month) it describes.
@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from engine.periods import PERIOD_CODES
 from engine.signals import streaks
 from strategies._common import log_frame, signal_frame, weights_frame, weights_row
 from strategies.base import CASH, Context, Decisions
@@ -39,10 +40,9 @@ from strategies.triggers import Action, apply_action, describe_action
 __all__ = ["DEFAULT_SLEEVES", "DEFAULT_WARNINGS", "FlowWarning", "FlowWarnings",
            "FlowWarningsParams", "warning_hits"]
 
-#: FlowWarning.period -> pandas period code (weeks end on Friday, as engine.inputs.period_total).
-_PERIOD_CODES = {"W": "W-FRI", "M": "M"}
+#: FlowWarning.period -> pandas period code (weeks end on Friday, as engine.app.inputs.period_total).
 
-#: DESIGN.md's reference core/satellite allocation (fractions).
+#: the README's reference core/satellite allocation (fractions).
 DEFAULT_SLEEVES = {
     "core": {"RSP": 0.25, "VOO": 0.20, "VXUS": 0.15},
     "satellite": {"XLI": 0.08, "XLF": 0.07, "MDY": 0.06, "XLP": 0.04},
@@ -85,7 +85,7 @@ class FlowWarning:
     period: str = "W"
 
     def __post_init__(self) -> None:
-        if self.period not in _PERIOD_CODES:
+        if self.period not in PERIOD_CODES:
             raise ValueError(f"warning {self.name}: period must be 'W' or 'M', got "
                              f"{self.period!r}")
         if not self.tickers:
@@ -142,7 +142,7 @@ def warning_hits(warning: FlowWarning, ctx: Context) -> pd.Series:
     # Runs of hits are the engine's streaks over the full calendar grid of periods: +1 for a
     # hit, -1 for a known miss, NaN for a period with no row (unknown), which resets the run
     # ("in a row" needs every period known). Only past periods enter a streak.
-    per = pd.DatetimeIndex(f.index).to_period(_PERIOD_CODES[warning.period])
+    per = pd.DatetimeIndex(f.index).to_period(PERIOD_CODES[warning.period])
     grid = pd.period_range(per.min(), per.max(), freq=per.freq) if len(per) else per
     coded = pd.Series(np.where(hit, 1.0, -1.0), index=per).reindex(grid)
     run = streaks(coded).reindex(per).to_numpy()

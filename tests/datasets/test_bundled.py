@@ -327,7 +327,7 @@ def test_loaders_return_copies():
 # --- the demo ---------------------------------------------------------------------------------
 
 def test_flowbt_demo_runs(tmp_path):
-    from engine.cli import main
+    from engine.app.cli import main
 
     buf = io.StringIO()
     with redirect_stdout(buf):

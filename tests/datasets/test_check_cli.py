@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from datasets.check import KINDS, check_file
-from engine.cli import main
+from engine.app.cli import main
 from tests.conftest import FIXTURES
 
 PK = FIXTURES / "pykrx"

@@ -401,7 +401,7 @@ def test_read_store_rejects_non_store(tmp_path):
 
 
 def test_cli_writes_a_readable_store(tmp_path, capsys):
-    from engine.cli import main
+    from engine.app.cli import main
 
     out = tmp_path / "mkt"
     rc = main(["data", "synth", "--days", "40", "--stocks", "25", "--etfs", "4", "--seed", "9",

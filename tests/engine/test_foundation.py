@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from engine import DataError, DataQuality, canonical_investor, cash_index, with_cash
-from engine.cli import COMMANDS, build_parser, main
+from engine.app.cli import COMMANDS, build_parser, main
 from engine.investors import INVESTORS, KOREAN_NAMES
 
 
@@ -75,7 +75,7 @@ def test_cli_turns_data_errors_into_exit_2(monkeypatch, capsys, tmp_path):
 
     mod.run = run
     monkeypatch.setitem(__import__("sys").modules, "fake_cmd", mod)
-    monkeypatch.setattr("engine.cli.COMMANDS", [(("fake",), "fake_cmd", "x")])
+    monkeypatch.setattr("engine.app.cli.COMMANDS", [(("fake",), "fake_cmd", "x")])
     assert main(["fake"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == "flowbt: error: f.csv, line 2, column 'c': broken. Fix: repair it"

@@ -103,7 +103,7 @@ def test_params_validate_from_toml_like_dict():
 def test_example_config_validates():
     from pathlib import Path
 
-    from engine.config import load_config
+    from engine.app.config import load_config
 
     path = Path(__file__).resolve().parents[2] / "examples" / "flow_rotation_synthetic.toml"
     cfg = load_config(path)

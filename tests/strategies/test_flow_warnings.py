@@ -1,5 +1,5 @@
 """Flow warnings: rule logic on hand-made weeks, dating at the week's last session, and the
-three DESIGN.md warnings run on the bundled 2026 Q1 ETF flows."""
+three README warnings run on the bundled 2026 Q1 ETF flows."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.inputs import INPUTS, period_total
+from engine.app.inputs import INPUTS, period_total
 from engine.market import EtfData, Market
 from strategies.base import CASH, Context, check_weights
 from strategies.flow_warnings import (
@@ -227,7 +227,7 @@ def test_action_validation_is_h5s():
 def test_example_config_validates():
     from pathlib import Path
 
-    from engine.config import load_config
+    from engine.app.config import load_config
 
     path = Path(__file__).resolve().parents[2] / "examples" / "flow_warnings.toml"
     cfg = load_config(path)

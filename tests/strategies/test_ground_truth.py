@@ -3,7 +3,7 @@
 On :func:`datasets.make_market` data the private signal ``z[t, i]`` of foreigners and pension
 funds moves stock i's idiosyncratic returns over the next ``signal_horizon_days`` sessions
 (each with correlation ``signal_strength / sqrt(h)``). The chain under test is the product's own:
-``engine.inputs.synthesized_flow`` (constituent-synthesized foreign + pension flow in bp,
+``engine.app.inputs.synthesized_flow`` (constituent-synthesized foreign + pension flow in bp,
 z-scored over a trailing window) -> ``strategies.flow_rotation`` (top k of the sector ETFs) ->
 ``engine.simulation.simulate`` against the equal weight of the same sector ETFs.
 
@@ -14,7 +14,7 @@ results table ``benchmarks/results/ground_truth.md``), the strategy sums 10 days
 before z-scoring and rebalances weekly, so it can find what is there without trading at a
 close it could not have acted on. Every
 signal and decision is causal (tests/strategies/test_prefix_invariance.py,
-tests/engine/test_inputs.py).
+tests/engine/app/test_inputs.py).
 
 * planted world (strength 0.5): the rotation beats its benchmark net of fees;
 * null world (strength 0): across many seeds the mean excess Sharpe is within 2 standard errors
@@ -23,7 +23,7 @@ tests/engine/test_inputs.py).
   rebalancing a signal that peeks 2 sessions ahead (``shift(-2)``) stays inside the band, since
   the one leaked day is diluted in the sum and acts on one held day in five. The primary
   look-ahead guards are the prefix-invariance tests (tests/strategies/test_prefix_invariance.py,
-  tests/engine/test_signal_properties.py, tests/engine/test_inputs.py).
+  tests/engine/test_signal_properties.py, tests/engine/app/test_inputs.py).
 * power of the null check: with a 1-bar flow window and daily rebalancing (default lag 1), a
   signal shifted by -2 bars (it sees the flow of the day whose return it will hold; in the null
   world foreigners chase same-day returns) has a huge excess Sharpe, far outside the honest

@@ -70,7 +70,7 @@ REAL_PARAMS = MarketFlowTimingParams(signal="krx_flow", enter_threshold=0.0, exi
 @cache
 def _real():
     from datasets import load_krx_market
-    from engine.inputs import INPUTS
+    from engine.app.inputs import INPUTS
 
     m = load_krx_market()
     sig = INPUTS["krx_market_flow_bp"](m, investor=["foreign", "institution"], window_bars=20,
@@ -111,7 +111,7 @@ def test_real_krx_simulates():
 def test_example_config_validates():
     from pathlib import Path
 
-    from engine.config import load_config
+    from engine.app.config import load_config
 
     path = Path(__file__).resolve().parents[2] / "examples" / "market_flow_timing.toml"
     cfg = load_config(path)

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import strategies
-from engine.inputs import period_total
+from engine.app.inputs import period_total
 from strategies.base import CASH, Context, check_weights
 
 N_BARS = 320

@@ -148,7 +148,7 @@ def test_probability_weighted_metrics_of_simulated_scenarios():
 def test_example_config_validates():
     from pathlib import Path
 
-    from engine.config import load_config
+    from engine.app.config import load_config
 
     path = Path(__file__).resolve().parents[2] / "examples" / "regime.toml"
     cfg = load_config(path)

@@ -61,7 +61,7 @@ def test_param_checks():
 def test_example_config_validates():
     from pathlib import Path
 
-    from engine.config import load_config
+    from engine.app.config import load_config
 
     path = Path(__file__).resolve().parents[2] / "examples" / "small_cap_cycle.toml"
     cfg = load_config(path)

@@ -160,7 +160,7 @@ def test_actions_keep_a_valid_allocation(raw, kind, target, funding):
 
 def test_bad_conditions_are_rejected_with_the_field():
     """window_bars < 1, a NaN / infinite threshold (never fires) and a non-ISO anchor fail at
-    construction, naming the field (engine.config turns it into the full key path)."""
+    construction, naming the field (engine.app.config turns it into the full key path)."""
     from strategies.triggers import ParamError
 
     bad = [

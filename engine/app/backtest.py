@@ -43,10 +43,10 @@ def package_versions() -> dict[str, str | None]:
 
 
 def write_outputs(result, out: Path, argv: list[str] | None = None) -> dict:
-    """Write a :class:`engine.runner.RunResult` to ``out``; return the run.json content."""
+    """Write a :class:`engine.app.runner.RunResult` to ``out``; return the run.json content."""
     import pandas as pd
 
-    from engine.runner import data_hash
+    from engine.app.runner import data_hash
 
     out.mkdir(parents=True, exist_ok=True)
     sim = result.sim
@@ -99,7 +99,7 @@ def scenario_results(result):
     """
     import pandas as pd
 
-    from engine.runner import make_strategy, sim_kwargs
+    from engine.app.runner import make_strategy, sim_kwargs
     from engine.simulation import simulate
 
     cfg = result.config
@@ -124,8 +124,8 @@ def scenario_results(result):
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.config import load_config
-    from engine.runner import run_backtest
+    from engine.app.config import load_config
+    from engine.app.runner import run_backtest
 
     cfg = load_config(args.config)
     result = run_backtest(cfg, start=args.start, end=args.end)

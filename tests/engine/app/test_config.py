@@ -1,4 +1,4 @@
-"""engine.config: the TOML schema, errors naming key paths, overrides and sweep grids."""
+"""engine.app.config: the TOML schema, errors naming key paths, overrides and sweep grids."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 
-from engine.config import config_hash, load_config, set_path, sweep_grid, validate_config
+from engine.app.config import config_hash, load_config, set_path, sweep_grid, validate_config
 from engine.errors import ConfigError
 from strategies.core_satellite import CoreSatelliteParams
 from strategies.triggers import Action, Condition

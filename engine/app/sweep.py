@@ -43,8 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def sweep_chunk(raw: dict, file: str | None, overrides: list[dict], names: list[str], *,
                 ctx, sim_kwargs: dict, bench_returns):
     """Decide and simulate one chunk of variants; return their metrics rows (a DataFrame)."""
-    from engine.config import set_paths, validate_config
-    from engine.runner import decide
+    from engine.app.config import set_paths, validate_config
+    from engine.app.runner import decide
     from engine.simulation import simulate
 
     weights, n_events = {}, {}
@@ -67,11 +67,11 @@ def run_sweep(cfg, out: Path, *, chunk: int | None = None, scheduler: str | None
     """Run the grid of ``cfg.sweep``; write the outputs to ``out``; return run.json content."""
     import pandas as pd
 
-    from engine.backtest import package_versions
-    from engine.config import sweep_grid
+    from engine.app.backtest import package_versions
+    from engine.app.config import sweep_grid
+    from engine.app.runner import benchmark_weights, data_hash, prepare, sim_kwargs
+    from engine.app.scale import claim_dir, run_chunks
     from engine.errors import ConfigError
-    from engine.runner import benchmark_weights, data_hash, prepare, sim_kwargs
-    from engine.scale import claim_dir, run_chunks
     from engine.simulation import simulate
 
     if not cfg.sweep:
@@ -129,7 +129,7 @@ def run_sweep(cfg, out: Path, *, chunk: int | None = None, scheduler: str | None
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.config import load_config
+    from engine.app.config import load_config
 
     cfg = load_config(args.config)
 

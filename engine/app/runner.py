@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.config import Config
+from engine.app.config import Config
 from engine.errors import ConfigError, DataError
 from engine.market import CASH, Market
 from strategies.base import LOG_COLUMNS, Context, Decisions
@@ -93,11 +93,11 @@ def _flows_frame(market: Market) -> pd.DataFrame | None:
 
 
 def prepare(cfg: Config, start=None, end=None) -> Prepared:
-    """Load the market and build the context (signals from ``engine.inputs.INPUTS``)."""
+    """Load the market and build the context (signals from ``engine.app.inputs.INPUTS``)."""
     market = load_market(cfg, start, end)
     signals = {}
     if cfg.signals:
-        from engine.inputs import INPUTS  # lazily: only configs with signals need it
+        from engine.app.inputs import INPUTS  # lazily: only configs with signals need it
 
         for name, sc in cfg.signals.items():
             if sc.source not in INPUTS:

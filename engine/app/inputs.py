@@ -9,7 +9,7 @@ Causality contract
 ------------------
 Every builder is causal: row t of its output uses data dated <= t only, so
 ``f(market_upto(market, t)).loc[:t]`` equals ``f(market).loc[:t]``
-(tests/engine/test_inputs.py checks this for every builder with hypothesis over t). Builders
+(tests/engine/app/test_inputs.py checks this for every builder with hypothesis over t). Builders
 only chain engine pieces that are causal themselves (:func:`engine.synthesize_flows`,
 :mod:`engine.signals`) plus :func:`period_total`, whose weekly / monthly totals are dated at the
 period's last session of an exchange calendar known in advance -- never at the last row the
@@ -39,8 +39,9 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from engine.errors import ConfigError, DataError, DataQuality
+from engine.errors import ConfigError, DataError
 from engine.market import EtfData, Market
+from engine.periods import period_end_sessions, period_total
 
 __all__ = [
     "INPUTS",
@@ -53,14 +54,6 @@ __all__ = [
     "relative_strength",
     "synthesized_flow",
 ]
-
-#: Pandas period codes of the supported aggregation frequencies.
-_PERIOD_CODES = {"W": "W-FRI", "M": "M"}
-
-#: Calendar days of calendar look-ahead needed to know a period's last session (a month plus
-#: margin). Knowing the exchange calendar ahead of time is not look-ahead on data.
-_CALENDAR_MARGIN_DAYS = 45
-
 
 # ----------------------------------------------------------------------------- helpers
 def _as_tuple(x: str | Sequence[str]) -> tuple[str, ...]:
@@ -120,154 +113,6 @@ def market_upto(market: Market, date) -> Market:
     return replace(market, flows=flows, etfs=etfs, prices=prices, meta=meta)
 
 
-# ----------------------------------------------------------------------- period totals
-def period_end_sessions(
-    first, last, freq: str, calendar: str = "B"
-) -> tuple[pd.DatetimeIndex, pd.Series]:
-    """Sessions of ``calendar`` around ``[first, last]`` and each period's last session.
-
-    Parameters
-    ----------
-    first, last : date-like
-        Range the data covers; the calendar is extended ``_CALENDAR_MARGIN_DAYS`` past ``last``
-        so that the last session of the period containing ``last`` is known.
-    freq : {"W", "M"}
-        Weeks ending Friday (``W-FRI``) or calendar months.
-    calendar : str
-        ``"B"`` (Monday..Friday, no holidays) or an ``exchange_calendars`` name such as
-        ``"XNYS"`` / ``"XKRX"``. Exchange calendars are published in advance, so using future
-        sessions of the calendar is not look-ahead on data.
-
-    Returns
-    -------
-    sessions : pd.DatetimeIndex
-    period_end : pd.Series
-        Index pandas Periods, values the last session of each period (Timestamp).
-    """
-    if freq not in _PERIOD_CODES:
-        raise ConfigError("signals.<name>.freq", freq, "must be 'D', 'W' or 'M'")
-    lo = pd.Timestamp(first) - pd.Timedelta(days=7)
-    hi = pd.Timestamp(last) + pd.Timedelta(days=_CALENDAR_MARGIN_DAYS)
-    if calendar == "B":
-        sessions = pd.bdate_range(lo, hi)
-    else:
-        import warnings
-
-        import exchange_calendars as xc
-
-        with warnings.catch_warnings():
-            # exchange_calendars 4.x reads Series.values of tz-aware opens (pandas 3 deprecation)
-            warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
-            cal = xc.get_calendar(calendar, start=lo.strftime("%Y-%m-%d"),
-                                  end=hi.strftime("%Y-%m-%d"))
-        sessions = pd.DatetimeIndex(cal.sessions).tz_localize(None)
-    sessions = pd.DatetimeIndex(sessions).normalize()
-    per = sessions.to_period(_PERIOD_CODES[freq])
-    period_end = pd.Series(sessions, index=per).groupby(level=0).max()
-    return sessions, period_end
-
-
-def period_total(
-    daily: pd.DataFrame, dates: pd.DatetimeIndex, freq: str, *, calendar: str = "B",
-    missing: str = "nan", quality: DataQuality | None = None,
-) -> pd.DataFrame:
-    """Weekly or monthly totals of a daily series, dated when the period is complete.
-
-    A period's total is known only at its last session, so it is placed on the first date of
-    ``dates`` on or after that session (normally the session itself) and every other row is
-    NaN. A row dated on a non-session (weekend, holiday) belongs to the next session's period;
-    a NaN on such a row means "no trading that day" and counts as 0 (counted in ``quality``).
-    A NaN on a session, or a session of the calendar without a row (the data starts or ends
-    inside the period, or skips a day), makes the period's total NaN (``missing="nan"``,
-    never a partial sum) or counts as 0 (``missing="zero"``, counted in ``quality``).
-
-    Parameters
-    ----------
-    daily : pd.DataFrame, shape (T_in, C)
-        Daily values (e.g. flows in USD), DatetimeIndex.
-    dates : pd.DatetimeIndex, shape (T,)
-        Output dates (the market's sessions).
-    freq : {"W", "M"}
-    calendar : str
-        See :func:`period_end_sessions`.
-    missing : {"nan", "zero"}
-        Policy for a NaN on a session (see above).
-    quality : DataQuality, optional
-        Receives the counts of NaNs treated as 0, of periods with sessions absent from the
-        data (one per period), and, with ``missing="nan"``, of the ETF-periods (one per
-        column and period, e.g. ETF-weeks) whose total is set NaN because of a NaN on one of
-        their sessions (counted for the periods written to the output).
-
-    Returns
-    -------
-    pd.DataFrame, shape (T, C)
-
-    Examples
-    --------
-    >>> d = pd.bdate_range("2024-01-01", "2024-01-12")          # Mon 1st .. Fri 12th
-    >>> x = pd.DataFrame({"A": np.arange(10.0)}, index=d)
-    >>> period_total(x, d, "W").dropna()["A"].to_dict()
-    {Timestamp('2024-01-05 00:00:00'): 10.0, Timestamp('2024-01-12 00:00:00'): 35.0}
-    """
-    dates = pd.DatetimeIndex(dates)
-    out = pd.DataFrame(np.nan, index=dates, columns=daily.columns, dtype=np.float64)
-    if daily.empty or dates.empty:
-        return out
-    first = min(daily.index.min(), dates.min())
-    last = max(daily.index.max(), dates.max())
-    if missing not in ("nan", "zero"):
-        raise ConfigError("signals.<name>.missing", missing, "must be 'nan' or 'zero'")
-    sessions, period_end = period_end_sessions(first, last, freq, calendar)
-    idx = pd.DatetimeIndex(daily.index)
-    on_session = idx.isin(sessions)
-    nan = daily.isna().to_numpy()
-    closed_nan = int(nan[~on_session].sum())
-    open_nan = int(nan[on_session].sum())
-    fill = ~on_session[:, None] & nan
-    if missing == "zero":
-        fill |= nan
-    if quality is not None:
-        quality.add("period_total", "treated as 0", "NaN flows on closed days (no trading)",
-                    closed_nan, rule=f"calendar {calendar}")
-        if missing == "zero":
-            quality.add("period_total", "treated as 0", "NaN flows on sessions", open_nan,
-                        rule="missing = 'zero'")
-    daily = daily.mask(fill, 0.0)
-    # Each row's effective session: the first session on or after its date.
-    pos = sessions.searchsorted(idx, "left")
-    per = sessions[pos].to_period(_PERIOD_CODES[freq])
-    total = daily.groupby(per).sum(min_count=1)
-    any_nan = daily.isna().groupby(per).any()
-    total = total.mask(any_nan)
-    # A period is complete only if the data has a row for each of its calendar sessions (the
-    # data may start or stop inside a period, or skip a session).
-    all_per = sessions.to_period(_PERIOD_CODES[freq])
-    n_sessions = pd.Series(1, index=all_per).groupby(level=0).sum()
-    covered = pd.Series(1, index=per[on_session]).groupby(level=0).sum()
-    short = covered.reindex(total.index, fill_value=0) < n_sessions.reindex(total.index)
-    if quality is not None:
-        quality.add("period_total", "set NaN" if missing == "nan" else "treated as 0",
-                    "periods with sessions absent from the data", int(short.sum()),
-                    rule="a period total needs every session of the period")
-    if missing == "nan":
-        total = total.mask(short.to_numpy()[:, None] & np.ones(total.shape, bool))
-    ends = pd.DatetimeIndex(period_end.reindex(total.index).to_numpy())
-    at = dates.searchsorted(ends, "left")
-    ok = at < len(dates)  # periods whose last session is past the data: not known yet
-    if quality is not None and missing == "nan":
-        # Per column and period (an ETF-week), not per period: each such total is a value lost.
-        # Periods already NaN for a session absent from the data are counted above instead.
-        lost = any_nan.to_numpy() & ~short.to_numpy()[:, None] & ok[:, None]
-        quality.add("period_total", "set NaN",
-                    "ETF-periods (one per column and period) with a NaN flow on a session",
-                    int(lost.sum()),
-                    rule="missing = 'nan': each such ETF-period total is set NaN (a total "
-                         "needs a value on every session)")
-    # Later periods overwrite earlier ones landing on the same row (only across data holes).
-    out.iloc[at[ok]] = total.to_numpy(np.float64)[ok]
-    return out
-
-
 # ---------------------------------------------------------------------------- builders
 def synthesized_flow(
     market: Market,
@@ -281,7 +126,7 @@ def synthesized_flow(
     window_bars: int = 0,
     zscore_window_bars: int = 0,
 ) -> pd.DataFrame:
-    """Constituent-synthesized ETF flow (DESIGN.md section 1) for one investor or a sum.
+    """Constituent-synthesized ETF flow (README "Concepts") for one investor or a sum.
 
     Parameters
     ----------

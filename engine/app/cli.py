@@ -2,7 +2,7 @@
 
 Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
 ``run(args) -> int``; this file only wires them up, so ``flowbt --help`` stays fast (modules
-import numba/vectorbt inside ``run``). Exit codes: 0 ok, 2 bad input or config (one clear line
+import numba/vectorbt inside ``run``, never at module level). Exit codes: 0 ok, 2 bad input or config (one clear line
 on stderr; ``--debug`` shows the traceback), 1 unexpected failure.
 """
 
@@ -17,12 +17,12 @@ __all__ = ["main"]
 
 #: (command path, module, help). The module provides add_arguments(parser) and run(args).
 COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
-    (("demo",), "engine.demo", "run the main job end to end on the bundled data"),
-    (("data", "check"), "datasets.check", "load and validate a data file, print its data quality"),
-    (("data", "synth"), "datasets.synth_cli", "write a seeded synthetic market to a Parquet store"),
+    (("demo",), "engine.app.demo", "run the main job end to end on the bundled data"),
+    (("data", "check"), "engine.app.data_check", "load and validate a data file, print its data quality"),
+    (("data", "synth"), "engine.app.data_synth", "write a seeded synthetic market to a Parquet store"),
     (("bench",), "benchmarks.bench_synthesis", "time flow synthesis against pandas and scipy"),
-    (("backtest",), "engine.backtest", "run a strategy config and write its results"),
-    (("sweep",), "engine.sweep", "run the parameter grid declared in a config"),
+    (("backtest",), "engine.app.backtest", "run a strategy config and write its results"),
+    (("sweep",), "engine.app.sweep", "run the parameter grid declared in a config"),
 ]
 
 
@@ -45,11 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show tracebacks on errors")
         p.set_defaults(_module=module)
-        try:
-            mod = importlib.import_module(module)
-        except ImportError:  # a module not written yet: the command reports it when run
-            continue
-        mod.add_arguments(p)
+        # A module that fails to import is a bug: let it fail here, loudly, rather than vanish
+        # from --help (tests/engine/app/test_cli.py imports every command module).
+        importlib.import_module(module).add_arguments(p)
     return parser
 
 

@@ -5,7 +5,7 @@
 2. Constituent-synthesized flow on a small seeded synthetic KRX-like market (no public source
    has per-stock investor flows with holdings): the daily net-buy table in bp, the position
    chart, and how often the naive amount sum disagrees in sign with the bp method.
-3. The reference core/satellite portfolio of DESIGN.md section 1 with its three triggers
+3. The reference core/satellite portfolio of README "Concepts" with its three triggers
    (``examples/core_satellite.toml``), simulated on vectorbt against buy-and-hold VOO, RSP and
    the static allocation; results written to ``--out``.
 
@@ -20,6 +20,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from engine.conventions import DAYS_PER_YEAR
+
 __all__ = ["add_arguments", "run"]
 
 #: ETFs whose total and annualized return the demo prints.
@@ -27,16 +29,15 @@ RETURN_TICKERS = ("SPY", "VOO", "RSP", "QQQ")
 #: ETFs whose 2026 Q1 published flows the demo sums.
 FLOW_TICKERS = ("SPY", "VOO", "IVV", "QQQ")
 Q1_2026 = ("2026-01-01", "2026-03-31")
-#: (a, b, meaning) pairs whose one-year relative strength the demo prints (DESIGN.md section 1).
+#: (a, b, meaning) pairs whose one-year relative strength the demo prints (README "Concepts").
 RELATIVE_PAIRS = (("RSP", "VOO", "equal weight vs cap weight"),
                   ("IWM", "VOO", "small caps vs the S&P 500"))
-#: DESIGN.md's broad risk-off warning: these ETFs all in net outflow in the same week.
+#: the README's broad risk-off warning: these ETFs all in net outflow in the same week.
 RISK_OFF_TICKERS = ("SPY", "VOO", "IVV")
-#: DESIGN.md's tech warning: QQQ monthly net outflow above this many USD.
+#: the README's tech warning: QQQ monthly net outflow above this many USD.
 QQQ_MONTHLY_OUTFLOW_USD = 5e9
 #: Calendar year of the KRX foreign net-buying figure.
 KRX_YEAR = 2024
-DAYS_PER_YEAR = 365.25
 
 
 #: Reference config of the backtest step, relative to the repository root.
@@ -44,7 +45,7 @@ REFERENCE_CONFIG = "examples/core_satellite.toml"
 #: Size of the synthetic market of the synthesis step (days, stocks, ETFs) and its seed.
 SYNTH_SIZE = (250, 300, 12)
 SYNTH_SEED = 0
-#: Investors shown in the daily net-buy table (DESIGN.md: foreign, individual, institution).
+#: Investors shown in the daily net-buy table (README "Concepts": foreign, individual, institution).
 TABLE_INVESTORS = ("foreign", "institution", "pension", "individual")
 
 
@@ -121,7 +122,7 @@ def _flows_block(flows: pd.DataFrame, market) -> list[str]:
         lines.append(f"  {t:<4} {_finite(s.sum() / 1e9, t):+8.2f} USD bn over {s.notna().sum()} "
                      f"days ({s.isna().sum()} days without a published value, not counted)")
     lines.append(f"  {' + '.join(FLOW_TICKERS)}: {_finite(total / 1e9, 'sum'):+.2f} USD bn")
-    # DESIGN.md's flow warnings on the same quarter; a week or month with no published value
+    # the README's flow warnings on the same quarter; a week or month with no published value
     # for a ticker is not counted as an outflow (min_count=1 keeps it NaN).
     wide = q1.pivot(index="date", columns="ticker", values="flow_usd")
     weekly = wide[list(RISK_OFF_TICKERS)].resample("W-FRI").sum(min_count=1)
@@ -228,15 +229,15 @@ def _synthesis_block() -> list[str]:
 
 
 def _backtest_block(args: argparse.Namespace) -> list[str]:
-    """The reference core/satellite backtest (DESIGN.md section 1) against its benchmarks."""
+    """The reference core/satellite backtest (README "Concepts") against its benchmarks."""
     from pathlib import Path
 
-    from engine.backtest import write_outputs
-    from engine.config import load_config
-    from engine.runner import run_backtest
+    from engine.app.backtest import write_outputs
+    from engine.app.config import load_config
+    from engine.app.runner import run_backtest
 
     path = Path(args.config) if getattr(args, "config", None) else (
-        Path(__file__).resolve().parents[1] / REFERENCE_CONFIG)
+        Path(__file__).resolve().parents[2] / REFERENCE_CONFIG)
     if not path.exists():
         raise FileNotFoundError(f"{path}: backtest config not found; pass --config FILE")
     cfg = load_config(path)

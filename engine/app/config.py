@@ -12,7 +12,7 @@ Schema (every key; see examples/core_satellite.toml)::
     n_days = 1500                            #   keyword arguments of datasets.make_market
     seed = 1
 
-    [signals.<name>]                         # optional; engine.inputs.INPUTS[source](market, **rest)
+    [signals.<name>]                         # optional; engine.app.inputs.INPUTS[source](market, **rest)
     source = "synthesized_flow"
     ...                                      # checked against the builder's keyword arguments
 
@@ -308,7 +308,7 @@ def _check_signals(signals: dict[str, SignalConfig], file: str | None) -> None:
         return
     import inspect
 
-    from engine.inputs import INPUTS  # lazily: pulls in the data layer
+    from engine.app.inputs import INPUTS  # lazily: pulls in the data layer
 
     for name, sc in signals.items():
         if sc.source not in INPUTS:

@@ -1,4 +1,4 @@
-"""Signal builders (engine.inputs): values against direct computations, and no look-ahead
+"""Signal builders (engine.app.inputs): values against direct computations, and no look-ahead
 (``f(market_upto(m, t))`` equals ``f(m)`` cut at t) for every builder of ``INPUTS``."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine.app.inputs import INPUTS, market_upto, period_total
 from engine.errors import ConfigError, DataError
-from engine.inputs import INPUTS, market_upto, period_total
 from engine.market import EtfData, Market
 from engine.prices import with_cash
 

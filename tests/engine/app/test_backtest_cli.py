@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.cli import main
-from engine.config import load_config
-from engine.runner import run_backtest
+from engine.app.cli import main
+from engine.app.config import load_config
+from engine.app.runner import run_backtest
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "examples" / "core_satellite.toml"
@@ -142,7 +142,7 @@ def test_sweep_on_a_local_dask_cluster_matches_in_process(tmp_path):
 
 
 def test_regime_backtest_writes_probability_weighted_scenarios(tmp_path):
-    """DESIGN.md: scenario responses with probabilities -> per-scenario metrics and their
+    """README "Concepts": scenario responses with probabilities -> per-scenario metrics and their
     probability-weighted expectation in scenarios.csv; other strategies write none."""
     out = tmp_path / "reg"
     assert main(["backtest", str(ROOT / "examples" / "regime.toml"), "--out", str(out)]) == 0
