@@ -1,6 +1,6 @@
 """Small-cap cycle: Russell 2000 (IWM) early in a recovery, S&P 600 (IJR) later.
 
-DESIGN.md: "Russell 2000 (IWM) early in a recovery, rotate to S&P 600 (IJR) after about a
+README "Concepts": "Russell 2000 (IWM) early in a recovery, rotate to S&P 600 (IJR) after about a
 year; a 10-20% small-cap sleeve". A state machine on the ``cycle_asset`` price (default IWM),
 advanced bar by bar with data up to that bar only:
 
@@ -24,6 +24,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from engine.conventions import PERIODS_PER_YEAR
+from engine.peaks import drawdown_from_peak, rise_from_trough
 from strategies._common import check_fractions, log_frame, signal_frame, weights_frame, weights_row
 from strategies.base import CASH, Context, Decisions
 
@@ -52,7 +54,7 @@ class SmallCapCycleParams:
     rotate_op : {"<=", ">="}
     rotate_threshold : float
     sleeve_weight : float
-        Small-cap sleeve, fraction of the portfolio (DESIGN: 0.10 .. 0.20).
+        Small-cap sleeve, fraction of the portfolio (README "Concepts": 0.10 .. 0.20).
     core : dict of str to float
         Fixed weights outside the sleeve; CASH takes the remainder.
     """
@@ -62,7 +64,7 @@ class SmallCapCycleParams:
     recovery_rise: float = 0.10
     early_asset: str = "IWM"
     late_asset: str = "IJR"
-    early_hold_bars: int = 252
+    early_hold_bars: int = PERIODS_PER_YEAR
     rotate_signal: str | None = None
     rotate_op: Literal["<=", ">="] = ">="
     rotate_threshold: float = 0.0
@@ -108,27 +110,29 @@ class SmallCapCycle:
             if f.shape[1] != 1:
                 raise KeyError(f"rotate_signal {p.rotate_signal!r} must name one column")
             rot = f.iloc[:, 0].to_numpy(np.float64)
-        state, peak, trough, start = "normal", np.nan, np.nan, 0
-        out = []
-        for i, x in enumerate(px):
-            if np.isfinite(x):
-                if state == "normal":
-                    peak = x if not np.isfinite(peak) else max(peak, x)
-                    if x / peak - 1.0 <= -p.bear_drawdown:
-                        state, trough = "bear", x
-                elif state == "bear":
-                    trough = min(trough, x)
-                    if x / trough - 1.0 >= p.recovery_rise:
-                        state, start = "early", i
-                elif state == "early":
-                    done = i - start >= p.early_hold_bars
-                    if rot is not None and np.isfinite(rot[i]):
-                        v = rot[i]
-                        done |= v >= p.rotate_threshold if p.rotate_op == ">=" else (
-                            v <= p.rotate_threshold)
-                    if done:
-                        state, peak = "normal", x
-            out.append(state)
+        # Segment by segment: each phase starts where the previous one ended, so "the running
+        # peak" of a normal phase is the peak since its start (reset after an early phase).
+        n, i, state = len(px), 0, "normal"
+        out = np.empty(n, dtype=object)
+        while i < n:
+            if state == "normal":
+                hit = np.flatnonzero(drawdown_from_peak(px[i:]) <= -p.bear_drawdown)
+            elif state == "bear":
+                hit = np.flatnonzero(rise_from_trough(px[i:]) >= p.recovery_rise)
+            else:  # early: done after early_hold_bars, or when the rotation signal holds
+                ok = np.isfinite(px[i:])
+                done = np.arange(n - i) >= p.early_hold_bars
+                if rot is not None:
+                    r = rot[i:]
+                    with np.errstate(invalid="ignore"):
+                        done |= (r >= p.rotate_threshold) if p.rotate_op == ">=" else (
+                            r <= p.rotate_threshold)
+                done[0] = False  # the bar that starts the phase is not checked
+                hit = np.flatnonzero(done & ok)
+            end = i + int(hit[0]) if hit.size else n
+            out[i:end] = state
+            state = {"normal": "bear", "bear": "early", "early": "normal"}[state]
+            i = end
         return pd.Series(out, index=ctx.dates, dtype=object, name="phase")
 
     def decide(self, ctx: Context) -> Decisions:

@@ -4,7 +4,7 @@ A :class:`Trigger` pairs a :class:`Condition` (a measure compared with a thresho
 :class:`Action` (set an asset's weight, scale a sleeve to a total, move to cash) and a funding
 rule that says where the weight comes from (pro rata from the rest, from a named sleeve, from
 cash). Everything is a frozen dataclass so it can be written in TOML and validated by pydantic
-(see ``engine.config``).
+(see ``engine.app.config``).
 
 Semantics
 ---------
@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from engine.market import CASH
+from engine.peaks import drawdown_from_peak
 from strategies._common import holds, signal_series
 from strategies.base import Context
 
@@ -62,7 +63,7 @@ _EPS = 1e-12
 class ParamError(ValueError):
     """A bad parameter value, naming its field so a config error can give the full key path.
 
-    ``engine.config`` appends ``field`` (dotted, relative to the dataclass that raised) to the
+    ``engine.app.config`` appends ``field`` (dotted, relative to the dataclass that raised) to the
     location pydantic reports for the dataclass, e.g. ``strategy.triggers.1.condition`` +
     ``window_bars``.
 
@@ -205,7 +206,7 @@ def condition_measure(cond: Condition, ctx: Context) -> pd.Series:
     """The measured value of a condition on every date of ``ctx`` (NaN where undefined).
 
     Causal: the value at t uses data <= t only (pinned by
-    tests/strategies/test_triggers.py::test_evaluate_condition_prefix_invariant).
+    tests/strategies/test_triggers.py::test_condition_measure_is_prefix_invariant).
     """
     dates = ctx.dates
     x = _series(cond, ctx).to_numpy(np.float64)
@@ -226,8 +227,7 @@ def condition_measure(cond: Condition, ctx: Context) -> pd.Series:
                 if cond.measure == "return_since_anchor":
                     out[a:] = x[a:] / x[a] - 1.0
                 elif cond.measure == "drawdown":
-                    # fmax skips NaN like pandas' cummax; a NaN price stays NaN below.
-                    out[a:] = x[a:] / np.fmax.accumulate(x[a:]) - 1.0
+                    out[a:] = drawdown_from_peak(x[a:])
                 else:
                     raise ValueError(f"unknown measure {cond.measure!r}")
     return pd.Series(out, index=dates, name=cond.name)
