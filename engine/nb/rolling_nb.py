@@ -1,4 +1,4 @@
-"""Rolling sum, mean, standard deviation, z-score and EWMA kernels (time is axis 0).
+"""Rolling sum, z-score and EWMA kernels (time is axis 0).
 
 Exactness: running sums drift when values are large relative to their spread (a 1e8
 offset). The kernels (a) recompute their running sums from scratch periodically (sums every
@@ -98,19 +98,6 @@ def rolling_sum_1d_nb(x, window, minp, out):
 
 
 @njit(cache=True, error_model="numpy")
-def rolling_mean_1d_nb(x, window, minp, out):
-    """Rolling mean of the non-NaN values; ``s.rolling(window, min_periods=minp).mean()``."""
-    n = x.shape[0]
-    counts = np.empty(n, np.int64)
-    rolling_sum_count_1d_nb(x, window, 0, out, counts)
-    for t in range(n):
-        if counts[t] < max(minp, 1):
-            out[t] = np.nan
-        else:
-            out[t] = out[t] / counts[t]
-
-
-@njit(cache=True, error_model="numpy")
 def _moments_1d_nb(x, window, minp, ddof, zscore, scale, out):
     """Rolling standard deviation (``ddof``) times ``scale``, or with ``zscore`` the z-score
     of the newest value, from shifted running sums, into ``out``.
@@ -204,15 +191,10 @@ def _moments_1d_nb(x, window, minp, ddof, zscore, scale, out):
 
 
 @njit(cache=True, error_model="numpy")
-def rolling_std_1d_nb(x, window, minp, ddof, out):
-    """Rolling standard deviation; ``s.rolling(window, min_periods=minp).std(ddof=ddof)``
-    (exactly 0 for equal values, NaN with an inf in the window)."""
-    _moments_1d_nb(x, window, minp, ddof, False, 1.0, out)
-
-
-@njit(cache=True, error_model="numpy")
 def rolling_scaled_std_1d_nb(x, window, minp, ddof, scale, out):
-    """:func:`rolling_std_1d_nb` times ``scale`` in the same pass (e.g. an annualization)."""
+    """Rolling standard deviation times ``scale`` in one pass (e.g. an annualization):
+    ``s.rolling(window, min_periods=minp).std(ddof=ddof) * scale`` (exactly 0 for equal
+    values, NaN with an inf in the window)."""
     _moments_1d_nb(x, window, minp, ddof, False, scale, out)
 
 
@@ -287,24 +269,6 @@ def rolling_sum_nb(x, window, minp, out):
     T, C = x.shape
     for c in prange(C):
         rolling_sum_1d_nb(x[:, c], window, minp, out[:, c])
-    return out
-
-
-@njit(parallel=True, cache=True, error_model="numpy")
-def rolling_mean_nb(x, window, minp, out):
-    """2-D :func:`rolling_mean_1d_nb`; fills and returns ``out`` (T, C)."""
-    T, C = x.shape
-    for c in prange(C):
-        rolling_mean_1d_nb(x[:, c], window, minp, out[:, c])
-    return out
-
-
-@njit(parallel=True, cache=True, error_model="numpy")
-def rolling_std_nb(x, window, minp, ddof, out):
-    """2-D :func:`rolling_std_1d_nb`; fills and returns ``out`` (T, C)."""
-    T, C = x.shape
-    for c in prange(C):
-        rolling_std_1d_nb(x[:, c], window, minp, ddof, out[:, c])
     return out
 
 

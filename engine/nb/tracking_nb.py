@@ -10,36 +10,6 @@ from engine.nb.rolling_nb import rolling_scaled_std_1d_nb
 
 
 @njit(cache=True, error_model="numpy")
-def rolling_growth_1d_nb(r, window, out):
-    """Growth factor over the last ``window`` rows: ``prod(1 + r[t-w+1 .. t])``.
-
-    Sliding-window product without division (van Herk / Gil-Werman): within blocks of
-    ``window`` rows keep prefix and suffix products; each window is one suffix times one
-    prefix. Exact to ~``window`` ulps, handles ``r = -1`` (a zero factor) and NaN (NaN
-    anywhere in the window gives NaN). NaN for ``t < window - 1``. Oracle:
-    ``np.prod(1 + r[t-w+1:t+1])``.
-    """
-    n = r.shape[0]
-    pre = np.empty(n, np.float64)
-    suf = np.empty(n, np.float64)
-    for t in range(n):
-        g = 1.0 + r[t]
-        pre[t] = g if t % window == 0 else pre[t - 1] * g
-    for t in range(n - 1, -1, -1):
-        g = 1.0 + r[t]
-        suf[t] = g if (t + 1) % window == 0 or t == n - 1 else suf[t + 1] * g
-    for t in range(n):
-        if t < window - 1:
-            out[t] = np.nan
-            continue
-        lo = t - window + 1
-        if lo % window == 0:
-            out[t] = pre[t]  # the window is exactly one block
-        else:
-            out[t] = suf[lo] * pre[t]
-
-
-@njit(cache=True, error_model="numpy")
 def tracking_difference_1d_nb(etf_ret, index_ret, window, out):
     """ETF cumulative return minus index cumulative return over the last ``window`` rows.
 
@@ -48,7 +18,10 @@ def tracking_difference_1d_nb(etf_ret, index_ret, window, out):
     Returns are fractions per row; NaN if any return in the window is NaN (a gap would make
     the two cumulative returns cover different days). Negative = the ETF lagged its index.
     """
-    # both growth factors in the same passes (see rolling_growth_1d_nb for the algorithm)
+    # Sliding-window products without division (van Herk / Gil-Werman), both growth factors
+    # in the same passes: within blocks of ``window`` rows keep prefix and suffix products;
+    # each window is one suffix times one prefix. Exact to ~``window`` ulps, handles r = -1
+    # (a zero factor) and NaN (NaN anywhere in the window gives NaN).
     n = etf_ret.shape[0]
     pre_a = np.empty(n, np.float64)
     pre_b = np.empty(n, np.float64)
