@@ -30,7 +30,7 @@ KRW_PER_JO = 1e12
 INDEX_START = "1990-01-01"
 
 #: ETFs kept from the ~2,980-fund shares/NAV panel: the 27 ETFs of ``us_etf_adjclose``, which are
-#: the ones the examples and DESIGN.md's reference allocation use.
+#: the ones the examples and the README's reference allocation use.
 EXAMPLE_ETFS = (
     "SPY VOO IVV RSP QQQ TQQQ IWM IJR IJH IWO IWN VUG VTI VXUS IEMG "
     "XLK XLF XLE XLB XLI XLP XLU XLRE XLV XLY XLC MDY"

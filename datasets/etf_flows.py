@@ -1,6 +1,6 @@
 """ETF-level flow files -> :class:`~engine.market.EtfData`.
 
-Two published shapes (DESIGN.md section 1, "ETF-level flows"):
+Two published shapes (README "Concepts", ETF-level flows):
 
 * **Flow exports** (etf.com style), long::
 
@@ -336,7 +336,7 @@ def derive_flow_usd(
         # row. Decided causally -- from the observations up to j only -- so a flow's value never
         # depends on whether the data goes on (an earlier version looked at the trailing run
         # of the whole panel: look-ahead, found in review; pinned by
-        # tests/datasets/test_loaders.py::test_stale_rule_is_causal).
+        # tests/datasets/test_bundled.py::test_stale_rule_is_causal).
         same = np.zeros(len(so), dtype=bool)
         same[1:] = so[1:] == so[:-1]
         run_len = np.ones(len(so), dtype=np.int64)

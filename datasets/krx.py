@@ -334,7 +334,7 @@ def investor_frame(t: Table, *, date_names=_DATE_NAMES, what: str = "investor fi
     row (net buying sums to zero across investors) and is then dropped. When the institution
     total and all seven institution sub-types are present, the total is checked against the
     sum of its parts. A detailed file's ``외국인`` (which excludes ``기타외국인``) is returned as
-    ``foreign`` = 외국인 + 기타외국인, the total DESIGN.md names; ``other_foreign`` is kept as a
+    ``foreign`` = 외국인 + 기타외국인, the total README "Contracts" names; ``other_foreign`` is kept as a
     part, so like ``institution`` it is counted twice if all columns are summed.
 
     Returns
@@ -399,7 +399,7 @@ def investor_frame(t: Table, *, date_names=_DATE_NAMES, what: str = "investor fi
                 f"institution total {values['institution'][i]:,.0f} differs from the sum of "
                 f"its parts {s[i]:,.0f}", pos=i, column=inv_cols["institution"],
                 fix="re-export the file; a column is shifted or edited")
-    # DESIGN.md: ``foreign`` is 외국인(합계), the total. Detailed exports split it into 외국인
+    # README "Concepts": ``foreign`` is 외국인(합계), the total. Detailed exports split it into 외국인
     # (excluding 기타외국인) and 기타외국인; fold them so ``foreign`` means the same in every
     # file (``other_foreign`` stays available as a part, like the institution sub-types).
     if ("foreign" in values and "other_foreign" in values

@@ -1,6 +1,6 @@
 """Synthetic market, part 3: ETFs (holdings on a rebalance schedule, NAV, close, shares, flows).
 
-Kinds, as made for the constituent-flow method (DESIGN.md section 1):
+Kinds, as made for the constituent-flow method (README "Concepts"):
 
 * ``index``: cap-weighted top-``n`` of the whole market (KOSPI200-like ``n = 200``; also 50,
   100, 300, 500); several ETFs may track the same index (KODEX/TIGER/ARIRANG 200).

@@ -1,4 +1,4 @@
-"""flowbt engine: data model, numba kernels and their wrappers, simulation, metrics, CLI.
+"""flowbt engine, the core: data model, numba kernels and their wrappers, simulation, metrics.
 
 Heavy parts (numba kernels, vectorbt) are imported lazily so that ``import engine`` and
 ``flowbt --help`` stay fast.

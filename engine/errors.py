@@ -1,6 +1,6 @@
 """Errors for bad input and the data-quality summary.
 
-Policy (DESIGN.md section 3): bad input raises :class:`DataError` naming the file, row and
+Policy (README "Contracts"): bad input raises :class:`DataError` naming the file, row and
 column and saying how to fix it; nothing is dropped or filled silently -- every value a loader
 fills or drops is counted in a :class:`DataQuality` that the run prints.
 """

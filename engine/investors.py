@@ -1,4 +1,4 @@
-"""Canonical investor types (DESIGN.md section 3).
+"""Canonical investor types (README "Contracts").
 
 Every layer uses the English ids below; source files carry Korean names (KRX data portal,
 pykrx exports) or KRX investor codes (``1000`` = financial investment, ...), and the loaders

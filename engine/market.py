@@ -1,6 +1,6 @@
 """The data model: one :class:`Market` bundle that every loader and the generator return.
 
-Layout (DESIGN.md sections 1 and 3)
+Layout (README "Concepts" and "Contracts")
 -----------------------------------
 * Time is axis 0 everywhere. Arrays are C-contiguous NumPy (float64 by default, float32
   allowed, one dtype per container) with their pandas labels beside them.

@@ -1,4 +1,4 @@
-"""Constituent-synthesized ETF flows: :func:`synthesize_flows` (DESIGN.md section 1).
+"""Constituent-synthesized ETF flows: :func:`synthesize_flows` (README "Concepts").
 
 The wrapper lays holdings out for the kernels in :mod:`engine.nb.synthesis_nb`, calls them,
 and puts the labels back. Nothing here loops over days or stocks in Python.

@@ -1,4 +1,4 @@
-"""The strategy contract (DESIGN.md section 3).
+"""The strategy contract (README "Contracts").
 
 A strategy is a frozen-dataclass of parameters plus ``decide(ctx) -> Decisions``;
 ``target_weights(ctx)`` is ``decide(ctx).weights``. Strategies read prices and signals from a

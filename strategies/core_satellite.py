@@ -1,6 +1,6 @@
 """Core/satellite allocation: sleeves, calendar and drift-band rebalancing, declarative triggers.
 
-The reference portfolio (DESIGN.md section 1, ``examples/core_satellite.toml``): core 60 %
+The reference portfolio (README "Concepts", ``examples/core_satellite.toml``): core 60 %
 (RSP 25, VOO 20, VXUS 15), satellite 25 % (XLI 8, XLF 7, MDY 6, XLP 4), growth 10 % (VUG),
 cash 5 %, with three triggers (IWM +10 % from the start -> add IWM 5 %; XLK -5 % from its peak
 -> VUG to 15 %; VOO -7 % -> core to 70 %).

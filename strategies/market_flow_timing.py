@@ -1,7 +1,7 @@
 """Market flow timing: hold KOSPI, KOSDAQ or cash by who is buying the market.
 
 Every ``rebalance_every_bars`` bars the strategy reads the named signal (one column per market,
-e.g. :func:`engine.inputs.krx_market_flow_bp`: foreign + institution net buying in bp of the
+e.g. :func:`engine.app.inputs.krx_market_flow_bp`: foreign + institution net buying in bp of the
 market's cap, summed over a trailing window and optionally z-scored). The market with the
 highest signal is held at ``invest_weight`` (the rest in ``CASH``) when its signal is at least
 ``enter_threshold``; otherwise everything goes to ``CASH``.

@@ -1,6 +1,6 @@
 """Regime allocation: named scenarios with allocations, the active one chosen by signal rules.
 
-DESIGN.md: "Scenario responses with probabilities: base 60% (keep, overweight XLI/XLF), bull 25%
+README "Concepts": "Scenario responses with probabilities: base 60% (keep, overweight XLI/XLF), bull 25%
 (raise VUG, buy QQQ in steps), bear 15% (raise XLP/XLU, cash to 20%)". Each :class:`Scenario`
 carries its allocation (fractions; ``CASH`` takes any remainder), an optional
 :class:`Ramp` (an asset bought in steps funded from cash while the scenario stays active) and
@@ -99,7 +99,7 @@ class RegimeRule:
 _REFERENCE = {"RSP": 0.25, "VOO": 0.20, "VXUS": 0.15, "XLI": 0.08, "XLF": 0.07, "MDY": 0.06,
               "XLP": 0.04, "VUG": 0.10}
 
-#: DESIGN.md's three scenarios on the reference core/satellite allocation (cash 5 %).
+#: the README's three scenarios on the reference core/satellite allocation (cash 5 %).
 DEFAULT_SCENARIOS = (
     # base: keep the reference, overweight XLI/XLF (+2 pp each) funded from MDY/XLP
     Scenario("base", 0.60, {**_REFERENCE, "XLI": 0.10, "XLF": 0.09, "MDY": 0.04, "XLP": 0.02}),

@@ -1,6 +1,6 @@
 """By-ETF gather kernel for constituent synthesis, with its inner loops written as vector code.
 
-The sum (DESIGN.md section 1, notation of :mod:`engine.nb.synthesis_nb`), for day ``t``:
+The sum (README "Concepts", notation of :mod:`engine.nb.synthesis_nb`), for day ``t``:
 
 .. math::
 

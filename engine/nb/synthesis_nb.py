@@ -1,6 +1,6 @@
 """Constituent flow synthesis kernels: fold (T, N, K) stock net buying into (T, E, K) ETF flows.
 
-The maths (DESIGN.md section 1), for day ``t``, ETF ``e`` and investor ``k``:
+The maths (README "Concepts"), for day ``t``, ETF ``e`` and investor ``k``:
 
 .. math::
 
