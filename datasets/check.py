@@ -149,11 +149,16 @@ def check_file(path, kind: str, *, encoding=None, etf=None, date=None, weight_un
             h = load_holdings(path, weight_unit=weight_unit, quality=q, encoding=encoding,
                               allow_partial=allow_partial)
         else:
-            h = load_top_holdings_wide(path, etf=etf, quality=q, encoding=encoding)
+            h = load_top_holdings_wide(path, etf=etf, quality=q, encoding=encoding,
+                                       allow_partial=allow_partial)
         tab = h.table
         n_snap = tab.groupby("etf")["effective_date"].nunique()
         lines.append(f"{name}: holdings of {len(n_snap)} ETFs, {int(n_snap.sum())} snapshots, "
                      f"{len(tab):,} rows")
+        if h.partial:  # --allow-partial: weights kept as given; show how much of each fund
+            cov = tab.groupby(["etf", "effective_date"])["weight"].sum()
+            figures.append(f"  coverage (partial, not renormalized): {cov.min() * 100:.2f}%"
+                           f" .. {cov.max() * 100:.2f}% of the fund")
         for e in n_snap.index[:top]:
             w = h.weights_at(e, tab.loc[tab["etf"] == e, "effective_date"].max())
             heavy = w.sort_values(ascending=False).head(3)

@@ -10,18 +10,24 @@ Layout (one row per holding; CSV in UTF-8 or CP949, or Parquet)::
 * **Cash rows are dropped and counted**: a ticker such as ``CASH``, ``USD``, ``KRW``, ``-``, a
   KRX cash code ``KRD...``, or a name containing 원화예금/현금/예금/cash (see :func:`is_cash`).
 * Each snapshot's weights, cash included, must sum to 100% within ``sum_tol`` (a file that does
-  not is truncated or in the wrong unit); top-N files that list only part of the fund pass
-  ``allow_partial=True``. The remaining non-cash weights are **renormalized to sum to 1**
-  and every renormalized snapshot is counted in the :class:`~engine.errors.DataQuality`.
+  not is truncated or in the wrong unit). The remaining non-cash weights of a complete
+  snapshot are **renormalized to sum to 1** and every renormalized snapshot is counted in the
+  :class:`~engine.errors.DataQuality`.
+* A top-N file that lists only part of the fund (SPY's top 200 hold 83.5% of it) is refused
+  by default; with ``allow_partial=True`` (``flowbt data check --allow-partial``) its
+  snapshots are **kept as given** (weights are fractions of the whole fund, summing below 1,
+  never renormalized: that would inflate every weight by 1 / coverage) and their coverage is
+  counted; the returned :class:`~engine.market.Holdings` is ``partial``.
 * Negative weights (short futures legs of leveraged funds) are an error: the flow synthesis
   is defined for long portfolios.
 * Duplicate (date, etf, ticker) rows are an error. Row order does not matter.
 
 :func:`load_top_holdings_wide` reads the scraped wide layout (one row per date, one column per
 holding ticker, weights in percent, a ``SUM`` column): every row is a snapshot of the fund's
-top-N holdings, so totals below 100% are expected and renormalized (counted); a 0 or empty
-cell means "not held that day"; a ``n/a`` column (holding without a ticker) is dropped and
-counted like cash.
+top-N holdings: a row within ``sum_tol`` of 100% is complete (renormalized after dropping
+cash and ``n/a``, counted), a row below it is partial (refused unless ``allow_partial=True``,
+then kept as given); a 0 or empty cell means "not held that day" (empty cells counted); a
+``n/a`` column (holding without a ticker) is dropped and counted like cash.
 
 :func:`check_holdings_in_flows` checks that the holdings name stocks present in a flow panel.
 """
@@ -74,6 +80,7 @@ def is_cash(codes, names=None) -> np.ndarray:
     mask = codes.str.upper().isin(CASH_CODES).to_numpy() | codes.str.upper().str.startswith(
         "KRD").to_numpy()
     if names is not None:
+        # a missing name is no evidence of cash; the ticker test above still applies
         nm = pd.Series(np.asarray(names, dtype=object)).fillna("").astype(str)
         mask |= nm.str.contains(_CASH_NAME_RE).to_numpy()
     return mask
@@ -104,12 +111,14 @@ def finish_snapshots(
     sum_tol : float
         Tolerance (fraction) on each snapshot's total weight, cash included.
     allow_partial : bool
-        Accept snapshots whose total is below 1 (top-N holdings lists).
+        Accept snapshots whose total is below ``1 - sum_tol`` (top-N holdings lists) and keep
+        their weights as given (fractions of the whole fund, not renormalized).
 
     Returns
     -------
     Holdings
-        Non-cash weights, each snapshot summing to 1.
+        Non-cash weights: each complete snapshot summing to 1, each partial one (only with
+        ``allow_partial``) to its coverage; ``partial`` is True when there is one.
 
     Raises
     ------
@@ -126,32 +135,48 @@ def finish_snapshots(
         raise DataError(f"weight of {r['stock']} is negative ({r['weight'] * 100:g}%)",
                         file=source, row=int(r["line"]), column="weight", row_kind=row_kind,
                         fix="holdings must be long positions; remove short/futures legs")
+    partial_snaps: list[tuple] = []
+    coverage: list[float] = []
     for (etf, d), snap in rows.groupby(["etf", "effective_date"], sort=True):
         total = float(snap["weight"].sum())
         noncash = float(snap.loc[~snap["cash"], "weight"].sum())
         too_high = total > 1 + sum_tol
-        too_low = total < 1 - sum_tol and not allow_partial
-        if too_high or too_low:
+        low = total < 1 - sum_tol
+        if too_high or (low and not allow_partial):
             raise DataError(
                 f"weights of {etf} on {pd.Timestamp(d).date()} sum to {total * 100:.2f}% "
                 f"(cash included), not 100% within {sum_tol * 100:g}%",
                 file=source, row=int(snap["line"].iloc[0]), column="weight", row_kind=row_kind,
-                fix="check the unit (percent vs fraction: weight_unit=) and that the snapshot "
-                    "is complete; pass allow_partial=True for top-N holdings files")
+                fix="check the unit (percent vs fraction: weight_unit= / --weight-unit) and "
+                    "that the snapshot is complete; a top-N file that lists part of the fund "
+                    "loads with --allow-partial (allow_partial=True), its weights kept as given")
         if noncash <= 0:
             raise DataError(
                 f"the {etf} snapshot of {pd.Timestamp(d).date()} holds only cash",
                 file=source, row=int(snap["line"].iloc[0]), column="weight", row_kind=row_kind,
                 fix="remove the snapshot or add its constituents")
+        if low:
+            partial_snaps.append((etf, d))
+            coverage.append(noncash)
     n_cash = int(rows["cash"].sum())
     q.add(source, "dropped", "cash rows", n_cash, rule="cash is not a constituent")
     out = rows[~rows["cash"]].copy()
+    key = pd.MultiIndex.from_frame(out[["etf", "effective_date"]])
+    is_partial = key.isin(partial_snaps) if partial_snaps else np.zeros(len(out), bool)
     sums = out.groupby(["etf", "effective_date"])["weight"].transform("sum")
+    # partial snapshots keep their weights (fractions of the whole fund): divide by 1
+    sums = sums.where(~is_partial, 1.0)
     changed = out.assign(s=sums).groupby(["etf", "effective_date"])["s"].first()
     q.add(source, "renormalized", "holdings snapshots to sum to 1",
           int((np.abs(changed - 1.0) > 1e-12).sum()), rule="weights / non-cash total")
+    if partial_snaps:
+        q.add(source, "kept as given", "partial snapshots (weights sum below 100%, not "
+              "renormalized)", len(partial_snaps),
+              rule=f"allow_partial: coverage {min(coverage) * 100:.2f}%..{max(coverage) * 100:.2f}%"
+                   " of the fund")
     out["weight"] = out["weight"] / sums
-    return Holdings(out[["etf", "effective_date", "stock", "weight"]].reset_index(drop=True))
+    return Holdings(out[["etf", "effective_date", "stock", "weight"]].reset_index(drop=True),
+                    partial=bool(partial_snaps))
 
 
 def read_holdings(path, *, weight_unit: str = "pct", quality: DataQuality | None = None,
@@ -221,13 +246,14 @@ def load_holdings(path, *, weight_unit: str = "pct", quality: DataQuality | None
     sum_tol : float
         Tolerance (fraction) on each snapshot's total weight including cash.
     allow_partial : bool
-        Accept top-N snapshots summing to less than 100%.
+        Accept top-N snapshots summing to less than 100% (kept as given, not renormalized).
     encoding : str, optional
 
     Returns
     -------
     Holdings
-        ``(etf, effective_date, stock, weight)``, weights fractions summing to 1 per snapshot.
+        ``(etf, effective_date, stock, weight)``, weights fractions summing to 1 per complete
+        snapshot (to its coverage for a partial one).
 
     Raises
     ------
@@ -304,6 +330,7 @@ def check_holdings_in_flows(holdings: Holdings, flows: ConstituentFlows, *,
 
 def load_top_holdings_wide(path, *, etf: str | None = None, quality: DataQuality | None = None,
                            sum_tol: float = 0.02, on_repeated_date: str = "last",
+                           allow_partial: bool = False,
                            encoding: str | None = None) -> Holdings:
     """Load a wide top-N holdings history (``date, TICKER1, TICKER2, ..., SUM``, percent).
 
@@ -322,11 +349,15 @@ def load_top_holdings_wide(path, *, etf: str | None = None, quality: DataQuality
     on_repeated_date : {"last", "error"}
         Rows sharing a date (a scraper run twice a day): keep the last and count the others
         (default), or raise.
+    allow_partial : bool
+        Accept rows listing less than ``1 - sum_tol`` of the fund and keep their weights as
+        given (default: refuse them; see the module docstring).
 
     Returns
     -------
     Holdings
-        One snapshot per row, weights of the listed holdings renormalized to sum to 1.
+        One snapshot per row: a complete row renormalized to sum to 1 after dropping cash and
+        ``n/a``; a partial row (``allow_partial``) kept as given.
 
     Raises
     ------
@@ -362,7 +393,11 @@ def load_top_holdings_wide(path, *, etf: str | None = None, quality: DataQuality
                         else None, fix="one column per holding ticker after the date")
     w = np.column_stack([t.numbers(c, what=f"weight of {c}", required=False)
                          for c in names]) / 100.0
-    w = np.nan_to_num(w, nan=0.0)  # an empty cell is "not held that day", like 0
+    empty = np.isnan(w)
+    if quality is not None:
+        quality.add(t.source, "treated as 0", "empty weight cells (holding not listed that day)",
+                    int(empty[order].sum()), rule="an empty cell of a top-N history is not held")
+    w = np.where(empty, 0.0, w)  # counted above: an empty cell is "not held that day", like 0
     sum_col = next((c for c in t.frame.columns[1:] if c.upper() == "SUM"), None)
     if sum_col is not None:
         total = t.numbers(sum_col, what="SUM") / 100.0
@@ -386,4 +421,4 @@ def load_top_holdings_wide(path, *, etf: str | None = None, quality: DataQuality
                     int(unnamed.sum()), rule="cannot be matched to a stock")
     rows = rows[~unnamed]
     return finish_snapshots(rows, source=t.source, row_kind=t.row_kind, quality=quality,
-                            sum_tol=sum_tol, allow_partial=True)
+                            sum_tol=sum_tol, allow_partial=allow_partial)

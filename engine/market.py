@@ -208,6 +208,12 @@ class Holdings:
         Long table with columns ``etf`` (str), ``effective_date`` (datetime64), ``stock`` (str),
         ``weight`` (fraction, each snapshot sums to 1 within ``WEIGHT_SUM_TOL``; cash rows already
         removed by the loader). Sorted by (etf, effective_date, stock) on construction.
+    partial : bool
+        The snapshots may list only part of the fund (top-N holdings files loaded with
+        ``allow_partial=True``): each snapshot then sums to at most 1 (within
+        ``WEIGHT_SUM_TOL``) and its weights are kept as given, never renormalized (issue #10
+        item 5). The flow synthesis treats the missing part as absent, not as zero flow of
+        the listed stocks scaled up.
 
     Notes
     -----
@@ -217,6 +223,7 @@ class Holdings:
     """
 
     table: pd.DataFrame
+    partial: bool = False
 
     def __post_init__(self) -> None:
         t = self.table
@@ -260,14 +267,20 @@ class Holdings:
             )
         snap_start = np.flatnonzero(np.r_[True, ~same_snap]) if len(t) else np.empty(0, int)
         sums = np.add.reduceat(t["weight"].to_numpy(), snap_start) if len(t) else np.empty(0)
-        off = np.flatnonzero(np.abs(sums - 1.0) > WEIGHT_SUM_TOL)
+        if self.partial:
+            off = np.flatnonzero((sums > 1.0 + WEIGHT_SUM_TOL) | (sums <= 0.0))
+        else:
+            off = np.flatnonzero(np.abs(sums - 1.0) > WEIGHT_SUM_TOL)
         if len(off):
             r = t.iloc[snap_start[off[0]]]
             raise DataError(
                 f"weights of {r['etf']} on {r['effective_date'].date()} sum to "
-                f"{sums[off[0]]:.4f}, not 1 (tolerance {WEIGHT_SUM_TOL})",
+                f"{sums[off[0]]:.4f}, not {'at most ' if self.partial else ''}1 "
+                f"(tolerance {WEIGHT_SUM_TOL})",
                 column="weight",
-                fix="give weights as fractions of the non-cash portfolio",
+                fix="give weights as fractions of the non-cash portfolio"
+                    + ("" if self.partial else
+                       "; for a top-N list of part of the fund use Holdings(..., partial=True)"),
             )
         object.__setattr__(self, "table", t)
         object.__setattr__(self, "_codes", (etf_code, pd.Index(etf_names),

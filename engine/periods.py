@@ -13,7 +13,34 @@ import pandas as pd
 
 from engine.errors import ConfigError, DataQuality
 
-__all__ = ["PERIOD_CODES", "period_code", "period_end_sessions", "period_total"]
+__all__ = ["EXCHANGE_CALENDARS", "PERIOD_CODES", "exchange_calendar", "period_code",
+           "period_end_sessions", "period_total"]
+
+#: The exchange calendar (exchange_calendars name) of a market, by its currency: period totals
+#: default to it so that a week with an exchange holiday is still complete (issue #10 item 16).
+EXCHANGE_CALENDARS: dict[str, str] = {"USD": "XNYS", "KRW": "XKRX"}
+
+
+def exchange_calendar(currency: str, key: str = "calendar") -> str:
+    """The exchange calendar of a market quoted in ``currency`` (``"USD"`` -> ``"XNYS"``,
+    ``"KRW"`` -> ``"XKRX"``).
+
+    Raises
+    ------
+    ConfigError
+        Naming ``key`` when the currency has no known exchange.
+
+    Examples
+    --------
+    >>> exchange_calendar("USD"), exchange_calendar("KRW")
+    ('XNYS', 'XKRX')
+    """
+    try:
+        return EXCHANGE_CALENDARS[str(currency).upper()]
+    except KeyError:
+        raise ConfigError(key, None, f"no exchange calendar is known for currency {currency!r}; "
+                          f"set {key} = 'XNYS' (or another exchange_calendars name, or 'B' "
+                          "for weekdays)") from None
 
 #: Pandas period codes of the supported aggregation frequencies ("W-FRI" and "ME" are accepted
 #: as aliases of "W" and "M").

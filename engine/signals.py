@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from engine.conventions import DDOF, PERIODS_PER_YEAR
+from engine.errors import DataError
 from engine.nb import divergence_nb as dnb
 from engine.nb import etf_nb, rolling_nb, streaks_nb, tracking_nb
 from engine.periods import period_code
@@ -89,19 +90,51 @@ def _wrap(out: np.ndarray, like):
     return pd.DataFrame(out, index=like.index, columns=like.columns, copy=False)
 
 
-def _pair(a, b):
-    """Align two inputs on their index (inner); a Series beside a DataFrame is broadcast
-    across its columns. Returns ``(a_values, b_values, like)``."""
+def _label_gap(mine: pd.Index, other: pd.Index) -> list:
+    """Labels of ``mine`` absent from ``other``, in ``mine``'s order."""
+    return list(mine[~mine.isin(other)])
+
+
+def _pair(a, b, func: str = "signal", names: tuple[str, str] = ("a", "b")):
+    """Check that two inputs share their labels; a Series beside a DataFrame is broadcast
+    across its columns. Returns ``(a_values, b_values, like)``.
+
+    Both inputs must have the same index (and, for two DataFrames, the same columns, in any
+    order): an inner join would drop the dates or ETFs one side lacks without a word (issue
+    #10 item 1, ``tests/engine/test_trust_drops.py::test_pair_refuses_label_mismatch``).
+
+    Raises
+    ------
+    DataError
+        Naming the function, the argument, the first missing ETF column or date, and the fix.
+    """
+    na, nb = names
+    fix = (f"reindex both inputs onto one index first, e.g. {nb} = {nb}.reindex({na}.index) "
+           "(the rows it adds are NaN, so the signal is NaN there)")
+    if isinstance(a, pd.DataFrame) and isinstance(b, pd.DataFrame):
+        for x, y, nx, ny in ((a, b, na, nb), (b, a, nb, na)):
+            gap = _label_gap(x.columns, y.columns)
+            if gap:
+                raise DataError(
+                    f"{func}: {len(gap)} column(s) of {nx} absent from {ny} (first {gap[0]!r})",
+                    column=str(gap[0]),
+                    fix=f"give {ny} the same ETF columns as {nx}, or select the common ones "
+                        f"({nx}[cols], {ny}[cols])")
+        b = b[a.columns]
+    for x, y, nx, ny in ((a, b, na, nb), (b, a, nb, na)):
+        gap = _label_gap(pd.Index(x.index), pd.Index(y.index))
+        if gap:
+            first = gap[0].date() if isinstance(gap[0], pd.Timestamp) else gap[0]
+            raise DataError(f"{func}: {len(gap)} date(s) of {nx} absent from {ny} "
+                            f"(first {first})", fix=fix)
+    if not a.index.equals(b.index):  # same labels, other order: align (nothing lost)
+        b = b.reindex(a.index)
     if isinstance(a, pd.DataFrame) and isinstance(b, pd.Series):
         b = pd.DataFrame({c: b for c in a.columns}, index=b.index)
         b.columns = a.columns
     elif isinstance(a, pd.Series) and isinstance(b, pd.DataFrame):
         a = pd.DataFrame({c: a for c in b.columns}, index=a.index)
         a.columns = b.columns
-    if isinstance(a, pd.DataFrame):
-        a, b = a.align(b, join="inner")
-    else:
-        a, b = a.align(b, join="inner")
     dtype = np.dtype(np.float32) if _dtype(a) == _dtype(b) == np.float32 else np.dtype(np.float64)
     return _values(a, dtype), _values(b, dtype), a
 
@@ -238,7 +271,7 @@ def etf_flows_from_shares(shares, nav):
     >>> etf_flows_from_shares(pd.Series([100.0, 110.0, 105.0]), pd.Series([10.0, 11.0, 12.0])).tolist()
     [nan, 100.0, -55.0]
     """
-    a, b, like = _pair(shares, nav)
+    a, b, like = _pair(shares, nav, "etf_flows_from_shares", ("shares", "nav"))
     return _wrap(etf_nb.etf_flows_nb(a, b, _out(a)), like)
 
 
@@ -253,7 +286,7 @@ def flow_pct_aum(flow, aum):
     >>> flow_pct_aum(pd.Series([0.0, 5.0]), pd.Series([100.0, 105.0])).tolist()
     [nan, 5.0]
     """
-    a, b, like = _pair(flow, aum)
+    a, b, like = _pair(flow, aum, "flow_pct_aum", ("flow", "aum"))
     return _wrap(etf_nb.flow_pct_aum_nb(a, b, _out(a)), like)
 
 
@@ -287,7 +320,7 @@ def relative_strength(a, b, window_bars: int | None = None):
     [1.0, 1.1]
     """
     w = 0 if window_bars is None else _window(window_bars)
-    av, bv, like = _pair(a, b)
+    av, bv, like = _pair(a, b, "relative_strength", ("a", "b"))
     return _wrap(etf_nb.relative_strength_nb(av, bv, w, _out(av)), like)
 
 
@@ -302,7 +335,7 @@ def tracking_difference(etf_ret, index_ret, window_bars: int):
     [nan, -0.0101]
     """
     w = _window(window_bars)
-    av, bv, like = _pair(etf_ret, index_ret)
+    av, bv, like = _pair(etf_ret, index_ret, "tracking_difference", ("etf_ret", "index_ret"))
     return _wrap(tracking_nb.tracking_difference_nb(av, bv, w, _out(av)), like)
 
 
@@ -313,7 +346,7 @@ def tracking_error(etf_ret, index_ret, window_bars: int,
     ``sqrt(periods_per_year)`` (fraction per year). NaN rows are skipped as in a pandas
     rolling std with ``min_periods`` (default: the window)."""
     w = _window(window_bars)
-    av, bv, like = _pair(etf_ret, index_ret)
+    av, bv, like = _pair(etf_ret, index_ret, "tracking_error", ("etf_ret", "index_ret"))
     out = tracking_nb.tracking_error_nb(av, bv, w, _minp(min_periods, w), int(ddof),
                                         float(periods_per_year), _out(av))
     return _wrap(out, like)
@@ -328,7 +361,7 @@ def premium_discount(close, nav):
     >>> premium_discount(pd.Series([101.0]), pd.Series([100.0])).round(6).tolist()
     [0.01]
     """
-    a, b, like = _pair(close, nav)
+    a, b, like = _pair(close, nav, "premium_discount", ("close", "nav"))
     return _wrap(etf_nb.premium_discount_nb(a, b, _out(a)), like)
 
 
@@ -353,7 +386,7 @@ def divergence(price_change, flow, *, price_band: float = 0.0, flow_band: float 
     """
     if price_band < 0 or flow_band < 0:
         raise ValueError("price_band and flow_band must be >= 0")
-    a, b, like = _pair(price_change, flow)
+    a, b, like = _pair(price_change, flow, "divergence", ("price_change", "flow"))
     codes = dnb.divergence_nb(a, b, float(price_band), float(flow_band), _out(a, np.int8))
     names = [d.name for d in Divergence]
     cat = pd.CategoricalDtype(names)

@@ -15,7 +15,8 @@ import pandas as pd
 from engine.errors import DataError, DataQuality
 from engine.market import ConstituentFlows, Holdings, HoldingsCSR
 
-__all__ = ["Method", "UnmatchedConstituentsWarning", "synthesize_flows", "synthesize_arrays"]
+__all__ = ["Method", "NoUsableHoldingsWarning", "UnmatchedConstituentsWarning",
+           "synthesize_arrays", "synthesize_flows"]
 
 #: Basis points per unit fraction.
 BP_PER_UNIT = 1e4
@@ -38,6 +39,23 @@ class Method(enum.Enum):
 
 class UnmatchedConstituentsWarning(UserWarning):
     """Holdings name stocks that the flow panel does not have (their terms are skipped)."""
+
+
+class NoUsableHoldingsWarning(UserWarning):
+    """An ETF has no usable holdings snapshot on any flow date (its synthesis is all NaN)."""
+
+
+def _weightless_days(active: np.ndarray, dates: pd.DatetimeIndex, etf_index: pd.Index,
+                     holdings: Holdings, lag_days: int) -> tuple[dict, dict]:
+    """Per ETF: the first flow date with usable weights (None if none) and the number of flow
+    dates without them (issue #10 item 8)."""
+    first: dict[str, pd.Timestamp | None] = {}
+    none_days: dict[str, int] = {}
+    for j, etf in enumerate(etf_index):
+        usable = np.flatnonzero(active[:, j] >= 0)
+        first[etf] = pd.Timestamp(dates[usable[0]]) if len(usable) else None
+        none_days[etf] = int(len(dates) - len(usable))
+    return first, none_days
 
 
 #: Methods whose holding coefficient is the weight itself (bp puts its 1e4 in the per
@@ -208,13 +226,19 @@ def synthesize_flows(
           panel), ``"absent_weight_days"`` (float: the missing weight summed over those
           days);
         * ``"uncovered_etf_days"`` (int: ETF-days with a usable snapshot and coverage 0,
-          set NaN).
+          set NaN);
+        * ``"first_usable_date"`` (dict etf -> Timestamp of the first flow date with usable
+          weights, None when no flow date has any), ``"no_weights_days"`` (dict etf -> flow
+          dates without usable weights, NaN) and ``"no_weights_etf_days"`` (their sum).
     coverage : DataFrame, shape (T, E), only with ``return_coverage=True``
         NaN before an ETF's first usable snapshot, 0 on uncovered days.
 
     Notes
     -----
-    * NaN before an ETF's first usable snapshot (daily and cumulative).
+    * NaN before an ETF's first usable snapshot (daily and cumulative): counted per ETF in
+      ``attrs`` and, with ``quality``, as "set NaN"; an ETF whose first snapshot becomes
+      usable only after the last flow date (a snapshot that post-dates every flow) raises a
+      :class:`NoUsableHoldingsWarning` naming it and its first usable date.
     * A stock is absent on a day when its net buying is NaN for every investor or, for
       ``bp``, its market cap is NaN or <= 0. ``coverage`` is the weight of the constituents
       present that day.
@@ -318,6 +342,22 @@ def synthesize_flows(
     df.attrs["absent_etf_days"] = gaps["absent_etf_days"]
     df.attrs["absent_weight_days"] = gaps["absent_weight_days"]
     df.attrs["uncovered_etf_days"] = gaps["uncovered_etf_days"]
+    first, none_days = _weightless_days(active, flows.dates, etf_index, holdings, lag_days)
+    df.attrs["first_usable_date"] = first
+    df.attrs["no_weights_days"] = none_days
+    df.attrs["no_weights_etf_days"] = int(sum(none_days.values()))
+    never = [e for e, d in first.items() if d is None]
+    if never:
+        snaps = holdings.table.groupby("etf")["effective_date"].min()
+        detail = ", ".join(
+            f"{e} (first snapshot {snaps[e].date()}, usable from "
+            f"{(snaps[e] + pd.Timedelta(days=int(lag_days))).date()})" for e in never[:5])
+        warnings.warn(
+            f"{len(never)} ETFs have no usable holdings on any of the {len(flows.dates)} flow "
+            f"dates ({flows.dates[0].date()} .. {flows.dates[-1].date()}), so their synthesized "
+            f"flow is all NaN: {detail}; load holdings effective on or before the flows, or "
+            "flows up to the snapshot (lag_days shifts the first usable date)",
+            NoUsableHoldingsWarning, stacklevel=2)
     if quality is not None:
         quality.add("synthesize_flows", "treated as 0",
                     "ETF-days with some constituents absent (NaN net buying or market cap)",
@@ -326,6 +366,14 @@ def synthesize_flows(
                     f"{gaps['absent_weight_days']:.2f} weight-days")
         quality.add("synthesize_flows", "set NaN", "ETF-days with no constituent present",
                     gaps["uncovered_etf_days"], rule="no data is not zero flow")
+        worst = sorted((e for e in none_days if none_days[e]), key=lambda e: -none_days[e])
+        quality.add(
+            "synthesize_flows", "set NaN", "ETF-days without usable holdings weights",
+            df.attrs["no_weights_etf_days"],
+            rule="no snapshot usable yet; " + "; ".join(
+                f"{e}: {none_days[e]} days, first usable "
+                f"{first[e].date() if first[e] is not None else 'never (after the last flow)'}"
+                for e in worst[:3]) + (f"; {len(worst) - 3} more ETFs" if len(worst) > 3 else ""))
     if return_coverage:
         cov = pd.DataFrame(coverage, index=flows.dates, columns=etf_index, copy=False)
         return df, cov

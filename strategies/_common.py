@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from engine.errors import DataError
 from strategies.base import CASH, Context
 
 __all__ = ["empty_log", "holds", "rebalance_mask", "signal_frame", "signal_series", "weights_row",
@@ -35,6 +36,13 @@ def signal_frame(ctx: Context, name: str) -> pd.DataFrame:
 
     ``name`` is a signal name, or ``"signal:column"`` for one column of a signal frame.
     Rows of ``ctx.dates`` the signal lacks are NaN (nothing filled).
+
+    Raises
+    ------
+    DataError
+        When the signal has values on dates that are not price dates: reindexing would drop
+        them silently (issue #10 item 2; the builders of :mod:`engine.app.inputs` put every
+        signal on the market's dates and count what they drop).
     """
     sig_name, _, col = name.partition(":")
     s = ctx.signal(sig_name)
@@ -43,7 +51,18 @@ def signal_frame(ctx: Context, name: str) -> pd.DataFrame:
         if col not in f.columns:
             raise KeyError(f"signal {sig_name!r} has no column {col!r}; it has {list(f.columns)}")
         f = f[[col]]
-    return f.reindex(ctx.dates)
+    dates = ctx.dates
+    off = ~pd.DatetimeIndex(f.index).isin(dates)
+    if off.any() and f.loc[off].notna().to_numpy().any():
+        bad = f.loc[off]
+        first = pd.Timestamp(bad.index[bad.notna().any(axis=1).to_numpy()][0]).date()
+        raise DataError(
+            f"signal {sig_name!r} has {int(bad.notna().to_numpy().sum())} values on dates "
+            f"that are not price dates (first {first}); they would be dropped",
+            column=col or None,
+            fix="build the signal on the price dates (the [signals] builders do), or "
+                "reindex it onto prices.index and aggregate what falls between sessions")
+    return f.reindex(dates)
 
 
 def signal_series(ctx: Context, name: str) -> pd.Series:

@@ -177,8 +177,13 @@ class CoreSatellite:
 
         # Trigger fire positions (vectorized; conditions depend on data only, not on state).
         fires: dict[int, list[tuple[Trigger, float]]] = {}
+        notes: list[tuple] = []
         for trig in p.triggers:
-            measure = condition_measure(trig.condition, ctx).to_numpy(np.float64)
+            m = condition_measure(trig.condition, ctx)
+            if "anchor_note" in m.attrs:  # a NaN at the anchor: say where it moved (#10 item 6)
+                d, text = m.attrs["anchor_note"]
+                notes.append((d, trig.name, "anchor moved", text))
+            measure = m.to_numpy(np.float64)
             hit = pd.Series(compare(trig.condition, measure), index=dates)
             for d in fire_dates(hit, trig.rearm):
                 pos = int(dates.get_loc(d))
@@ -227,7 +232,7 @@ class CoreSatellite:
             pos = nxt
         weights = pd.DataFrame(np.vstack(targets), index=dates[rows], columns=assets)
         weights.index.name = ctx.prices.index.name
-        logf = pd.DataFrame(log, columns=LOG_COLUMNS)
+        logf = pd.DataFrame(sorted(notes + log, key=lambda r: r[0]), columns=LOG_COLUMNS)
         logf["date"] = logf["date"].astype(dates.dtype)  # typed even when empty
         for c in LOG_COLUMNS[1:]:
             logf[c] = logf[c].astype("str")

@@ -207,10 +207,19 @@ def condition_measure(cond: Condition, ctx: Context) -> pd.Series:
 
     Causal: the value at t uses data <= t only (pinned by
     tests/strategies/test_triggers.py::test_condition_measure_is_prefix_invariant).
+
+    Anchored measures (``return_since_anchor``, ``drawdown``) start at the first session on or
+    after the anchor date *with a value*: a NaN price there (a holiday row, an asset not
+    listed yet) would otherwise make ``x[t] / x[anchor]`` NaN for ever and the trigger could
+    never fire. Where the anchor moves, ``attrs["anchor_note"]`` holds ``(date, text)`` -- the
+    date of the requested anchor session and what happened -- which the strategies write to
+    their decisions log (issue #10 item 6,
+    tests/strategies/test_trust_drops.py::test_nan_price_at_anchor_moves_it_and_logs).
     """
     dates = ctx.dates
     x = _series(cond, ctx).to_numpy(np.float64)
     out = np.full(len(x), np.nan)
+    note = None
     # NumPy, not pandas: a sweep evaluates every condition of every variant.
     with np.errstate(invalid="ignore", divide="ignore"):
         if cond.measure == "value":
@@ -223,14 +232,25 @@ def condition_measure(cond: Condition, ctx: Context) -> pd.Series:
             start = dates[0] if cond.anchor is None else pd.Timestamp(cond.anchor)
             after = np.asarray(dates >= start)
             if after.any():
-                a = int(np.argmax(after))
-                if cond.measure == "return_since_anchor":
-                    out[a:] = x[a:] / x[a] - 1.0
-                elif cond.measure == "drawdown":
-                    out[a:] = drawdown_from_peak(x[a:])
-                else:
-                    raise ValueError(f"unknown measure {cond.measure!r}")
-    return pd.Series(out, index=dates, name=cond.name)
+                a0 = int(np.argmax(after))
+                valued = np.flatnonzero(np.isfinite(x[a0:]))
+                a = a0 + int(valued[0]) if len(valued) else None
+                if a != a0:
+                    what = (f"anchor moved to {dates[a].date()}" if a is not None
+                            else "never armed: no later value either")
+                    note = (dates[a0], f"{cond.name} has no value on the anchor session "
+                                       f"{dates[a0].date()}; {what}")
+                if a is not None:
+                    if cond.measure == "return_since_anchor":
+                        out[a:] = x[a:] / x[a] - 1.0
+                    elif cond.measure == "drawdown":
+                        out[a:] = drawdown_from_peak(x[a:])
+                    else:
+                        raise ValueError(f"unknown measure {cond.measure!r}")
+    res = pd.Series(out, index=dates, name=cond.name)
+    if note is not None:
+        res.attrs["anchor_note"] = note
+    return res
 
 
 def evaluate_condition(cond: Condition, ctx: Context) -> pd.Series:

@@ -24,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weight-unit", default="pct", choices=("pct", "fraction"),
                         help="unit of holdings weights (default pct)")
     parser.add_argument("--allow-partial", action="store_true",
-                        help="holdings: accept top-N snapshots that sum to less than 100%%")
+                        help="holdings, holdings-wide: accept top-N snapshots that sum to less "
+                             "than 100%% (weights kept as given, coverage reported)")
     parser.add_argument("--nav-from", default=None, choices=("close",),
                         help="etf-shares-nav: use the close as NAV when there is none")
     parser.add_argument("--top", type=int, default=5, help="how many largest values to show")

@@ -123,14 +123,21 @@ def _flows_block(flows: pd.DataFrame, market) -> list[str]:
                      f"days ({s.isna().sum()} days without a published value, not counted)")
     lines.append(f"  {' + '.join(FLOW_TICKERS)}: {_finite(total / 1e9, 'sum'):+.2f} USD bn")
     # the README's flow warnings on the same quarter; a week or month with no published value
-    # for a ticker is not counted as an outflow (min_count=1 keeps it NaN).
+    # on one of its sessions is NaN (engine.periods.period_total: never a partial total), so
+    # it is not counted as an outflow.
     wide = q1.pivot(index="date", columns="ticker", values="flow_usd")
-    weekly = wide[list(RISK_OFF_TICKERS)].resample("W-FRI").sum(min_count=1)
+    from engine.periods import period_end_sessions, period_total  # one period rule (#10 item 7)
+
+    def totals(x, freq):  # complete periods only, dated at their last XNYS session
+        t = period_total(x, x.index, freq, calendar="XNYS", quality=market.quality)
+        return t.loc[t.index.isin(period_end_sessions(lo, hi, freq, "XNYS")[1].to_numpy())]
+
+    weekly = totals(wide[list(RISK_OFF_TICKERS)], "W")
     risk_off = (weekly < 0).all(axis=1)
     weeks = ", ".join(str(d.date()) for d in weekly.index[risk_off]) or "none"
     lines.append(f"  weeks (ending Friday) with {', '.join(RISK_OFF_TICKERS)} all in outflow: "
                  f"{int(risk_off.sum())} of {len(weekly)} ({weeks})")
-    monthly = wide["QQQ"].resample("MS").sum(min_count=1)
+    monthly = totals(wide[["QQQ"]], "M")["QQQ"]
     big = monthly < -QQQ_MONTHLY_OUTFLOW_USD
     months = ", ".join(d.strftime("%Y-%m") for d in monthly.index[big]) or "none"
     lines.append(f"  months with a QQQ outflow above {QQQ_MONTHLY_OUTFLOW_USD / 1e9:.0f} USD bn: "

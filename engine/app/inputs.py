@@ -41,7 +41,7 @@ import pandas as pd
 
 from engine.errors import ConfigError, DataError
 from engine.market import EtfData, Market
-from engine.periods import period_end_sessions, period_total
+from engine.periods import exchange_calendar, period_end_sessions, period_total
 
 __all__ = [
     "INPUTS",
@@ -62,6 +62,29 @@ def _as_tuple(x: str | Sequence[str]) -> tuple[str, ...]:
 
 def _market_dates(market: Market, fallback: pd.DatetimeIndex) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(market.prices.index) if market.prices is not None else fallback
+
+
+def _onto_dates(x: pd.DataFrame, market: Market, source: str) -> pd.DataFrame:
+    """``x`` on the market's dates; values on dates the market lacks are counted, not lost
+    silently (issue #10 item 2).
+
+    A builder's output rows are the dates of the data it reads (flow sessions); a date that
+    has no price row cannot carry a decision, so its value is dropped -- and counted in
+    ``market.quality`` as "dropped" with the builder's name, so the run's data-quality summary
+    shows it (``tests/engine/test_trust_drops.py::test_builders_count_rows_off_the_price_dates``).
+    Rows the market has and ``x`` lacks become NaN (unknown, never filled).
+    """
+    dates = _market_dates(market, pd.DatetimeIndex(x.index))
+    off = ~pd.DatetimeIndex(x.index).isin(dates)
+    if off.any():
+        lost = x.loc[off]
+        n = int(lost.notna().to_numpy().sum())
+        if n:
+            first = pd.Timestamp(lost.index[lost.notna().any(axis=1).to_numpy()][0]).date()
+            market.quality.add(f"signals ({source})", "dropped",
+                               "signal values on dates without a price row", n,
+                               rule=f"a decision needs a price session; first {first}")
+    return x.reindex(dates)
 
 
 def _transform(x: pd.DataFrame, window_bars: int, zscore_window_bars: int) -> pd.DataFrame:
@@ -186,7 +209,7 @@ def synthesized_flow(
     x = x.astype(np.float64)
     x.columns = pd.Index(x.columns, name=None)
     x = _transform(x, window_bars, zscore_window_bars)
-    return x.reindex(_market_dates(market, x.index))
+    return _onto_dates(x, market, "synthesized_flow")
 
 
 def etf_flow_usd(
@@ -194,7 +217,7 @@ def etf_flow_usd(
     *,
     freq: str = "D",
     tickers: Sequence[str] | None = None,
-    calendar: str = "B",
+    calendar: str | None = None,
     missing: str = "nan",
     window_bars: int = 0,
     zscore_window_bars: int = 0,
@@ -210,9 +233,12 @@ def etf_flow_usd(
         period's last session (see :func:`period_total`); other rows NaN.
     tickers : sequence of str, optional
         Subset of ETFs (default all).
-    calendar : str
-        Session calendar for period ends (``"B"`` weekdays or an exchange_calendars name such
-        as ``"XNYS"``, which knows the exchange holidays).
+    calendar : str, optional
+        Session calendar for period ends: an exchange_calendars name such as ``"XNYS"`` (which
+        knows the exchange holidays) or ``"B"`` (weekdays, no holidays: every week with a
+        holiday is then incomplete, hence NaN). Default: the market's exchange
+        (:func:`engine.periods.exchange_calendar` of ``market.etfs.currency``: XNYS for USD,
+        XKRX for KRW).
     missing : {"nan", "zero"}
         NaN policy of :func:`period_total` (NaNs treated as 0 are counted in
         ``market.quality``).
@@ -236,10 +262,13 @@ def etf_flow_usd(
         flow = flow[list(tickers)]
     dates = _market_dates(market, flow.index)
     if freq == "D":
-        return _transform(flow, window_bars, zscore_window_bars).reindex(dates)
+        return _onto_dates(_transform(flow, window_bars, zscore_window_bars), market,
+                           "etf_flow_usd")
     if window_bars or zscore_window_bars:
         raise ConfigError("signals.<name>", freq,
                           "window_bars / zscore_window_bars apply to daily flows only")
+    if calendar is None:
+        calendar = exchange_calendar(market.etfs.currency, key="signals.<name>.calendar")
     return period_total(flow, dates, freq, calendar=calendar, missing=missing,
                         quality=market.quality)
 
@@ -272,7 +301,7 @@ def etf_flow_pct_aum(
         flow, aum = flow[list(tickers)], aum[list(tickers)]
     x = signals.flow_pct_aum(flow, aum)
     x = _transform(x, window_bars, zscore_window_bars)
-    return x.reindex(_market_dates(market, x.index))
+    return _onto_dates(x, market, "etf_flow_pct_aum")
 
 
 def krx_market_flow_bp(
@@ -309,7 +338,7 @@ def krx_market_flow_bp(
         cols[m] = bp[names].sum(axis=1, min_count=len(names))  # NaN if any part is missing
     x = pd.DataFrame(cols, index=bp.index).astype(np.float64)
     x = _transform(x, window_bars, zscore_window_bars)
-    return x.reindex(_market_dates(market, x.index))
+    return _onto_dates(x, market, "krx_market_flow_bp")
 
 
 def relative_strength(

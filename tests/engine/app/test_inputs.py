@@ -94,7 +94,9 @@ def test_synthesized_flow_counts_gaps_in_market_quality():
 def test_etf_flow_usd_weekly_and_monthly_totals():
     m = etf_market()
     daily = m.etfs.frame("flow")
-    wk = INPUTS["etf_flow_usd"](m, freq="W")
+    # weekday sessions on purpose ("B"): the market's default is its exchange (XNYS), see
+    # tests/engine/test_trust_drops.py::test_us_flow_totals_default_to_the_exchange_calendar
+    wk = INPUTS["etf_flow_usd"](m, freq="W", calendar="B")
     rows = wk.dropna(how="all")
     assert (rows.index.day_name() == "Friday").all()
     # week 2 (Jan 8-12) holds the NaN of QQQ: its total is unknown, the others are sums
@@ -102,10 +104,10 @@ def test_etf_flow_usd_weekly_and_monthly_totals():
     assert np.isnan(wk.loc[jan12, "QQQ"])
     np.testing.assert_allclose(wk.loc[jan12, "SPY"], daily.loc["2024-01-08":jan12, "SPY"].sum(),
                                rtol=1e-12)
-    zero = INPUTS["etf_flow_usd"](m, freq="W", missing="zero")
+    zero = INPUTS["etf_flow_usd"](m, freq="W", missing="zero", calendar="B")
     np.testing.assert_allclose(zero.loc[jan12, "QQQ"],
                                daily.loc["2024-01-08":jan12, "QQQ"].sum(), rtol=1e-12)
-    mo = INPUTS["etf_flow_usd"](m, freq="M", tickers=["SPY"])
+    mo = INPUTS["etf_flow_usd"](m, freq="M", tickers=["SPY"], calendar="B")
     jan = mo.loc["2024-01-31", "SPY"]
     np.testing.assert_allclose(jan, daily.loc["2024-01", "SPY"].sum(), rtol=1e-12)
     # the data ends 2024-04-05 (a Friday): April is not complete, so it has no total
