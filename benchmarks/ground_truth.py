@@ -21,7 +21,10 @@ import numpy as np
 from benchmarks._results import script_main, write_table
 from engine.conventions import PERIODS_PER_YEAR
 
-__all__ = ["excess_returns", "null_sharpes", "sharpe"]
+__all__ = ["PLANTED_STRENGTH", "excess_returns", "held_return_ic", "null_sharpes", "sharpe"]
+
+#: The signal strength the README documents (``make_market(..., signal_strength=0.1)``).
+PLANTED_STRENGTH = 0.1
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ground_truth.md"
 
@@ -69,6 +72,34 @@ def excess_returns(strength: float, seed: int, *, fee_rate: float, lag: int = 1,
     return ex[WARMUP_BARS + 1:]
 
 
+def held_return_ic(strength: float, seed: int, *, leak_bars: int = 0, lag: int = 1,
+                   n_days: int = N_DAYS, n_stocks: int = N_STOCKS) -> float:
+    """A direct look-ahead detector: the correlation (pooled over sector ETFs and days,
+    cross-sectionally demeaned) of the chain's signal at t with the first return a decision
+    at t can hold, close ``t + lag`` to ``t + lag + 1``.
+
+    In the null world foreigners chase same-day returns, so a signal that peeks
+    ``lag + 1`` bars ahead (``leak_bars=2`` at lag 1) correlates with that return even through
+    the 10-bar flow sum, while an honest one does not (``benchmarks/results/ground_truth.md``).
+    """
+    from datasets import make_market
+    from engine.app.inputs import synthesized_flow
+
+    m = make_market(n_days, n_stocks, N_ETFS, signal_strength=strength, seed=seed,
+                    signal_horizon_days=HORIZON_DAYS)
+    sectors = [e for e, k in m.meta["etf_kind"].items() if k == "sector"]
+    sig = synthesized_flow(m, investor=["foreign", "pension"], etfs=sectors,
+                           window_bars=FLOW_SUM_BARS, zscore_window_bars=ZSCORE_WINDOW_BARS)
+    if leak_bars:
+        sig = sig.shift(-leak_bars)
+    px = m.prices[sectors]
+    held = px.shift(-(lag + 1)) / px.shift(-lag) - 1.0
+    s = sig.sub(sig.mean(axis=1), axis=0).to_numpy()
+    r = held.sub(held.mean(axis=1), axis=0).to_numpy()
+    ok = np.isfinite(s) & np.isfinite(r)
+    return float(np.corrcoef(s[ok], r[ok])[0, 1])
+
+
 def sharpe(x: np.ndarray) -> float:
     return float(x.mean() / x.std(ddof=1) * np.sqrt(TRADING_DAYS))
 
@@ -86,7 +117,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
-    planted = [sharpe(excess_returns(0.5, s, fee_rate=0.0005)) for s in (11, 12, 13)]
+    planted = [sharpe(excess_returns(PLANTED_STRENGTH, s, fee_rate=0.0005)) for s in (11, 12, 13)]
+    paired = [sharpe(excess_returns(0.0, s, fee_rate=0.0005)) for s in (11, 12, 13)]
+    ic_honest = [held_return_ic(0.0, s) for s in (11, 12, 13)]
+    ic_leaky = [held_return_ic(0.0, s, leak_bars=2) for s in (11, 12, 13)]
     null = null_sharpes(args.null_seeds, n_days=750, n_stocks=300)
     leak_kw = dict(fee_rate=0.0, flow_sum_bars=1, rebalance_bars=1)
     honest = [sharpe(excess_returns(0.0, s, **leak_kw)) for s in range(2000, 2004)]
@@ -102,8 +136,14 @@ def run(args: argparse.Namespace) -> int:
         "",
         "| experiment | setup | excess Sharpe |",
         "|---|---|---|",
-        f"| planted signal, net of 5 bp fees | strength 0.5, {N_DAYS} x {N_STOCKS} x {N_ETFS}, "
-        f"seeds 11-13 | {fmt(f'{x:.2f}' for x in planted)} |",
+        f"| planted signal, net of 5 bp fees | strength {PLANTED_STRENGTH}, {N_DAYS} x "
+        f"{N_STOCKS} x {N_ETFS}, seeds 11-13 | {fmt(f'{x:.2f}' for x in planted)} |",
+        f"| same seeds and market without the signal (paired) | strength 0 | "
+        f"{fmt(f'{x:.2f}' for x in paired)} |",
+        f"| held-return IC (correlation, not Sharpe), honest chain | strength 0, seeds 11-13 | "
+        f"{fmt(f'{x:+.3f}' for x in ic_honest)} |",
+        f"| held-return IC, signal shifted 2 bars ahead | strength 0, seeds 11-13 | "
+        f"{fmt(f'{x:+.3f}' for x in ic_leaky)} |",
         f"| null world, no fees | strength 0, 750 x 300 x {N_ETFS}, {len(null)} seeds | "
         f"mean {null.mean():+.3f} +- {se:.3f} SE (sd {null.std(ddof=1):.3f}) |",
         f"| honest, 1-bar flow window, daily rebalance | strength 0, seeds 2000-2003 | "

@@ -1,0 +1,57 @@
+"""Default-run checks of the parallel paths (issue #10, "Tests that can't fail"): the Dask
+path of :func:`engine.app.scale.run_chunks` on a small in-process LocalCluster, and
+:func:`engine.simulation.simulate` with ``n_jobs=2`` equal to ``n_jobs=1``. The sweep-level
+Dask test stays ``slow`` (tests/engine/app/test_backtest_cli.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine.app.scale import run_chunks
+
+
+def _chunk(lo: int, hi: int, *, scale: float) -> pd.DataFrame:
+    """A picklable task: a small frame that depends on its args and the shared value."""
+    x = np.arange(lo, hi, dtype=np.float64)
+    return pd.DataFrame({"x": x, "y": np.sqrt(x) * scale}, index=pd.RangeIndex(lo, hi))
+
+
+def test_dask_path_writes_the_same_chunks_as_in_process(tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    tasks = [(f"c{i}", (10 * i, 10 * i + 7)) for i in range(5)]
+    seen = []
+    a = run_chunks(_chunk, tasks, tmp_path / "a", shared={"scale": 2.5})
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        b = run_chunks(_chunk, tasks, tmp_path / "b", shared={"scale": 2.5},
+                       scheduler=cluster.scheduler_address,
+                       progress=lambda k, done, total: seen.append((done, total)))
+    assert [p.name for p in a] == [p.name for p in b] == [f"c{i}.parquet" for i in range(5)]
+    for pa, pb in zip(a, b, strict=True):
+        pd.testing.assert_frame_equal(pd.read_parquet(pa), pd.read_parquet(pb))
+    np.testing.assert_allclose(pd.read_parquet(b[3])["y"], np.sqrt(np.arange(30, 37)) * 2.5,
+                               rtol=1e-15)
+    assert sorted(seen) == [(i, 5) for i in range(1, 6)]
+
+
+def test_simulate_in_two_processes_equals_in_process():
+    from engine.prices import with_cash
+    from engine.simulation import simulate
+
+    rng = np.random.default_rng(4)
+    d = pd.bdate_range("2024-01-01", periods=120)
+    px = with_cash(pd.DataFrame(100 * np.exp(np.cumsum(rng.normal(0, 0.01, (120, 3)), 0)),
+                                index=d, columns=["A", "B", "C"]), 2.0)
+    weights = {}
+    for v in range(6):
+        w = rng.dirichlet(np.ones(4), size=6)
+        weights[f"v{v}"] = pd.DataFrame(w, index=d[::20], columns=["A", "B", "C", "CASH"])
+    kw = dict(fee_rate=0.001, chunk_variants=2, keep_orders=False, keep_portfolio=False)
+    one = simulate(px, weights, n_jobs=1, **kw)
+    two = simulate(px, weights, n_jobs=2, **kw)
+    pd.testing.assert_frame_equal(one.equity, two.equity, rtol=0, atol=0)
+    pd.testing.assert_frame_equal(one.returns, two.returns, rtol=0, atol=0)
+    # the variants really differ (the comparison is not of six copies)
+    assert one.equity.iloc[-1].nunique() == 6
