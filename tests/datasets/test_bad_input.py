@@ -1,5 +1,7 @@
 """Malformed inputs: each must raise DataError naming the file, the line (1-based file line,
-header = line 1), the column and what is wrong -- never load with silent drops or zeros."""
+header = line 1), the column, what is wrong and the fix -- never load with silent drops or
+zeros. The hand-written cases below are joined by the bad files built from the real samples
+in tests/data/ (``tests/datasets/_real_cases.py``)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from datasets.krx import load_krx_pdf, read_krx_marketcap, read_krx_netbuy
 from datasets.pykrx_files import load_pykrx_pdf, read_pykrx_investor_value
 from engine.errors import DataError
 from engine.market import ConstituentFlows, Holdings
+from tests.datasets._real_cases import REAL_CASES
 
 MK_OK = "date,stock,market_cap,close\n2021-01-04,A,1000,10\n2021-01-04,B,2000,20\n"
 NB_HEAD = "date,stock,investor,net_buy\n"
@@ -227,6 +230,14 @@ CASES = [
 ]
 
 
+CASES = CASES + REAL_CASES
+
+#: Cases about the whole file (empty, no rows, no ETF code): no line or column to name.
+WHOLE_FILE = {"empty file", "empty DataFrame saved by pandas (pykrx when KRX refuses)",
+              "header only (KRX refused the request)", "empty pykrx frame with its columns",
+              "PDF without ETF code or date"}
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_names_file_line_column(case: Case, tmp_path):
     paths = {}
@@ -243,10 +254,16 @@ def test_bad_input_names_file_line_column(case: Case, tmp_path):
     for part in case.expect:
         assert part in msg, f"{part!r} not in {msg!r}"
     assert "\n" not in msg  # the CLI prints one line
+    # every message names a file of the case, a location and the fix
+    assert any(name in msg for name in case.files), msg
+    if case.id not in WHOLE_FILE:
+        assert ("line " in msg) or ("row " in msg) or ("column '" in msg), msg
+    assert "Fix:" in msg, msg
 
 
-def test_at_least_twenty_distinct_cases():
-    assert len({c.id for c in CASES}) == len(CASES) >= 20
+def test_at_least_eighty_distinct_files():
+    assert len({c.id for c in CASES}) == len(CASES) >= 80
+    assert len(REAL_CASES) >= 40  # built from the real samples in tests/data/
 
 
 def test_holdings_naming_stocks_absent_from_flow_panel():
