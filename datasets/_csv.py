@@ -191,6 +191,7 @@ class Table:
                     fix="use ',' only between groups of three digits and '.' for decimals")
         s = raw.str.replace(",", "", regex=False)
         missing = s.isin(_MISSING).to_numpy()
+        # fillna(False): a missing cell is not a well-formed number; emptiness is judged apart
         ok = s.str.fullmatch(_NUMBER_RE).fillna(False).to_numpy(dtype=bool)
         bad = ~ok & ~missing
         if bad.any():
@@ -364,6 +365,7 @@ def read_table(path, *, encoding: str | None = None, quality: DataQuality | None
 
 def _to_text(col: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(col):
+        # text view for messages and parsing; an empty string is then reported as missing
         return col.dt.strftime("%Y-%m-%d").fillna("")
     return col.astype(object).where(col.notna(), "").astype(str)
 

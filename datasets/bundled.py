@@ -268,13 +268,16 @@ def _shares_nav_etfdata(
     # own date. A row repeating the previous row's PrevClose is a stale scrape whose PrevClose
     # belongs to an earlier session, so it is not realigned (test_load_us_market_etfdata_units).
     prev_close = wide["PrevClose"]
+    # ffill only to compare with the last PrevClose seen; repeats are counted just below
     fresh = prev_close.ne(prev_close.ffill().shift(1))
     quality.add(src, "ignored", "PrevClose values repeated by stale scrapes",
                 int((prev_close.notna() & ~fresh).to_numpy().sum()),
                 rule="a repeated close is not the close of the session before the scrape")
     prev_session = pd.Series(sessions[:-1], index=sessions[1:])
+    # a scrape before the first session has no previous session: NaT, dropped next (nav kept)
     close_dates = pd.DatetimeIndex(prev_session.reindex(prev_close.index).to_numpy())
     close = prev_close.where(fresh).set_axis(close_dates, axis=0)
+    # ETF-days without a close stay NaN and are counted below
     close = close[close.index.notna()].groupby(level=0).last().reindex(dates)
     quality.add(src, "kept NaN", "ETF-days without a close (next-session row missing)",
                 int((nav.notna() & close.isna()).to_numpy().sum()))
@@ -283,6 +286,7 @@ def _shares_nav_etfdata(
     # expense ratio: the latest value in the panel (a 2022 snapshot), percent -> fraction. It
     # is applied as a constant: fine for ETF closes (which already net the fee; expense_drag
     # is for index levels), an approximation when used as drag over decades (not point in time)
+    # the latest expense ratio per ETF (one number per ETF; see the comment above)
     expense = wide["Expense"].ffill().iloc[-1] / 100.0
     return EtfData(
         dates=dates, etfs=etfs, close=close.to_numpy(), nav=nav.to_numpy(),
@@ -403,6 +407,7 @@ def krx_netbuy_bp(netbuy: pd.DataFrame, index: pd.DataFrame) -> pd.DataFrame:
     """
     out = {}
     for m in KRX_MARKETS:
+        # a net-buying day without a cap gives NaN bp (never a fill); load_krx_market counts them
         cap = index[f"{m}_market_cap_krw"].reindex(netbuy.index)
         cap = cap.where(cap > 0)
         for k in KRX_INVESTORS:

@@ -45,6 +45,7 @@ def _krw(x: float) -> str:
 
 
 def _top(series, n: int, fmt) -> list[str]:
+    # display only (the largest values); NaN counts are in the printed quality summary
     s = series.dropna()
     big = s.sort_values(ascending=False).head(n)
     return [f"    {k}: {fmt(v)}" for k, v in big.items()]

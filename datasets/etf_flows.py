@@ -205,6 +205,7 @@ def read_etf_shares_nav(path, *, nav_from: str | None = None,
         q.add(t.source, "left NaN", f"ETF-days without {f}", int(out[f].isna().to_numpy().sum()),
               rule="NaN = no data")
     if "expense_pct" in long:
+        # the latest published expense ratio per ticker; tickers without one stay NaN (reindex)
         er = long.dropna(subset=["expense_pct"]).groupby("ticker")["expense_pct"].last() / 100.0
         out["expense_ratio"] = er.reindex(k)  # type: ignore[assignment]
     return out

@@ -97,6 +97,7 @@ def write_store(market: Market, out_dir) -> Path:
     meta = market.meta
     pd.DataFrame({
         "stock": pd.Series(stocks, dtype=object),
+        # the generator's meta holds every stock and ETF: these reindexes only reorder
         "sector": meta["sectors"].reindex(f.stocks).to_numpy(dtype=object),
         "group": meta["groups"].reindex(f.stocks).to_numpy(dtype=np.int64),
         "list_date": _ns(meta["list_day"].reindex(f.stocks)),
@@ -116,6 +117,7 @@ def write_store(market: Market, out_dir) -> Path:
     etf_names = pd.Index(e.etfs, dtype="str")
     pd.DataFrame({
         "etf": etf_names,
+        # every ETF is in the meta too: a reorder
         "kind": meta["etf_kind"].reindex(etf_names).to_numpy(dtype=object),
         "sector": meta["etf_sector"].reindex(etf_names).to_numpy(dtype=object),
         "group": meta["etf_group"].reindex(etf_names).to_numpy(dtype=np.int64),

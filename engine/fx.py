@@ -58,6 +58,7 @@ def align_fx(usdkrw: pd.Series, dates: pd.DatetimeIndex,
         KRW per USD on ``dates``.
     """
     dates = pd.DatetimeIndex(dates)
+    # dropna: a NaN rate is an unpublished day; the carry below counts every such session
     fx = pd.Series(usdkrw, dtype=np.float64).dropna().sort_index()
     if fx.empty or dates[0] < fx.index[0]:
         raise DataError(f"no USD/KRW rate on or before {dates[0].date()}",
@@ -92,6 +93,7 @@ def krw_returns(equity_usd: pd.Series, fx: pd.Series, *, hedge_ratio: float = 0.
     if not 0.0 <= hedge_ratio <= 1.0:
         raise ValueError(f"hedge_ratio must be in [0, 1], got {hedge_ratio}")
     e = equity_usd.to_numpy(np.float64)
+    # exact-date lookup: a missing rate raises just below, nothing is filled here
     x = fx.reindex(equity_usd.index).to_numpy(np.float64)
     if np.isnan(x).any():
         raise DataError("FX rate missing on an equity date", fix="align it with align_fx")

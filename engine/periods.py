@@ -193,6 +193,7 @@ def period_total(
     all_per = sessions.to_period(period_code(freq))
     n_sessions = pd.Series(1, index=all_per).groupby(level=0).sum()
     covered = pd.Series(1, index=per[on_session]).groupby(level=0).sum()
+    # fill_value=0: a period with no session row has 0 covered sessions (then NaN, counted)
     short = covered.reindex(total.index, fill_value=0) < n_sessions.reindex(total.index)
     if quality is not None:
         quality.add("period_total", "set NaN" if missing == "nan" else "treated as 0",
@@ -200,6 +201,7 @@ def period_total(
                     rule="a period total needs every session of the period")
     if missing == "nan":
         total = total.mask(short.to_numpy()[:, None] & np.ones(total.shape, bool))
+    # every data period is a calendar period (the calendar spans the data): nothing dropped
     ends = pd.DatetimeIndex(period_end.reindex(total.index).to_numpy())
     at = dates.searchsorted(ends, "left")
     ok = at < len(dates)  # periods whose last session is past the data: not known yet

@@ -148,6 +148,8 @@ def build_size(prices: pd.DataFrame, weights: pd.DataFrame, assets: Sequence[str
     DataError
         A decision date is not a date of ``prices``, or a held asset has no price.
     """
+    # columns only (no dates lost); an asset without prices is refused by _orders_of /
+    # _check_held_prices before any NaN column could be held
     px = prices.reindex(columns=list(assets)).to_numpy(np.float64)
     exe, w, unexecuted = _orders_of(pd.DatetimeIndex(prices.index), px, weights, list(assets),
                                     execution_lag_bars, variant)
@@ -175,6 +177,8 @@ def _orders_of(dates: pd.DatetimeIndex, px: np.ndarray, weights: pd.DataFrame,
     w = np.full((len(weights), len(assets)), np.nan)
     w[:, [where[a] for a in weights.columns]] = weights.to_numpy(np.float64)
     live = ~np.isnan(w).all(axis=1)
+    # a live row's unnamed assets are 0 by the contract ("hold exactly these"); all-NaN rows
+    # (no rebalance) were removed just above, so no decision is lost
     w = np.nan_to_num(w[live], nan=0.0)
     pos = dates.get_indexer(pd.DatetimeIndex(weights.index))
     if (pos < 0).any():
@@ -331,6 +335,8 @@ def _group_value(rec: np.ndarray, col_map, rows: np.ndarray, close: np.ndarray, 
     # bars with one small matrix product (close (L, A) @ units (A, V)).
     # An empty position is worth 0 even where the close is NaN (an asset not listed yet); a
     # held position is valued at the forward-filled close, as vectorbt does.
+    # audit (#10): only positions with units != 0 use `filled`, and _check_held_prices refused
+    # any held asset with a NaN close, so the fills value empty positions only
     filled = np.nan_to_num(pd.DataFrame(close).ffill().bfill().to_numpy(), nan=0.0)
     if len(rows) == n_t:  # every bar simulated (the Portfolio is kept): one vectorized pass
         held = units_c.reshape(n_t, n_v, n_a)

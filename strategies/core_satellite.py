@@ -173,6 +173,7 @@ class CoreSatellite:
             return Decisions(pd.DataFrame(columns=assets, dtype=np.float64),
                              pd.DataFrame(columns=LOG_COLUMNS))
         sleeves = self.sleeve_members
+        # assets() holds every static asset, so the fill only adds 0 for trigger-only assets
         tv = self._static.reindex(assets, fill_value=0.0).to_numpy(np.float64)
 
         # Trigger fire positions (vectorized; conditions depend on data only, not on state).
@@ -195,6 +196,7 @@ class CoreSatellite:
             missing = [a for a in assets if a != CASH and a not in ctx.prices.columns]
             if missing:
                 raise KeyError(f"drift band needs prices for {missing}")
+            # columns only; missing asset prices were refused just above (CASH set to 1 below)
             px = ctx.prices.reindex(columns=assets).to_numpy(np.float64, copy=True)
             if CASH not in ctx.prices.columns:
                 px[:, -1] = 1.0
@@ -213,6 +215,7 @@ class CoreSatellite:
                     c = trig.condition
                     log.append((dates[pos], trig.name, describe_action(trig.action),
                                 f"{c.name} {c.measure}={value:+.4f} {c.op} {c.threshold:g}"))
+                # apply_action only adds assets of the strategy (all in assets()): nothing lost
                 tv = target.reindex(assets, fill_value=0.0).to_numpy(np.float64)
             rows.append(pos)
             targets.append(tv)
@@ -260,5 +263,6 @@ class CoreSatellite:
         if len(hit) == 0:
             return None
         k = int(hit[0])
+        # picks the asset to name in the log only; the drift test above already used NaN
         j = int(np.argmax(np.abs(np.nan_to_num(dev[k]))))
         return start + 1 + k, float(dev[k, j]), int(np.flatnonzero(held)[j])

@@ -144,7 +144,9 @@ def warning_hits(warning: FlowWarning, ctx: Context) -> pd.Series:
     # ("in a row" needs every period known). Only past periods enter a streak.
     per = pd.DatetimeIndex(f.index).to_period(PERIOD_CODES[warning.period])
     grid = pd.period_range(per.min(), per.max(), freq=per.freq) if len(per) else per
+    # periods missing from the grid become NaN on purpose: an unknown period resets the run
     coded = pd.Series(np.where(hit, 1.0, -1.0), index=per).reindex(grid)
+    # back onto the periods that have rows (every per is in grid): nothing lost
     run = streaks(coded).reindex(per).to_numpy()
     return pd.Series(run >= warning.consecutive_periods, index=f.index, name=warning.name)
 

@@ -75,6 +75,7 @@ def total_and_annualized(close: pd.Series) -> tuple[pd.Timestamp, pd.Timestamp, 
 
     Annualized over calendar time: ``(1 + total) ** (365.25 / days) - 1``.
     """
+    # display only: the first..last available close of one series (gaps are before listing)
     s = close.dropna()
     first, last = s.index[0], s.index[-1]
     total = s.iloc[-1] / s.iloc[0] - 1.0
@@ -88,6 +89,7 @@ def _returns_block(prices: pd.DataFrame) -> list[str]:
         first, last, tot, ann = total_and_annualized(prices[t])
         lines.append(f"  {t:<4} {first.date()} .. {last.date()}: total "
                      f"{_finite(100 * tot, t):+,.1f} %, annualized {100 * ann:+.2f} %/yr")
+    # display only: the common history of the pair (the data-quality summary counts NaN days)
     both = prices[["QQQ", "SPY"]].dropna()
     rel = (both["QQQ"].iloc[-1] / both["QQQ"].iloc[0]) / (both["SPY"].iloc[-1] / both["SPY"].iloc[0])
     lines.append(f"  QQQ/SPY relative strength since {both.index[0].date()}: QQQ grew "
@@ -98,6 +100,7 @@ def _returns_block(prices: pd.DataFrame) -> list[str]:
     lines.append(f"  QQQ vs SPY over the last year ({last_year.index[0].date()} .. "
                  f"{last_year.index[-1].date()}): {_finite(100 * rel1, 'QQQ/SPY 1y'):+.1f} %")
     for a, b, what in RELATIVE_PAIRS:
+        # display only: the pair's common history, as above
         pair = prices[[a, b]].dropna()
         pair = pair.loc[pair.index[-1] - pd.DateOffset(years=1):]
         rs = (pair[a].iloc[-1] / pair[a].iloc[0]) / (pair[b].iloc[-1] / pair[b].iloc[0]) - 1.0
