@@ -106,9 +106,14 @@ def _clean_cached(name):
     return CLEAN[name]
 
 
+#: Columns of codes and dates: digits, but text there is a code ("0001A0"), not a number.
+_NOT_NUMBERS = re.compile(r"_CD|ticker|date|TRD_DD|Unnamed", re.IGNORECASE)
+
+
 def _numeric_columns(rows) -> list[int]:
     return [j for j in range(len(rows[0]))
-            if all(_NUM.match(r[j].strip()) for r in rows[1:] if j < len(r) and r[j].strip())
+            if not _NOT_NUMBERS.search(rows[0][j])
+            and all(_NUM.match(r[j].strip()) for r in rows[1:] if j < len(r) and r[j].strip())
             and any(j < len(r) and r[j].strip() for r in rows[1:])]
 
 
