@@ -142,6 +142,7 @@ def test_probability_weighted_metrics_of_simulated_scenarios():
     # weighted by the README's probabilities written out (base 60 %, bull 25 %, bear 15 %).
     oracle = {}
     for name, w in variants.items():
+        w = w.dropna(how="all")  # all-NaN rows mean "no rebalance"
         cols = list(w.columns)
         eq = numpy_target_percent(px[cols].to_numpy(), px.index.get_indexer(w.index),
                                   w.to_numpy(np.float64), 1.0, 1)
