@@ -90,7 +90,7 @@ def test_periodic_rebalance_rows():
 
 
 def test_param_validation_and_toml_round_trip():
-    with pytest.raises(ValueError, match="sum to 1"):
+    with pytest.raises(ValueError, match="sum to 0.500000, not 1"):
         RegimeParams(scenarios=(Scenario("a", 0.5, {"VOO": 1.0}),), default="a")
     with pytest.raises(ValueError, match="not a scenario"):
         RegimeParams(default="zzz")
