@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from engine.errors import ConfigError
 from engine.periods import PERIOD_CODES
 from engine.signals import streaks
 from strategies._common import log_frame, signal_frame, weights_frame, weights_row
@@ -42,6 +43,9 @@ __all__ = ["DEFAULT_SLEEVES", "DEFAULT_WARNINGS", "FlowWarning", "FlowWarnings",
            "FlowWarningsParams", "warning_hits"]
 
 #: FlowWarning.period -> pandas period code (weeks end on Friday, as engine.app.inputs.period_total).
+
+#: Currency of ``threshold_usd`` (and of the flow signals a warning may read).
+FLOW_CURRENCY = "USD"
 
 #: Largest ``consecutive_periods`` per period: two years of weeks or of months.
 MAX_CONSECUTIVE = {"W": 104, "M": 24}
@@ -181,8 +185,33 @@ class FlowWarnings:
                 w = apply_action(w, sleeves, warn.action)
         return w
 
+    def check_currency(self, ctx: Context) -> None:
+        """Refuse a warning whose flow signal is not in USD: ``threshold_usd`` is in dollars.
+
+        The currency is the signal's ``attrs["currency"]`` (set by
+        :func:`engine.app.inputs.etf_flow_usd` from the market's ETF data); a signal without
+        it is taken as USD.
+
+        Raises
+        ------
+        ConfigError
+            Naming ``strategy.warnings.<i>.signal``, the signal's currency and the fix.
+        """
+        for i, warn in enumerate(self.params.warnings):
+            name = warn.signal.partition(":")[0]
+            if name not in ctx.signals:
+                continue
+            currency = getattr(ctx.signals[name], "attrs", {}).get("currency", FLOW_CURRENCY)
+            if currency != FLOW_CURRENCY:
+                raise ConfigError(
+                    f"strategy.warnings.{i}.signal", warn.signal,
+                    f"warning {warn.name}: the signal's flows are in {currency} but "
+                    f"threshold_usd = {warn.threshold_usd:g} is in {FLOW_CURRENCY}; use a "
+                    f"market whose ETF flows are in {FLOW_CURRENCY} (data.source = 'us_etf')")
+
     def decide(self, ctx: Context) -> Decisions:
         p = self.params
+        self.check_currency(ctx)
         dates, cols = ctx.dates, list(ctx.prices.columns)
         pos = {d: i for i, d in enumerate(dates)}
         # state changes: (bar, warning, on/off)

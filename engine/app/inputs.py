@@ -236,12 +236,17 @@ def etf_flow_usd(
         flow = flow[list(tickers)]
     dates = _market_dates(market, flow.index)
     if freq == "D":
-        return _transform(flow, window_bars, zscore_window_bars).reindex(dates)
-    if window_bars or zscore_window_bars:
-        raise ConfigError("signals.<name>", freq,
-                          "window_bars / zscore_window_bars apply to daily flows only")
-    return period_total(flow, dates, freq, calendar=calendar, missing=missing,
-                        quality=market.quality)
+        out = _transform(flow, window_bars, zscore_window_bars).reindex(dates)
+    else:
+        if window_bars or zscore_window_bars:
+            raise ConfigError("signals.<name>", freq,
+                              "window_bars / zscore_window_bars apply to daily flows only")
+        out = period_total(flow, dates, freq, calendar=calendar, missing=missing,
+                           quality=market.quality)
+    # The flows are in the market's currency (a synthetic KRX market's are KRW): carried so a
+    # rule with a USD threshold refuses them (strategies.flow_warnings).
+    out.attrs["currency"] = market.etfs.currency
+    return out
 
 
 def etf_flow_pct_aum(

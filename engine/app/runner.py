@@ -91,7 +91,9 @@ def load_market(cfg: Config, start=None, end=None) -> Market:
 def _flows_frame(market: Market) -> pd.DataFrame | None:
     if market.etfs is None or market.etfs.flow is None:
         return None
-    return market.etfs.frame("flow")
+    f = market.etfs.frame("flow")
+    f.attrs["currency"] = market.etfs.currency
+    return f
 
 
 def prepare(cfg: Config, start=None, end=None) -> Prepared:
