@@ -34,7 +34,13 @@ from strategies._common import (
     weights_row,
 )
 from strategies.base import CASH, Context, Decisions
-from strategies.params import ParamError, check_bars, check_fraction, check_weights_table
+from strategies.params import (
+    ParamError,
+    check_bars,
+    check_fraction,
+    check_weights_table,
+    is_whole,
+)
 
 __all__ = ["FlowRotation", "FlowRotationParams"]
 
@@ -70,7 +76,7 @@ class FlowRotationParams:
     rebalance_every_bars: int = 21
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.top_k, int) and self.top_k >= 1):
+        if not (is_whole(self.top_k) and self.top_k >= 1):
             raise ParamError("top_k", self.top_k, "must be a whole number >= 1")
         check_fraction("tilt", self.tilt, hint="1 puts the whole sleeve in the top k, 0 is "
                        "equal weight")

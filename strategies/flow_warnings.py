@@ -36,7 +36,7 @@ from engine.periods import PERIOD_CODES
 from engine.signals import streaks
 from strategies._common import log_frame, signal_frame, weights_frame, weights_row
 from strategies.base import CASH, Context, Decisions
-from strategies.params import ParamError, check_finite, check_weights_table
+from strategies.params import ParamError, check_finite, check_weights_table, is_whole
 from strategies.triggers import Action, apply_action, describe_action
 
 __all__ = ["DEFAULT_SLEEVES", "DEFAULT_WARNINGS", "FlowWarning", "FlowWarnings",
@@ -100,7 +100,7 @@ class FlowWarning:
                              f"warning {self.name}: must not be empty")
         check_finite("threshold_usd", self.threshold_usd)
         # two years of periods in a row is already far beyond any published flow warning
-        if not (isinstance(self.consecutive_periods, int) and
+        if not (is_whole(self.consecutive_periods) and
                 1 <= self.consecutive_periods <= MAX_CONSECUTIVE[self.period]):
             raise ParamError("consecutive_periods", self.consecutive_periods,
                              f"warning {self.name}: must be a whole number of periods in "

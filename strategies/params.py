@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from numbers import Integral, Real
 
 __all__ = [
     "MAX_BARS",
@@ -30,6 +31,7 @@ __all__ = [
     "check_finite",
     "check_fraction",
     "check_weights_table",
+    "is_whole",
 ]
 
 #: Appended to every error about a drawdown / return threshold.
@@ -61,7 +63,7 @@ class ParamError(ValueError):
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, Real) and not isinstance(value, bool)
 
 
 def check_finite(field: str, value: object) -> None:
@@ -83,9 +85,14 @@ def check_fraction(field: str, value: object, *, lo: float = 0.0, hi: float = 1.
                          + (f"; {hint}" if hint else ""))
 
 
+def is_whole(value: object) -> bool:
+    """An integer (NumPy integers included), not a bool."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
 def check_bars(field: str, value: object, *, lo: int = 1, hi: int = MAX_BARS) -> None:
     """``value`` is an integer count of bars in [lo, hi]."""
-    if not (isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi):
+    if not (is_whole(value) and lo <= value <= hi):
         raise ParamError(field, value, f"must be a whole number of bars, >= {lo} and <= {hi}"
                          + (" (0 = off)" if lo == 0 else ""))
 
