@@ -122,8 +122,17 @@ def make_strategy(kind: str, params):
 
 
 def decide(cfg: Config, ctx: Context) -> Decisions:
-    """The configured strategy's decisions on ``ctx``."""
-    return make_strategy(cfg.strategy_kind, cfg.strategy_params).decide(ctx)
+    """The configured strategy's decisions on ``ctx``.
+
+    A :class:`ConfigError` the strategy raises against its inputs (a KRW flow for a USD rule)
+    gets the config file, like the errors of validation.
+    """
+    try:
+        return make_strategy(cfg.strategy_kind, cfg.strategy_params).decide(ctx)
+    except ConfigError as exc:
+        if exc.file is not None or cfg.file is None:
+            raise
+        raise ConfigError(exc.key_path, exc.value, exc.problem, file=cfg.file) from None
 
 
 def first_decision(weights: pd.DataFrame) -> pd.Timestamp | None:

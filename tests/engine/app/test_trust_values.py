@@ -212,3 +212,21 @@ def test_rundir_unit_rules(tmp_path):
     assert info["removed_stale"] == ["scenarios.csv"]
     with pytest.raises(ValueError, match="plain relative path"), RunDir(d, command="t") as rd:
         rd.path("../escape.csv")
+
+
+def test_flow_warnings_on_a_synthetic_krw_market_exit_2(tmp_path, capsys):
+    """End to end: the reference flow warnings on a synthetic KRX market's (KRW) ETF flows."""
+    text = (EX / "flow_warnings.toml").read_text()
+    old = 'source = "us_etf"\nstart = "2021-08-02"\nend = "2022-02-18"'
+    assert old in text
+    text = (text.replace(old, 'source = "synthetic"\n\n[data.synthetic]\nn_days = 120\n'
+                              'n_stocks = 40\nn_etfs = 4\nseed = 1')
+            .replace('calendar = "XNYS"', 'calendar = "XKRX"')
+            .replace('benchmarks = ["VOO", "static"]', "benchmarks = []"))
+    cfg = tmp_path / "fw_krw.toml"
+    cfg.write_text(text)
+    assert main(["backtest", str(cfg), "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"flowbt: error: {cfg}: strategy.warnings.0.signal = 'etf_flow_weekly': warning "
+        "rsp_outflow_2w: the signal's flows are in KRW but threshold_usd = 0 is in USD; use a "
+        "market whose ETF flows are in USD (data.source = 'us_etf')")
