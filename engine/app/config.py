@@ -57,6 +57,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from engine.app.config_checks import (
+    accepted_keys,
+    check_keys,
+    join_path,
+    param_warnings,
+    short_value,
+)
 from engine.errors import ConfigError
 
 __all__ = [
@@ -244,91 +251,17 @@ def _raise_from(exc: ValidationError, prefix: str, raw: Any, file: str | None,
     if getattr(cause, "field", None):
         # A dataclass __post_init__ check (strategies.params.ParamError): pydantic locates the
         # dataclass; the error names the field inside it.
-        key, value, problem = _join(key or prefix, cause.field), cause.value, cause.problem
+        key, value, problem = join_path(key or prefix, cause.field), cause.value, cause.problem
         # the value as typed (-7, not the -7.0 pydantic coerced it to)
         value = _typed_value(raw, (*loc, *cause.field.split(".")), value)
     elif err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
-        accepted = _accepted_keys(model, loc[:-1])
+        accepted = accepted_keys(model, loc[:-1])
         problem = "unknown key" + (f"; accepted keys: {', '.join(accepted)}" if accepted else "")
     else:
         hint = HINTS.get(str(loc[-1])) if loc else None
         if hint and err["type"] not in ("missing",):
             problem = f"{problem}; {hint}"
-    raise ConfigError(key or prefix or "<config>", _short(value), problem, file=file) from None
-
-
-def _accepted_keys(model: Any, loc: tuple) -> list[str]:
-    """Field names of the model (a pydantic model or dataclass type) at ``loc``, [] if unknown."""
-    import typing
-
-    cur = model
-    for part in loc:
-        if cur is None:
-            return []
-        if isinstance(part, int):
-            args = [a for a in typing.get_args(cur) if a is not Ellipsis]
-            cur = args[-1] if args else None
-            continue
-        hints = _field_types(cur)
-        cur = _unwrap(hints.get(part)) if hints else None
-        if isinstance(part, str) and cur is not None and typing.get_origin(cur) is dict:
-            cur = typing.get_args(cur)[1] if str(part) not in hints else cur
-    return sorted(_field_types(cur)) if cur is not None else []
-
-
-def _field_types(tp: Any) -> dict[str, Any]:
-    """Field name -> annotation of a pydantic model or a dataclass type ({} otherwise)."""
-    import typing
-
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return {k: f.annotation for k, f in tp.model_fields.items()}
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return typing.get_type_hints(tp)
-    return {}
-
-
-def _unwrap(tp: Any) -> Any:
-    """``X | None`` -> X; a tuple/list of X -> the tuple type (indexed by int locs)."""
-    import types
-    import typing
-
-    if tp is None:
-        return None
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return args[0] if len(args) == 1 else None
-    return tp
-
-
-def _check_keys(tp: Any, value: Any, path: str, file: str | None) -> None:
-    """Unknown keys anywhere in a strategy table, against the Params dataclass fields.
-
-    pydantic ignores unknown keys of a standard-library dataclass (``drift_bandd = 0.1`` would
-    run with the default band, silently); this walk refuses them, naming the key path and
-    listing the accepted keys, without the strategies depending on pydantic.
-    """
-    import typing
-
-    tp = _unwrap(tp)
-    if tp is None:
-        return
-    origin = typing.get_origin(tp)
-    if origin in (tuple, list) and isinstance(value, (list, tuple)):
-        args = [a for a in typing.get_args(tp) if a is not Ellipsis]
-        if len(args) == 1:
-            for i, item in enumerate(value):
-                _check_keys(args[0], item, f"{path}.{i}", file)
-        return
-    if not (isinstance(tp, type) and dataclasses.is_dataclass(tp) and isinstance(value, dict)):
-        return
-    hints = typing.get_type_hints(tp)
-    fields = [f.name for f in dataclasses.fields(tp)]
-    for key, item in value.items():
-        if key not in fields:
-            raise ConfigError(_join(path, str(key)), _short(item),
-                              f"unknown key; accepted keys: {', '.join(sorted(fields))}",
-                              file=file)
-        _check_keys(hints.get(key), item, _join(path, str(key)), file)
+    raise ConfigError(key or prefix or "<config>", short_value(value), problem, file=file) from None
 
 
 def _typed_value(raw: Any, loc: tuple, default: Any) -> Any:
@@ -340,27 +273,6 @@ def _typed_value(raw: Any, loc: tuple, default: Any) -> Any:
         except (KeyError, IndexError, TypeError, ValueError):
             return default
     return cur
-
-
-def _join(prefix: str, field: str) -> str:
-    return f"{prefix}.{field}" if prefix else field
-
-
-class _Table:
-    """Stands for a whole TOML table in an error message (its repr lists the keys only)."""
-
-    def __init__(self, keys) -> None:
-        self.keys = list(keys)
-
-    def __repr__(self) -> str:
-        return "{table with keys " + ", ".join(map(str, self.keys)) + "}"
-
-
-def _short(value: Any) -> Any:
-    """The value as shown in an error: a long table is summarized by its keys."""
-    if isinstance(value, dict) and len(repr(value)) > 120:
-        return _Table(value)
-    return value
 
 
 @functools.cache
@@ -390,7 +302,7 @@ def validate_config(raw: dict, *, file: str | None = None) -> Config:
         raise ConfigError("data.synthetic", None, "source 'synthetic' needs a [data.synthetic] "
                           "table", file=file)
     if top.data.source != "synthetic" and top.data.synthetic is not None:
-        raise ConfigError("data.synthetic", _short(raw["data"]["synthetic"]),
+        raise ConfigError("data.synthetic", short_value(raw["data"]["synthetic"]),
                           f"only used with data.source = 'synthetic' (source is "
                           f"{top.data.source!r}); remove the table or change the source",
                           file=file)
@@ -405,16 +317,16 @@ def validate_config(raw: dict, *, file: str | None = None) -> Config:
         params_cls, _ = strategies.get(kind)
     except (KeyError, ImportError, AttributeError) as exc:
         raise ConfigError("strategy.kind", kind, str(exc).strip('"'), file=file) from None
-    _check_keys(params_cls, table, "strategy", file)
+    check_keys(params_cls, table, "strategy", file)
     try:
         params = _adapter(params_cls).validate_python(table)
     except ValidationError as exc:
         _raise_from(exc, "strategy", table, file, params_cls)
     except (ValueError, TypeError) as exc:  # __post_init__ checks pydantic did not wrap
         if getattr(exc, "field", None):
-            raise ConfigError(f"strategy.{exc.field}", _short(exc.value), exc.problem,
+            raise ConfigError(f"strategy.{exc.field}", short_value(exc.value), exc.problem,
                               file=file) from None
-        raise ConfigError("strategy", _short(table), str(exc), file=file) from None
+        raise ConfigError("strategy", short_value(table), str(exc), file=file) from None
     _check_sleeve_refs(params, file)
     _check_rule_periods(params, top.signals, file)
     for key in top.sweep:
@@ -425,7 +337,7 @@ def validate_config(raw: dict, *, file: str | None = None) -> Config:
                               "a sweep varies strategy parameters only (keys under 'strategy.'); "
                               "run one sweep per data, signals or simulation setting", file=file)
         _check_path(raw, key, file)
-    warnings = (*_simulation_warnings(top.simulation), *_param_warnings(params, "strategy"))
+    warnings = (*_simulation_warnings(top.simulation), *param_warnings(params, "strategy"))
     return Config(name=top.name, data=top.data, signals=top.signals,
                   simulation=top.simulation, strategy_kind=kind, strategy_params=params,
                   sweep=top.sweep, raw=raw, file=file, warnings=tuple(warnings))
@@ -442,7 +354,7 @@ def _check_synthetic_keys(raw: Any, file: str | None) -> None:
     accepted = make_market_parameters()
     for key, value in table.items():
         if key not in accepted:
-            raise ConfigError(f"data.synthetic.{key}", _short(value),
+            raise ConfigError(f"data.synthetic.{key}", short_value(value),
                               "not a parameter of datasets.make_market; accepted keys: "
                               + ", ".join(accepted), file=file)
 
@@ -470,33 +382,6 @@ def _simulation_warnings(sim: SimulationConfig) -> list[str]:
     return out
 
 
-def _param_warnings(params: Any, path: str) -> list[str]:
-    """Plausible-but-suspicious strategy values, walking nested Params dataclasses:
-    a return threshold of +100 % or more (possible over decades, more often a percent typed
-    for a fraction) and a flow threshold of less than a million dollars in size."""
-    from strategies.triggers import Condition
-
-    out: list[str] = []
-    if isinstance(params, Condition):
-        if params.on == "asset" and params.measure in ("return_since_anchor",
-                                                       "return_window") \
-                and params.threshold >= 1.0:
-            out.append(f"{path}.threshold = {params.threshold!r}: a return of "
-                       f"{params.threshold:+.0%}; thresholds are fractions: 0.10 means +10%")
-        return out
-    if dataclasses.is_dataclass(params) and not isinstance(params, type):
-        for f in dataclasses.fields(params):
-            v = getattr(params, f.name)
-            if f.name == "threshold_usd" and isinstance(v, (int, float)) and 0 < abs(v) < 1e6:
-                out.append(f"{path}.threshold_usd = {v!r}: less than $1M in size; flows are in "
-                           "USD: -5e9 means an outflow of more than $5B")
-            out.extend(_param_warnings(v, f"{path}.{f.name}"))
-    elif isinstance(params, (tuple, list)):
-        for i, item in enumerate(params):
-            out.extend(_param_warnings(item, f"{path}.{i}"))
-    return out
-
-
 def _check_simulation(sim: SimulationConfig, file: str | None) -> None:
     """Checks of [simulation] beyond the per-field types and bounds."""
     seen: set[str] = set()
@@ -520,7 +405,7 @@ def _check_simulation(sim: SimulationConfig, file: str | None) -> None:
                           "expense_drag = false", file=file)
     if sim.expense_ratio and not sim.expense_drag:
         # Explicit beats implicit: the ratios would be silently ignored without the drag.
-        raise ConfigError("simulation.expense_ratio", _short(sim.expense_ratio),
+        raise ConfigError("simulation.expense_ratio", short_value(sim.expense_ratio),
                           "only applied with simulation.expense_drag = true (it is false); "
                           "set expense_drag = true or remove expense_ratio", file=file)
 
@@ -548,7 +433,7 @@ def _check_signals(signals: dict[str, SignalConfig], file: str | None) -> None:
         given = sc.params()
         for key, value in given.items():
             if key not in accepted:
-                raise ConfigError(f"signals.{name}.{key}", _short(value),
+                raise ConfigError(f"signals.{name}.{key}", short_value(value),
                                   f"not a parameter of signal source {sc.source!r}; "
                                   f"parameters: {sorted(accepted)}", file=file)
         for p in params:
