@@ -20,12 +20,42 @@ import pandas as pd
 from engine.conventions import DDOF, PERIODS_PER_YEAR
 
 __all__ = [
+    "ANNUALIZED",
     "DDOF",
     "PERIODS_PER_YEAR",
+    "annualized_warning",
     "information_ratio",
     "performance_metrics",
     "tracking_error",
 ]
+
+
+#: Columns of :func:`performance_metrics` (and of metrics.csv) that extrapolate to a year.
+ANNUALIZED = ("annualized_return", "annualized_volatility", "sharpe_ratio", "sortino_ratio",
+              "calmar_ratio", "turnover_per_year")
+
+
+def annualized_warning(n_bars: int, periods_per_year: int = PERIODS_PER_YEAR) -> str | None:
+    """The warning every command prints when annualized figures cover less than a year.
+
+    Over a few sessions an annualized return is the run's return raised to a large power (3
+    sessions up 3 % "annualize" to +1,187 %): such figures are kept (they are what vectorbt
+    computes) but flagged ``annualized_valid = False`` in the metrics and named here.
+
+    Examples
+    --------
+    >>> print(annualized_warning(3))  # doctest: +NORMALIZE_WHITESPACE
+    annualized figures (annualized_return, annualized_volatility, sharpe_ratio, sortino_ratio,
+    calmar_ratio, turnover_per_year) extrapolate a run of 3 bars (0.01 years) to a year: not
+    meaningful under 252 bars; flagged annualized_valid = False in metrics.csv
+    >>> annualized_warning(252) is None
+    True
+    """
+    if n_bars >= periods_per_year:
+        return None
+    return (f"annualized figures ({', '.join(ANNUALIZED)}) extrapolate a run of {n_bars} bars "
+            f"({n_bars / periods_per_year:.2f} years) to a year: not meaningful under "
+            f"{periods_per_year} bars; flagged annualized_valid = False in metrics.csv")
 
 
 def _active(returns: pd.DataFrame, benchmark: pd.Series) -> pd.DataFrame:
@@ -89,10 +119,13 @@ def performance_metrics(returns: pd.DataFrame, *, freq: str = "1D",
 
     Returns
     -------
-    pd.DataFrame, shape (V, 7)
+    pd.DataFrame, shape (V, 9)
         total_return, annualized_return, annualized_volatility, sharpe_ratio, sortino_ratio,
         max_drawdown (<= 0) and calmar_ratio; risk-free rate 0 (compare with the CASH
-        benchmark for excess returns).
+        benchmark for excess returns). ``years`` is the run length (bars / 252, the count
+        vectorbt annualizes with) and ``annualized_valid`` is False when it is under one year:
+        the annualized columns (:data:`ANNUALIZED`) then extrapolate a short run and must not
+        be read as yearly figures (:func:`annualized_warning` says so in the command output).
     """
     import vectorbt  # noqa: F401  (registers the .vbt accessor)
 
@@ -108,4 +141,8 @@ def performance_metrics(returns: pd.DataFrame, *, freq: str = "1D",
             "calmar_ratio": acc.calmar_ratio(),
         }
     )
-    return out.replace([np.inf, -np.inf], np.nan)
+    out = out.replace([np.inf, -np.inf], np.nan)
+    years = len(returns) * pd.Timedelta(freq) / pd.Timedelta(year_freq)  # bars / 252
+    out["years"] = years
+    out["annualized_valid"] = years >= 1.0
+    return out

@@ -30,8 +30,8 @@ import pandas as pd
 
 from engine.market import CASH
 from strategies.base import LOG_COLUMNS, Context, Decisions
+from strategies.params import ParamError
 from strategies.triggers import (
-    ParamError,
     Trigger,
     apply_action,
     compare,
@@ -72,14 +72,17 @@ class CoreSatelliteParams:
         total = 0.0
         for name, members in self.sleeves.items():
             for asset, w in members.items():
-                if not w >= 0:  # negative or NaN
+                if not 0 <= w <= 1:  # negative, NaN or a percent typed for a fraction
                     raise ParamError(f"sleeves.{name}.{asset}", w,
-                                     f"sleeve {name!r}: weight of {asset} is negative or NaN")
+                                     f"sleeve {name!r}: weight of {asset} is negative, NaN or "
+                                     "above 1; weights are fractions: 0.25 means 25%")
                 total += w
         if abs(total - 1.0) > SUM_TOL:
             raise ParamError("sleeves", self.sleeves, f"sleeve weights sum to {total:.6f}, not 1")
-        if not self.drift_band >= 0:
-            raise ParamError("drift_band", self.drift_band, "is negative or NaN")
+        if not 0 <= self.drift_band < 1:
+            # a band of 1 (100 points) can never be left: the rebalance would silently never run
+            raise ParamError("drift_band", self.drift_band, "is negative, NaN or >= 1; it is an "
+                             "absolute fraction: 0.05 means 5 points (0 = off)")
         # Sleeve names a trigger refers to, checked now rather than at the first firing.
         for i, trig in enumerate(self.triggers):
             for fld, sleeve in trig.action.sleeves_used.items():

@@ -34,6 +34,13 @@ from strategies._common import (
     weights_row,
 )
 from strategies.base import CASH, Context, Decisions
+from strategies.params import (
+    ParamError,
+    check_bars,
+    check_fraction,
+    check_weights_table,
+    is_whole,
+)
 
 __all__ = ["FlowRotation", "FlowRotationParams"]
 
@@ -69,15 +76,17 @@ class FlowRotationParams:
     rebalance_every_bars: int = 21
 
     def __post_init__(self) -> None:
-        if self.top_k < 1:
-            raise ValueError(f"top_k must be >= 1, got {self.top_k}")
-        if not 0.0 <= self.tilt <= 1.0:
-            raise ValueError(f"tilt must be in [0, 1], got {self.tilt}")
-        if not 0.0 <= self.sleeve_weight <= 1.0:
-            raise ValueError(f"sleeve_weight must be in [0, 1], got {self.sleeve_weight}")
+        if not (is_whole(self.top_k) and self.top_k >= 1):
+            raise ParamError("top_k", self.top_k, "must be a whole number >= 1")
+        check_fraction("tilt", self.tilt, hint="1 puts the whole sleeve in the top k, 0 is "
+                       "equal weight")
+        check_fraction("sleeve_weight", self.sleeve_weight)
+        check_weights_table("core", self.core, max_total=1.0 - self.sleeve_weight)
         check_fractions({**self.core, "_sleeve": self.sleeve_weight}, "core + sleeve")
         if self.universe and self.top_k > len(self.universe):
-            raise ValueError(f"top_k={self.top_k} exceeds the universe size {len(self.universe)}")
+            raise ParamError("top_k", self.top_k,
+                             f"exceeds the universe size {len(self.universe)}")
+        check_bars("rebalance_every_bars", self.rebalance_every_bars)
 
 
 class FlowRotation:

@@ -31,16 +31,24 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from engine.errors import ConfigError
 from engine.periods import PERIOD_CODES
 from engine.signals import streaks
 from strategies._common import log_frame, signal_frame, weights_frame, weights_row
 from strategies.base import CASH, Context, Decisions
+from strategies.params import ParamError, check_finite, check_weights_table, is_whole
 from strategies.triggers import Action, apply_action, describe_action
 
 __all__ = ["DEFAULT_SLEEVES", "DEFAULT_WARNINGS", "FlowWarning", "FlowWarnings",
            "FlowWarningsParams", "warning_hits"]
 
 #: FlowWarning.period -> pandas period code (weeks end on Friday, as engine.app.inputs.period_total).
+
+#: Currency of ``threshold_usd`` (and of the flow signals a warning may read).
+FLOW_CURRENCY = "USD"
+
+#: Largest ``consecutive_periods`` per period: two years of weeks or of months.
+MAX_CONSECUTIVE = {"W": 104, "M": 24}
 
 #: the README's reference core/satellite allocation (fractions).
 DEFAULT_SLEEVES = {
@@ -86,12 +94,18 @@ class FlowWarning:
 
     def __post_init__(self) -> None:
         if self.period not in PERIOD_CODES:
-            raise ValueError(f"warning {self.name}: period must be 'W' or 'M', got "
-                             f"{self.period!r}")
+            raise ParamError("period", self.period, f"warning {self.name}: must be 'W' or 'M'")
         if not self.tickers:
-            raise ValueError(f"warning {self.name}: tickers must not be empty")
-        if self.consecutive_periods < 1:
-            raise ValueError(f"warning {self.name}: consecutive_periods must be >= 1")
+            raise ParamError("tickers", list(self.tickers),
+                             f"warning {self.name}: must not be empty")
+        check_finite("threshold_usd", self.threshold_usd)
+        # two years of periods in a row is already far beyond any published flow warning
+        if not (is_whole(self.consecutive_periods) and
+                1 <= self.consecutive_periods <= MAX_CONSECUTIVE[self.period]):
+            raise ParamError("consecutive_periods", self.consecutive_periods,
+                             f"warning {self.name}: must be a whole number of periods in "
+                             f"[1, {MAX_CONSECUTIVE[self.period]}] for period "
+                             f"{self.period!r}")
 
 
 DEFAULT_WARNINGS = (
@@ -114,12 +128,13 @@ class FlowWarningsParams:
     warnings: tuple[FlowWarning, ...] = DEFAULT_WARNINGS
 
     def __post_init__(self) -> None:
-        total = sum(w for m in self.sleeves.values() for w in m.values())
+        total = sum(check_weights_table(f"sleeves.{k}", m) for k, m in self.sleeves.items())
         if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"sleeve weights sum to {total:.6f}, not 1")
+            raise ParamError("sleeves", self.sleeves, f"sleeve weights sum to {total:.6f}, not 1")
         names = [w.name for w in self.warnings]
-        if len(set(names)) != len(names):
-            raise ValueError(f"warning names must be unique, got {names}")
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise ParamError(f"warnings.{i}.name", name, "warning names must be unique")
 
 
 def warning_hits(warning: FlowWarning, ctx: Context) -> pd.Series:
@@ -172,8 +187,33 @@ class FlowWarnings:
                 w = apply_action(w, sleeves, warn.action)
         return w
 
+    def check_currency(self, ctx: Context) -> None:
+        """Refuse a warning whose flow signal is not in USD: ``threshold_usd`` is in dollars.
+
+        The currency is the signal's ``attrs["currency"]`` (set by
+        :func:`engine.app.inputs.etf_flow_usd` from the market's ETF data); a signal without
+        it is taken as USD.
+
+        Raises
+        ------
+        ConfigError
+            Naming ``strategy.warnings.<i>.signal``, the signal's currency and the fix.
+        """
+        for i, warn in enumerate(self.params.warnings):
+            name = warn.signal.partition(":")[0]
+            if name not in ctx.signals:
+                continue
+            currency = getattr(ctx.signals[name], "attrs", {}).get("currency", FLOW_CURRENCY)
+            if currency != FLOW_CURRENCY:
+                raise ConfigError(
+                    f"strategy.warnings.{i}.signal", warn.signal,
+                    f"warning {warn.name}: the signal's flows are in {currency} but "
+                    f"threshold_usd = {warn.threshold_usd:g} is in {FLOW_CURRENCY}; use a "
+                    f"market whose ETF flows are in {FLOW_CURRENCY} (data.source = 'us_etf')")
+
     def decide(self, ctx: Context) -> Decisions:
         p = self.params
+        self.check_currency(ctx)
         dates, cols = ctx.dates, list(ctx.prices.columns)
         pos = {d: i for i, d in enumerate(dates)}
         # state changes: (bar, warning, on/off)

@@ -21,6 +21,7 @@ import pandas as pd
 
 from strategies._common import log_frame, rebalance_mask, signal_frame, weights_frame, weights_row
 from strategies.base import CASH, Context, Decisions
+from strategies.params import ParamError, check_bars, check_finite, check_fraction
 
 __all__ = ["MarketFlowTiming", "MarketFlowTimingParams"]
 
@@ -57,13 +58,17 @@ class MarketFlowTimingParams:
 
     def __post_init__(self) -> None:
         if not self.markets:
-            raise ValueError("markets must not be empty")
+            raise ParamError("markets", list(self.markets), "must not be empty")
+        check_finite("enter_threshold", self.enter_threshold)
+        check_finite("exit_threshold", self.exit_threshold)
         if self.exit_threshold > self.enter_threshold:
-            raise ValueError("exit_threshold must be <= enter_threshold")
-        if not 0.0 <= self.invest_weight <= 1.0:
-            raise ValueError(f"invest_weight must be in [0, 1], got {self.invest_weight}")
+            raise ParamError("exit_threshold", self.exit_threshold,
+                             f"must be <= enter_threshold ({self.enter_threshold:g})")
+        check_fraction("invest_weight", self.invest_weight)
+        check_finite("switch_margin", self.switch_margin)
         if self.switch_margin < 0:
-            raise ValueError("switch_margin must be >= 0")
+            raise ParamError("switch_margin", self.switch_margin, "must be >= 0")
+        check_bars("rebalance_every_bars", self.rebalance_every_bars)
 
 
 class MarketFlowTiming:

@@ -36,6 +36,13 @@ from strategies._common import (
     weights_row,
 )
 from strategies.base import CASH, Context, Decisions
+from strategies.params import (
+    ParamError,
+    check_bars,
+    check_finite,
+    check_fraction,
+    check_weights_table,
+)
 
 __all__ = [
     "DEFAULT_SCENARIOS",
@@ -65,6 +72,11 @@ class Ramp:
     max_weight: float
     every_bars: int = 21
 
+    def __post_init__(self) -> None:
+        check_fraction("step", self.step, lo_open=True)
+        check_fraction("max_weight", self.max_weight)
+        check_bars("every_bars", self.every_bars)
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -74,6 +86,10 @@ class Scenario:
     probability: float
     weights: dict[str, float]
     ramp: Ramp | None = None
+
+    def __post_init__(self) -> None:
+        check_fraction("probability", self.probability, hint="probabilities are fractions: "
+                       "0.60 means 60%")
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,9 @@ class SignalCondition:
     signal: str
     op: Literal["<=", ">="]
     threshold: float
+
+    def __post_init__(self) -> None:
+        check_finite("threshold", self.threshold)  # NaN would silently never hold
 
 
 @dataclass(frozen=True)
@@ -140,28 +159,30 @@ class RegimeParams:
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.scenarios]
-        if len(set(names)) != len(names):
-            raise ValueError(f"scenario names must be unique, got {names}")
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise ParamError(f"scenarios.{i}.name", name, "scenario names must be unique")
         if self.default not in names:
-            raise ValueError(f"default {self.default!r} is not a scenario ({names})")
+            raise ParamError("default", self.default, f"is not a scenario ({names})")
         total = sum(s.probability for s in self.scenarios)
-        if abs(total - 1.0) > PROB_SUM_TOL or any(s.probability < 0 for s in self.scenarios):
-            raise ValueError(f"scenario probabilities must be >= 0 and sum to 1, got {total}")
-        for s in self.scenarios:
+        if abs(total - 1.0) > PROB_SUM_TOL:
+            raise ParamError("scenarios", [f"{s.name}: {s.probability:g}" for s in self.scenarios],
+                             f"scenario probabilities sum to {total:.6f}, not 1")
+        for i, s in enumerate(self.scenarios):
+            check_weights_table(f"scenarios.{i}.weights", s.weights)
             check_fractions(s.weights, f"scenario {s.name}")
             if s.ramp is not None:
                 cash = 1.0 - sum(s.weights.values()) + s.weights.get(CASH, 0.0)
-                if s.ramp.max_weight > cash + 1e-12 or s.ramp.step <= 0 or s.ramp.every_bars < 1:
-                    raise ValueError(
-                        f"scenario {s.name}: ramp needs 0 < step, every_bars >= 1 and "
-                        f"max_weight <= the scenario's cash ({cash:.4f})")
-        for r in self.rules:
+                if s.ramp.max_weight > cash + 1e-12:
+                    raise ParamError(f"scenarios.{i}.ramp.max_weight", s.ramp.max_weight,
+                                     f"scenario {s.name}: more than the scenario's cash "
+                                     f"({cash:.4f}) that funds the ramp")
+        for i, r in enumerate(self.rules):
             if r.scenario not in names:
-                raise ValueError(f"rule scenario {r.scenario!r} is not a scenario ({names})")
-        if self.rebalance_every_bars < 0:
-            raise ValueError("rebalance_every_bars must be >= 0")
-        if self.min_hold_bars < 1:
-            raise ValueError("min_hold_bars must be >= 1")
+                raise ParamError(f"rules.{i}.scenario", r.scenario,
+                                 f"is not a scenario ({names})")
+        check_bars("rebalance_every_bars", self.rebalance_every_bars, lo=0)
+        check_bars("min_hold_bars", self.min_hold_bars)
 
     @property
     def probabilities(self) -> dict[str, float]:

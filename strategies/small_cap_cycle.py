@@ -28,6 +28,13 @@ from engine.conventions import PERIODS_PER_YEAR
 from engine.peaks import drawdown_from_peak, rise_from_trough
 from strategies._common import check_fractions, log_frame, signal_frame, weights_frame, weights_row
 from strategies.base import CASH, Context, Decisions
+from strategies.params import (
+    MAX_RETURN,
+    check_bars,
+    check_finite,
+    check_fraction,
+    check_weights_table,
+)
 
 __all__ = ["SmallCapCycle", "SmallCapCycleParams"]
 
@@ -72,12 +79,15 @@ class SmallCapCycleParams:
     core: dict[str, float] = field(default_factory=lambda: {"VOO": 0.80})
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.bear_drawdown < 1.0:
-            raise ValueError(f"bear_drawdown must be in (0, 1), got {self.bear_drawdown}")
-        if self.recovery_rise <= 0:
-            raise ValueError(f"recovery_rise must be > 0, got {self.recovery_rise}")
-        if self.early_hold_bars < 1:
-            raise ValueError("early_hold_bars must be >= 1")
+        # a fall of the peak's whole value or more can never happen: a bear never starts
+        check_fraction("bear_drawdown", self.bear_drawdown, lo_open=True, hi_open=True,
+                       hint="a positive fraction of the peak: 0.20 means a 20% fall")
+        check_fraction("recovery_rise", self.recovery_rise, lo_open=True, hi=MAX_RETURN,
+                       hint="a fraction off the trough: 0.10 means +10%")
+        check_bars("early_hold_bars", self.early_hold_bars)
+        check_finite("rotate_threshold", self.rotate_threshold)
+        check_fraction("sleeve_weight", self.sleeve_weight)
+        check_weights_table("core", self.core, max_total=1.0 - self.sleeve_weight)
         check_fractions({**self.core, "_sleeve": self.sleeve_weight}, "core + sleeve")
 
 

@@ -30,7 +30,6 @@ the asset being lowered).
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -42,6 +41,14 @@ from engine.market import CASH
 from engine.peaks import drawdown_from_peak
 from strategies._common import holds, signal_series
 from strategies.base import Context
+from strategies.params import (
+    MAX_RETURN,
+    THRESHOLD_HINT,
+    ParamError,
+    check_bars,
+    check_finite,
+    check_fraction,
+)
 
 __all__ = [
     "Action",
@@ -58,26 +65,6 @@ __all__ = [
 
 #: Weights below this are treated as zero when funding (fractions).
 _EPS = 1e-12
-
-
-class ParamError(ValueError):
-    """A bad parameter value, naming its field so a config error can give the full key path.
-
-    ``engine.app.config`` appends ``field`` (dotted, relative to the dataclass that raised) to the
-    location pydantic reports for the dataclass, e.g. ``strategy.triggers.1.condition`` +
-    ``window_bars``.
-
-    Examples
-    --------
-    >>> str(ParamError("window_bars", 0, "must be >= 1"))
-    'window_bars = 0: must be >= 1'
-    """
-
-    def __init__(self, field: str, value: object, problem: str) -> None:
-        self.field = field
-        self.value = value
-        self.problem = problem
-        super().__init__(f"{field} = {value!r}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -113,10 +100,9 @@ class Condition:
 
     def __post_init__(self) -> None:
         # NaN compares False with everything: a NaN threshold would silently never fire.
-        if not math.isfinite(self.threshold):
-            raise ParamError("threshold", self.threshold, "must be a finite number")
-        if self.window_bars < 1:
-            raise ParamError("window_bars", self.window_bars, "must be >= 1 (bars)")
+        check_finite("threshold", self.threshold)
+        self._check_reachable()
+        check_bars("window_bars", self.window_bars)
         if self.anchor is not None:
             # Checked here, not when the condition is first evaluated mid-backtest.
             # Strict YYYY-MM-DD: fromisoformat alone also takes "20240101" and ISO week dates.
@@ -126,6 +112,34 @@ class Condition:
                 ok = False
             if not ok:
                 raise ParamError("anchor", self.anchor, "is not an ISO date (YYYY-MM-DD)")
+
+    def _check_reachable(self) -> None:
+        """A drawdown or return threshold that no positive price series can reach (or that every
+        series meets on its first day) is an error, not a trigger that silently never fires.
+
+        Only for ``on = "asset"``: prices are positive; a signal (a flow, a z-score) may be
+        negative, where drawdowns and returns have no such bounds.
+        """
+        if self.on != "asset":
+            return
+        t, op = self.threshold, self.op
+        if self.measure == "drawdown":
+            # x / max(x) - 1 is in (-1, 0] for positive prices
+            if t <= -1.0:
+                raise ParamError("threshold", t, "a drawdown is always > -1 (a price can't "
+                                 f"fall 100 %), so this trigger can never fire; {THRESHOLD_HINT}")
+            if t > 0.0:
+                never = "never holds" if op == ">=" else "holds on the first day"
+                raise ParamError("threshold", t, f"a drawdown is <= 0, so '{op} {t:g}' {never}; "
+                                 f"{THRESHOLD_HINT}")
+        elif self.measure in ("return_since_anchor", "return_window"):
+            if t <= -1.0:
+                raise ParamError("threshold", t, "a return is always > -1 (a price can't fall "
+                                 f"100 %), so this trigger can never fire; {THRESHOLD_HINT}")
+            if t > MAX_RETURN:
+                raise ParamError("threshold", t, f"a return above +{MAX_RETURN:.0%} is refused "
+                                 f"as a percent typed for a fraction; {THRESHOLD_HINT} "
+                                 "(0.10 means +10%)")
 
 
 @dataclass(frozen=True)
@@ -154,8 +168,7 @@ class Action:
     funding: str = "pro_rata"
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.target <= 1.0:  # also False for NaN
-            raise ParamError("target", self.target, "is not a fraction in [0, 1]")
+        check_fraction("target", self.target)  # also refuses NaN
         if self.kind == "set_weight" and not self.asset:
             raise ParamError("asset", self.asset, "a set_weight action needs an asset")
         if self.kind == "scale_sleeve" and not self.sleeve:

@@ -7,18 +7,20 @@ Writes to ``DIR``:
 * ``orders.parquet`` -- every fill: variant, date, asset, size (+buy/-sell), price, value, fees;
 * ``triggers.csv`` -- the trigger / warning log: date, variant, rule, action, detail;
 * ``metrics.csv`` -- one row per variant (vectorbt metrics, turnover, fees, TE / IR);
-* ``run.json`` -- config hash, data hash, package versions, date range, command.
+* ``run.json`` -- config hash, data hash, package versions, date range, command, when the
+  benchmarks were bought (``benchmark_start``, ``benchmarks_from``), the warnings printed and
+  the manifest ``files`` (:mod:`engine.app.outputs`);
+* ``scenarios.csv`` -- only for strategies that declare scenarios (regime).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["add_arguments", "package_versions", "run", "write_outputs"]
+__all__ = ["add_arguments", "benchmark_note", "package_versions", "run", "write_outputs"]
 
 #: Packages whose versions go into run.json.
 VERSIONED = ("flowbt", "vectorbt", "numba", "numpy", "pandas", "pyarrow", "pydantic", "dask")
@@ -43,49 +45,76 @@ def package_versions() -> dict[str, str | None]:
 
 
 def write_outputs(result, out: Path, argv: list[str] | None = None) -> dict:
-    """Write a :class:`engine.app.runner.RunResult` to ``out``; return the run.json content."""
+    """Write a :class:`engine.app.runner.RunResult` to ``out``; return the run.json content.
+
+    Goes through :class:`engine.app.outputs.RunDir`: run.json lists the files written
+    (``"files"``), files an earlier flowbt run left there are removed, and a directory holding
+    files flowbt did not write is refused (ConfigError naming ``--out``).
+    """
     import pandas as pd
 
-    from engine.app.runner import data_hash
+    from engine.app.outputs import RunDir
+    from engine.app.runner import benchmark_start_date, data_hash
+    from engine.metrics import annualized_warning
 
-    out.mkdir(parents=True, exist_ok=True)
     sim = result.sim
-    equity = sim.equity.copy()
-    equity.columns = equity.columns.astype(str)
-    equity.index.name = "date"
-    equity.to_parquet(out / "equity.parquet")
-    frames = []
-    for v, w in (sim.weights or {}).items():
-        long = w.rename_axis("date").reset_index().melt(id_vars="date", var_name="asset",
-                                                        value_name="weight")
-        frames.append(long.assign(variant=v)[["date", "variant", "asset", "weight"]])
-    weights = (pd.concat(frames, ignore_index=True) if frames
-               else pd.DataFrame(columns=["date", "variant", "asset", "weight"]))
-    weights.to_parquet(out / "weights.parquet", index=False)
-    sim.orders.to_parquet(out / "orders.parquet", index=False)
-    sim.log.to_csv(out / "triggers.csv", index=False)
-    sim.metrics.to_csv(out / "metrics.csv")
-    prices = result.prepared.market.prices
-    info = {
-        "name": result.config.name,
-        "config_file": result.config.file,
-        "config_hash": result.config.hash,
-        "data_hash": data_hash(prices),
-        "data_source": result.config.data.source,
-        "start": str(prices.index[0].date()),
-        "end": str(prices.index[-1].date()),
-        "n_bars": len(prices),
-        "variants": list(map(str, sim.equity.columns)),
-        "unexecuted_decisions": sim.unexecuted,
-        "packages": package_versions(),
-        "command": argv if argv is not None else sys.argv,
-    }
-    scen = scenario_results(result)
-    if scen is not None:
-        scen.to_csv(out / "scenarios.csv")
-        info["scenarios"] = list(map(str, scen.index))
-    (out / "run.json").write_text(json.dumps(info, indent=2, default=str))
-    return info
+    with RunDir(out, command="backtest") as rd:
+        equity = sim.equity.copy()
+        equity.columns = equity.columns.astype(str)
+        equity.index.name = "date"
+        equity.to_parquet(rd.path("equity.parquet"))
+        frames = []
+        for v, w in (sim.weights or {}).items():
+            long = w.rename_axis("date").reset_index().melt(id_vars="date", var_name="asset",
+                                                            value_name="weight")
+            frames.append(long.assign(variant=v)[["date", "variant", "asset", "weight"]])
+        weights = (pd.concat(frames, ignore_index=True) if frames
+                   else pd.DataFrame(columns=["date", "variant", "asset", "weight"]))
+        weights.to_parquet(rd.path("weights.parquet"), index=False)
+        sim.orders.to_parquet(rd.path("orders.parquet"), index=False)
+        sim.log.to_csv(rd.path("triggers.csv"), index=False)
+        sim.metrics.to_csv(rd.path("metrics.csv"))
+        prices = result.prepared.market.prices
+        cfg = result.config
+        short = annualized_warning(len(prices))
+        info = {
+            "name": cfg.name,
+            "config_file": cfg.file,
+            "config_hash": cfg.hash,
+            "data_hash": data_hash(prices),
+            "data_source": cfg.data.source,
+            "start": str(prices.index[0].date()),
+            "end": str(prices.index[-1].date()),
+            "n_bars": len(prices),
+            "variants": list(map(str, sim.equity.columns)),
+            "unexecuted_decisions": sim.unexecuted,
+            "benchmark_start": cfg.simulation.benchmark_start,
+            "benchmarks_from": (str(benchmark_start_date(
+                cfg, result.prepared.ctx, result.decisions[cfg.name]).date())
+                if cfg.simulation.benchmarks else None),
+            "warnings": [*cfg.warnings, *([short] if short else [])],
+            "packages": package_versions(),
+            "command": argv if argv is not None else sys.argv,
+        }
+        scen = scenario_results(result)
+        if scen is not None:
+            scen.to_csv(rd.path("scenarios.csv"))
+            info["scenarios"] = list(map(str, scen.index))
+        return rd.finish(info)
+
+
+def benchmark_note(info: dict) -> str | None:
+    """The printed line saying when the benchmarks were bought (None without benchmarks)."""
+    if not info.get("benchmarks_from"):
+        return None
+    if info["benchmark_start"] == "first_bar":
+        return (f"benchmarks bought on the first bar {info['start']} "
+                "(simulation.benchmark_start = \"first_bar\")")
+    if info["benchmarks_from"] == info["start"]:
+        return f"benchmarks bought on the strategy's first decision, the first bar {info['start']}"
+    return (f"benchmarks bought on the strategy's first decision {info['benchmarks_from']} "
+            f"(it holds cash from {info['start']} while its signals warm up); set "
+            "simulation.benchmark_start = \"first_bar\" to buy them on the first bar")
 
 
 def scenario_results(result):
@@ -130,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     result = run_backtest(cfg, start=args.start, end=args.end)
     out = Path(args.out)
-    write_outputs(result, out)
+    info = write_outputs(result, out)
     q = result.prepared.market.quality
     if q is not None:
         print(q.summary())
@@ -138,5 +167,13 @@ def run(args: argparse.Namespace) -> int:
     cols = [c for c in ("total_return", "annualized_return", "annualized_volatility",
                         "sharpe_ratio", "max_drawdown", "turnover_per_year") if c in m]
     print(m[cols].to_string(float_format=lambda x: f"{x:.4f}"))
+    note = benchmark_note(info)
+    if note:
+        print(note)
+    for w in info["warnings"]:
+        print(f"warning: {w}")
+    if info["removed_stale"]:
+        print(f"removed {len(info['removed_stale'])} stale file(s) of an earlier run: "
+              + ", ".join(info["removed_stale"]))
     print(f"{len(result.sim.log)} trigger events; results in {out}")
     return 0

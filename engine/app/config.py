@@ -10,6 +10,7 @@ Schema (every key; see examples/core_satellite.toml)::
     end = "2025-09-26"                       # optional, inclusive
     [data.synthetic]                         # only (and required) for source = "synthetic":
     n_days = 1500                            #   keyword arguments of datasets.make_market
+                                             #   (SyntheticConfig: typed, ranges; no others)
     seed = 1
 
     [signals.<name>]                         # optional; engine.app.inputs.INPUTS[source](market, **rest)
@@ -17,14 +18,15 @@ Schema (every key; see examples/core_satellite.toml)::
     ...                                      # checked against the builder's keyword arguments
 
     [simulation]
-    fee_rate = 0.0005                        # fraction of traded value, finite, [0, 0.1)
-    slippage_rate = 0.0005                   # fraction, finite, [0, 0.1)
-    execution_lag_bars = 1                   # decisions at t trade at the close of t + lag
+    fee_rate = 0.0005                        # fraction of traded value, [0, 0.02]; > 0.005 warns
+    slippage_rate = 0.0005                   # fraction, [0, 0.02]; > 0.005 warns
+    execution_lag_bars = 1                   # decisions at t trade at the close of t + lag, 0..21
     init_cash = 100000.0                     # currency units, finite, > 0
     benchmarks = ["VOO", "RSP", "static"]    # tickers bought and held, "static" = base allocation
+    benchmark_start = "first_decision"       # or "first_bar": when benchmarks are bought
     expense_drag = false                     # true on index levels: apply expense ratios
-    expense_ratio = {}                       # asset -> fraction per year in [0, 0.2); only
-                                             #   with expense_drag = true
+    expense_ratio = {}                       # asset -> fraction per year in [0, 0.2); needed
+                                             #   by (and only with) expense_drag = true
     chunk_variants = 100                     # variants per vectorbt call (sweeps)
 
     [strategy]
@@ -55,6 +57,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from engine.app.config_checks import (
+    accepted_keys,
+    check_keys,
+    join_path,
+    param_warnings,
+    short_value,
+)
 from engine.errors import ConfigError
 
 __all__ = [
@@ -74,15 +83,64 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SyntheticConfig(BaseModel):
-    """Keyword arguments of ``datasets.make_market`` (passed through as given)."""
+#: Upper bound (inclusive) of fee_rate and slippage_rate: 2 % of traded value a trade. The
+#: highest retail commissions in the data's markets are below 1 % (KRX online brokers charge
+#: ~0.015 %, US brokers 0; Korea's securities transaction tax is ~0.2 % of sells), so a larger
+#: value is a percent typed where a fraction is meant (0.05 for "5 bp" is 5 %).
+MAX_COST_RATE = 0.02
+#: Above this (0.5 % a trade, 10x a typical 5 bp) a cost rate runs but is printed as a warning.
+WARN_COST_RATE = 0.005
+#: Upper bound (exclusive) of an annual expense ratio as a fraction (20 %/yr).
+MAX_EXPENSE_RATIO = 0.2
+#: Largest execution lag: a month of sessions between a decision and its trade.
+MAX_LAG_BARS = 21
+#: Bounds of a synthetic market (what a 2-core machine generates in minutes; see
+#: benchmarks/results/generate.md for 7,500 x 3,000 x 200).
+MAX_SYNTHETIC_DAYS, MAX_SYNTHETIC_STOCKS, MAX_SYNTHETIC_ETFS = 20_000, 10_000, 1_000
 
-    model_config = ConfigDict(extra="allow", frozen=True)
-    n_days: int = Field(1500, gt=1)
-    n_stocks: int = Field(300, gt=0)
-    n_etfs: int = Field(30, gt=0)
-    signal_strength: float = 0.0
-    seed: int = 0
+#: Hints appended to a range error of a key with this leaf name (the unit the user meant).
+HINTS = {
+    "fee_rate": "a fraction of traded value: 0.0005 means 5 bp; more than 0.02 (2 % a trade) "
+                "is refused as a percent typed for a fraction",
+    "slippage_rate": "a fraction of traded value: 0.0005 means 5 bp; more than 0.02 (2 % a "
+                     "trade) is refused as a percent typed for a fraction",
+    "execution_lag_bars": "bars between a decision and its trade: 1 = the next close",
+    "init_cash": "starting value in the data's currency, a positive finite number",
+    "signal_strength": "a correlation in [0, 1): 0.1 is the README's planted strength",
+    "listing_fraction": "a fraction of stocks: 0.2 means 20%",
+    "cash_rate_pct": "percent per year: 2.5 means 2.5%",
+}
+
+
+class SyntheticConfig(_Strict):
+    """Keyword arguments of ``datasets.make_market``, typed and range-checked.
+
+    The field names are exactly make_market's keyword parameters (pinned by
+    tests/engine/app/test_config_values.py); an unknown key is refused naming
+    ``data.synthetic.<key>`` and listing the parameters read from make_market's signature.
+    """
+
+    n_days: int = Field(1500, ge=2, le=MAX_SYNTHETIC_DAYS)
+    n_stocks: int = Field(300, ge=1, le=MAX_SYNTHETIC_STOCKS)
+    n_etfs: int = Field(30, ge=1, le=MAX_SYNTHETIC_ETFS)  # the ETF closes are the prices
+    investors: list[str] | None = None
+    start: dt.date = dt.date(2000, 1, 4)
+    signal_strength: float = Field(0.0, ge=0.0, lt=1.0, allow_inf_nan=False)
+    seed: int = Field(0, ge=0)
+    dtype: Literal["float64", "float32"] = "float64"
+    listing_fraction: float = Field(0.2, ge=0.0, le=1.0, allow_inf_nan=False)
+    cash_rate_pct: float = Field(2.5, ge=-5.0, le=50.0, allow_inf_nan=False)
+    signal_horizon_days: int = Field(1, ge=1, le=252)
+
+    def make_market_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments for ``datasets.make_market``: the three sizes (make_market
+        requires them; the config defaults them) and the other keys the config set, so
+        make_market's own defaults apply to the rest."""
+        out = {"n_days": self.n_days, "n_stocks": self.n_stocks, "n_etfs": self.n_etfs,
+               **self.model_dump(exclude_unset=True)}
+        if "start" in out:
+            out["start"] = out["start"].isoformat()
+        return out
 
 
 class DataConfig(_Strict):
@@ -92,19 +150,16 @@ class DataConfig(_Strict):
     synthetic: SyntheticConfig | None = None
 
 
-#: Upper bound (exclusive) of fee_rate and slippage_rate: 10 % of traded value is already absurd;
-#: a larger value is almost surely a percent typed where a fraction is meant.
-MAX_COST_RATE = 0.1
-#: Upper bound (exclusive) of an annual expense ratio as a fraction (20 %/yr).
-MAX_EXPENSE_RATIO = 0.2
-
-
 class SimulationConfig(_Strict):
-    fee_rate: float = Field(0.0, ge=0.0, lt=MAX_COST_RATE, allow_inf_nan=False)
-    slippage_rate: float = Field(0.0, ge=0.0, lt=MAX_COST_RATE, allow_inf_nan=False)
-    execution_lag_bars: int = Field(1, ge=0)
+    fee_rate: float = Field(0.0, ge=0.0, le=MAX_COST_RATE, allow_inf_nan=False)
+    slippage_rate: float = Field(0.0, ge=0.0, le=MAX_COST_RATE, allow_inf_nan=False)
+    execution_lag_bars: int = Field(1, ge=0, le=MAX_LAG_BARS)
     init_cash: float = Field(100_000.0, gt=0.0, allow_inf_nan=False)
     benchmarks: list[str] = Field(default_factory=list)
+    #: "first_decision": benchmarks are bought on the strategy's first decision (a strategy
+    #: that warms up sits in cash before it, and so do its benchmarks); "first_bar": bought on
+    #: the first bar of the data whatever the strategy does.
+    benchmark_start: Literal["first_decision", "first_bar"] = "first_decision"
     expense_drag: bool = False
     expense_ratio: dict[str, float] = Field(default_factory=dict)
     chunk_variants: int | None = Field(None, gt=0)
@@ -144,6 +199,9 @@ class Config:
     raw : dict
         The TOML table as read (with overrides applied); hashed into ``run.json``.
     file : str or None
+    warnings : tuple of str
+        Values that run but look wrong (e.g. a fee above 0.5 % a trade), each naming its key
+        path; every command prints them and writes them to run.json.
     """
 
     name: str
@@ -155,6 +213,7 @@ class Config:
     sweep: dict[str, list[Any]] = field(default_factory=dict)
     raw: dict = field(default_factory=dict)
     file: str | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def hash(self) -> str:
@@ -181,7 +240,8 @@ def _value_at(raw: Any, loc: tuple) -> Any:
     return cur
 
 
-def _raise_from(exc: ValidationError, prefix: str, raw: Any, file: str | None) -> None:
+def _raise_from(exc: ValidationError, prefix: str, raw: Any, file: str | None,
+                model: Any = None) -> None:
     err = exc.errors()[0]
     loc = tuple(err["loc"])
     key = _loc_path(prefix, loc)
@@ -189,31 +249,30 @@ def _raise_from(exc: ValidationError, prefix: str, raw: Any, file: str | None) -
     problem = err["msg"]
     cause = (err.get("ctx") or {}).get("error")
     if getattr(cause, "field", None):
-        # A dataclass __post_init__ check (strategies.triggers.ParamError): pydantic locates the
+        # A dataclass __post_init__ check (strategies.params.ParamError): pydantic locates the
         # dataclass; the error names the field inside it.
-        key, value, problem = _join(key or prefix, cause.field), cause.value, cause.problem
-    raise ConfigError(key or prefix or "<config>", _short(value), problem, file=file) from None
+        key, value, problem = join_path(key or prefix, cause.field), cause.value, cause.problem
+        # the value as typed (-7, not the -7.0 pydantic coerced it to)
+        value = _typed_value(raw, (*loc, *cause.field.split(".")), value)
+    elif err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
+        accepted = accepted_keys(model, loc[:-1])
+        problem = "unknown key" + (f"; accepted keys: {', '.join(accepted)}" if accepted else "")
+    else:
+        hint = HINTS.get(str(loc[-1])) if loc else None
+        if hint and err["type"] not in ("missing",):
+            problem = f"{problem}; {hint}"
+    raise ConfigError(key or prefix or "<config>", short_value(value), problem, file=file) from None
 
 
-def _join(prefix: str, field: str) -> str:
-    return f"{prefix}.{field}" if prefix else field
-
-
-class _Table:
-    """Stands for a whole TOML table in an error message (its repr lists the keys only)."""
-
-    def __init__(self, keys) -> None:
-        self.keys = list(keys)
-
-    def __repr__(self) -> str:
-        return "{table with keys " + ", ".join(map(str, self.keys)) + "}"
-
-
-def _short(value: Any) -> Any:
-    """The value as shown in an error: a long table is summarized by its keys."""
-    if isinstance(value, dict) and len(repr(value)) > 120:
-        return _Table(value)
-    return value
+def _typed_value(raw: Any, loc: tuple, default: Any) -> Any:
+    """The value at ``loc`` in the table as read, or ``default`` when there is none."""
+    cur = raw
+    for p in loc:
+        try:
+            cur = cur[int(p)] if isinstance(cur, list) else cur[p]
+        except (KeyError, IndexError, TypeError, ValueError):
+            return default
+    return cur
 
 
 @functools.cache
@@ -234,15 +293,16 @@ def validate_config(raw: dict, *, file: str | None = None) -> Config:
     """
     import strategies
 
+    _check_synthetic_keys(raw, file)
     try:
         top = _Top.model_validate(raw)
     except ValidationError as exc:
-        _raise_from(exc, "", raw, file)
+        _raise_from(exc, "", raw, file, _Top)
     if top.data.source == "synthetic" and top.data.synthetic is None:
         raise ConfigError("data.synthetic", None, "source 'synthetic' needs a [data.synthetic] "
                           "table", file=file)
     if top.data.source != "synthetic" and top.data.synthetic is not None:
-        raise ConfigError("data.synthetic", _short(raw["data"]["synthetic"]),
+        raise ConfigError("data.synthetic", short_value(raw["data"]["synthetic"]),
                           f"only used with data.source = 'synthetic' (source is "
                           f"{top.data.source!r}); remove the table or change the source",
                           file=file)
@@ -257,15 +317,16 @@ def validate_config(raw: dict, *, file: str | None = None) -> Config:
         params_cls, _ = strategies.get(kind)
     except (KeyError, ImportError, AttributeError) as exc:
         raise ConfigError("strategy.kind", kind, str(exc).strip('"'), file=file) from None
+    check_keys(params_cls, table, "strategy", file)
     try:
         params = _adapter(params_cls).validate_python(table)
     except ValidationError as exc:
-        _raise_from(exc, "strategy", table, file)
+        _raise_from(exc, "strategy", table, file, params_cls)
     except (ValueError, TypeError) as exc:  # __post_init__ checks pydantic did not wrap
         if getattr(exc, "field", None):
-            raise ConfigError(f"strategy.{exc.field}", _short(exc.value), exc.problem,
+            raise ConfigError(f"strategy.{exc.field}", short_value(exc.value), exc.problem,
                               file=file) from None
-        raise ConfigError("strategy", _short(table), str(exc), file=file) from None
+        raise ConfigError("strategy", short_value(table), str(exc), file=file) from None
     _check_sleeve_refs(params, file)
     _check_rule_periods(params, top.signals, file)
     for key in top.sweep:
@@ -276,9 +337,49 @@ def validate_config(raw: dict, *, file: str | None = None) -> Config:
                               "a sweep varies strategy parameters only (keys under 'strategy.'); "
                               "run one sweep per data, signals or simulation setting", file=file)
         _check_path(raw, key, file)
+    warnings = (*_simulation_warnings(top.simulation), *param_warnings(params, "strategy"))
     return Config(name=top.name, data=top.data, signals=top.signals,
                   simulation=top.simulation, strategy_kind=kind, strategy_params=params,
-                  sweep=top.sweep, raw=raw, file=file)
+                  sweep=top.sweep, raw=raw, file=file, warnings=tuple(warnings))
+
+
+def _check_synthetic_keys(raw: Any, file: str | None) -> None:
+    """``[data.synthetic]`` keys must be keyword parameters of ``datasets.make_market``: read
+    from its signature here (the application layer may import datasets), so a typo is named
+    with the list of real parameters instead of reaching make_market as a TypeError."""
+    data = raw.get("data") if isinstance(raw, dict) else None
+    table = data.get("synthetic") if isinstance(data, dict) else None
+    if not isinstance(table, dict):
+        return
+    accepted = make_market_parameters()
+    for key, value in table.items():
+        if key not in accepted:
+            raise ConfigError(f"data.synthetic.{key}", short_value(value),
+                              "not a parameter of datasets.make_market; accepted keys: "
+                              + ", ".join(accepted), file=file)
+
+
+def make_market_parameters() -> list[str]:
+    """Keyword parameters of ``datasets.make_market`` (from its signature), in order."""
+    import inspect
+
+    from datasets import make_market
+
+    return [p.name for p in inspect.signature(make_market).parameters.values()
+            if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                          inspect.Parameter.KEYWORD_ONLY)]
+
+
+def _simulation_warnings(sim: SimulationConfig) -> list[str]:
+    """Values of [simulation] that run but are probably not what the user meant."""
+    out = []
+    for key in ("fee_rate", "slippage_rate"):
+        v = getattr(sim, key)
+        if v > WARN_COST_RATE:
+            out.append(f"simulation.{key} = {v!r}: {v:.2%} of traded value a trade, more than "
+                       f"{WARN_COST_RATE:.1%} ({WARN_COST_RATE * 1e4:.0f} bp); fractions: 0.0005 "
+                       "means 5 bp")
+    return out
 
 
 def _check_simulation(sim: SimulationConfig, file: str | None) -> None:
@@ -294,9 +395,17 @@ def _check_simulation(sim: SimulationConfig, file: str | None) -> None:
             raise ConfigError(f"simulation.expense_ratio.{asset}", ratio,
                               f"must be a fraction per year in [0, {MAX_EXPENSE_RATIO}), e.g. "
                               "0.0003 for 3 bp", file=file)
+    if sim.expense_drag and not sim.expense_ratio:
+        # The data's own expense ratios would be applied to ETF adjusted closes, which
+        # already net them: the fee would be charged twice.
+        raise ConfigError("simulation.expense_drag", True,
+                          "applies expense ratios to index levels only; ETF closes already net "
+                          "their expense ratios. Set simulation.expense_ratio = {ASSET = "
+                          "fraction per year, ...} for the index-level columns, or set "
+                          "expense_drag = false", file=file)
     if sim.expense_ratio and not sim.expense_drag:
         # Explicit beats implicit: the ratios would be silently ignored without the drag.
-        raise ConfigError("simulation.expense_ratio", _short(sim.expense_ratio),
+        raise ConfigError("simulation.expense_ratio", short_value(sim.expense_ratio),
                           "only applied with simulation.expense_drag = true (it is false); "
                           "set expense_drag = true or remove expense_ratio", file=file)
 
@@ -324,7 +433,7 @@ def _check_signals(signals: dict[str, SignalConfig], file: str | None) -> None:
         given = sc.params()
         for key, value in given.items():
             if key not in accepted:
-                raise ConfigError(f"signals.{name}.{key}", _short(value),
+                raise ConfigError(f"signals.{name}.{key}", short_value(value),
                                   f"not a parameter of signal source {sc.source!r}; "
                                   f"parameters: {sorted(accepted)}", file=file)
         for p in params:

@@ -262,15 +262,20 @@ def etf_flow_usd(
         flow = flow[list(tickers)]
     dates = _market_dates(market, flow.index)
     if freq == "D":
-        return _onto_dates(_transform(flow, window_bars, zscore_window_bars), market,
-                           "etf_flow_usd")
-    if window_bars or zscore_window_bars:
-        raise ConfigError("signals.<name>", freq,
-                          "window_bars / zscore_window_bars apply to daily flows only")
-    if calendar is None:
-        calendar = exchange_calendar(market.etfs.currency, key="signals.<name>.calendar")
-    return period_total(flow, dates, freq, calendar=calendar, missing=missing,
-                        quality=market.quality)
+        out = _onto_dates(_transform(flow, window_bars, zscore_window_bars), market,
+                          "etf_flow_usd")
+    else:
+        if window_bars or zscore_window_bars:
+            raise ConfigError("signals.<name>", freq,
+                              "window_bars / zscore_window_bars apply to daily flows only")
+        if calendar is None:
+            calendar = exchange_calendar(market.etfs.currency, key="signals.<name>.calendar")
+        out = period_total(flow, dates, freq, calendar=calendar, missing=missing,
+                           quality=market.quality)
+    # The flows are in the market's currency (a synthetic KRX market's are KRW): carried so a
+    # rule with a USD threshold refuses them (strategies.flow_warnings).
+    out.attrs["currency"] = market.etfs.currency
+    return out
 
 
 def etf_flow_pct_aum(

@@ -21,9 +21,11 @@ from strategies.base import LOG_COLUMNS, Context, Decisions
 __all__ = [
     "Prepared",
     "RunResult",
+    "benchmark_start_date",
     "benchmark_weights",
     "data_hash",
     "decide",
+    "first_decision",
     "load_market",
     "prepare",
     "run_backtest",
@@ -77,7 +79,7 @@ def load_market(cfg: Config, start=None, end=None) -> Market:
     elif src == "krx_market":
         market = datasets.load_krx_market(start=start, end=end)
     else:
-        market = datasets.make_market(**cfg.data.synthetic.model_dump())
+        market = datasets.make_market(**cfg.data.synthetic.make_market_kwargs())
     if market.prices is None:
         raise DataError(f"data source {src!r} has no price panel to simulate on")
     prices = _cut(market.prices, start, end)
@@ -89,7 +91,9 @@ def load_market(cfg: Config, start=None, end=None) -> Market:
 def _flows_frame(market: Market) -> pd.DataFrame | None:
     if market.etfs is None or market.etfs.flow is None:
         return None
-    return market.etfs.frame("flow")
+    f = market.etfs.frame("flow")
+    f.attrs["currency"] = market.etfs.currency
+    return f
 
 
 def prepare(cfg: Config, start=None, end=None) -> Prepared:
@@ -118,35 +122,80 @@ def make_strategy(kind: str, params):
 
 
 def decide(cfg: Config, ctx: Context) -> Decisions:
-    """The configured strategy's decisions on ``ctx``."""
-    return make_strategy(cfg.strategy_kind, cfg.strategy_params).decide(ctx)
+    """The configured strategy's decisions on ``ctx``.
+
+    A :class:`ConfigError` the strategy raises against its inputs (a KRW flow for a USD rule)
+    gets the config file, like the errors of validation.
+    """
+    try:
+        return make_strategy(cfg.strategy_kind, cfg.strategy_params).decide(ctx)
+    except ConfigError as exc:
+        if exc.file is not None or cfg.file is None:
+            raise
+        raise ConfigError(exc.key_path, exc.value, exc.problem, file=cfg.file) from None
 
 
-def benchmark_weights(cfg: Config, ctx: Context) -> dict[str, pd.DataFrame]:
+def first_decision(weights: pd.DataFrame) -> pd.Timestamp | None:
+    """Date of the first non-NaN row of a decisions frame (None if it never decides)."""
+    rows = weights.notna().any(axis=1).to_numpy()
+    return pd.Timestamp(weights.index[int(np.argmax(rows))]) if rows.any() else None
+
+
+def benchmark_start_date(cfg: Config, ctx: Context,
+                         decisions: Decisions | None = None) -> pd.Timestamp:
+    """When the benchmarks are bought: the strategy's first decision (default) or the first bar.
+
+    ``decisions`` are the strategy's (computed here when not given). A strategy that never
+    decides leaves the benchmarks on the first bar.
+    """
+    if cfg.simulation.benchmark_start == "first_bar":
+        return ctx.dates[0]
+    if decisions is None:
+        decisions = decide(cfg, ctx)
+    first = first_decision(decisions.weights)
+    return first if first is not None else ctx.dates[0]
+
+
+def benchmark_weights(cfg: Config, ctx: Context,
+                      decisions: Decisions | None = None) -> dict[str, pd.DataFrame]:
     """Decisions of each ``[simulation] benchmarks`` entry.
 
-    A ticker is bought on the first date and held (100 %). ``"static"`` is the strategy without
+    A ticker is bought on the start date and held (100 %). ``"static"`` is the strategy without
     its triggers (same sleeves and rebalancing) when its Params has a ``triggers`` field;
-    otherwise the strategy's ``static_weights()`` rebalanced on each month's first session.
+    otherwise the strategy's ``static_weights()`` rebalanced on each month's first session
+    from the start date.
+
+    The start date is :func:`benchmark_start_date`: by default the strategy's first decision
+    (``[simulation] benchmark_start = "first_decision"``), so that a strategy sitting in cash
+    while its signals warm up is compared with benchmarks that wait too; ``"first_bar"`` buys
+    them on the first bar of the data.
     """
     from strategies.core_satellite import calendar_positions
 
     out: dict[str, pd.DataFrame] = {}
-    first = ctx.dates[:1]
+    start = benchmark_start_date(cfg, ctx, decisions)
+    first = pd.DatetimeIndex([start])
     for name in cfg.simulation.benchmarks:
         if name == STATIC:
             params = cfg.strategy_params
             if dataclasses.is_dataclass(params) and any(
                     f.name == "triggers" for f in dataclasses.fields(params)):
                 static = dataclasses.replace(params, triggers=())
-                out[name] = make_strategy(cfg.strategy_kind, static).decide(ctx).weights
+                w = make_strategy(cfg.strategy_kind, static).decide(ctx).weights
+                if start > ctx.dates[0]:  # hold its allocation as of the start date from then
+                    before = w.loc[w.index <= start].dropna(how="all")
+                    w = w.loc[w.index > start]
+                    if len(before):
+                        w = pd.concat([before.iloc[[-1]].set_axis([start]), w])
+                out[name] = w
                 continue
             strat = make_strategy(cfg.strategy_kind, params)
             if not hasattr(strat, "static_weights"):
                 raise ConfigError("simulation.benchmarks", name,
                                   f"strategy {cfg.strategy_kind!r} has no static allocation")
             w = strat.static_weights(ctx)  # common signature: static_weights(ctx=None)
-            pos = calendar_positions(ctx.dates, "monthly")
+            pos = calendar_positions(ctx.dates[ctx.dates >= start], "monthly")
+            pos = pos + int(ctx.dates.searchsorted(start))
             out[name] = pd.DataFrame(np.tile(w.to_numpy(), (len(pos), 1)),
                                      index=ctx.dates[pos], columns=w.index)
         else:
@@ -162,12 +211,17 @@ def sim_kwargs(cfg: Config, market: Market) -> dict:
     s = cfg.simulation
     expense = None
     if s.expense_drag:
+        # Only the config's explicit ratios, for index-level columns: the data's ETF expense
+        # ratios are already netted in the adjusted closes (config validation refuses
+        # expense_drag without simulation.expense_ratio).
         expense = dict(s.expense_ratio)
-        if not expense and market.etfs is not None and market.etfs.expense_ratio is not None:
-            expense = dict(zip(market.etfs.etfs, market.etfs.expense_ratio, strict=True))
         if not expense:
-            raise ConfigError("simulation.expense_ratio", {}, "expense_drag = true needs expense "
-                              "ratios (none in the config or the data)")
+            raise ConfigError("simulation.expense_drag", True, "needs simulation.expense_ratio "
+                              "for the index-level columns it applies to")
+        unknown = sorted(set(expense) - set(map(str, market.prices.columns)))
+        if unknown:
+            raise ConfigError(f"simulation.expense_ratio.{unknown[0]}", expense[unknown[0]],
+                              "not a price column of the data")
     return dict(fee_rate=s.fee_rate, slippage_rate=s.slippage_rate,
                 execution_lag_bars=s.execution_lag_bars, init_cash=s.init_cash,
                 expense_ratio=expense)
@@ -198,7 +252,7 @@ def run_backtest(cfg: Config, start=None, end=None) -> RunResult:
     prep = prepare(cfg, start, end)
     decisions = {cfg.name: decide(cfg, prep.ctx)}
     weights = {cfg.name: decisions[cfg.name].weights}
-    for name, w in benchmark_weights(cfg, prep.ctx).items():
+    for name, w in benchmark_weights(cfg, prep.ctx, decisions[cfg.name]).items():
         if name in weights:
             raise ConfigError("simulation.benchmarks", name, "clashes with the config name")
         weights[name] = w

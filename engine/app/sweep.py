@@ -9,7 +9,9 @@ and writes one metrics row per variant:
 * ``DIR/metrics.csv`` -- all variants: ``variant``, one column per swept key path (its value),
   ``n_trigger_events`` and the metrics of :func:`engine.simulation.simulate` including tracking
   error / information ratio against each benchmark;
-* ``DIR/run.json`` -- config hash, data hash, package versions, grid size, chunking.
+* ``DIR/run.json`` -- config hash, data hash, package versions, grid size, chunking, when the
+  benchmarks were bought, the warnings printed and the manifest ``files``
+  (:mod:`engine.app.outputs`; ``chunks/`` is kept across reruns for resuming).
 
 Variants are named ``v00000``.. in grid order (the last key varies fastest).
 """
@@ -65,14 +67,10 @@ def sweep_chunk(raw: dict, file: str | None, overrides: list[dict], names: list[
 def run_sweep(cfg, out: Path, *, chunk: int | None = None, scheduler: str | None = None,
               progress=None) -> dict:
     """Run the grid of ``cfg.sweep``; write the outputs to ``out``; return run.json content."""
-    import pandas as pd
-
-    from engine.app.backtest import package_versions
     from engine.app.config import sweep_grid
-    from engine.app.runner import benchmark_weights, data_hash, prepare, sim_kwargs
-    from engine.app.scale import claim_dir, run_chunks
+    from engine.app.outputs import RunDir
+    from engine.app.runner import prepare, sim_kwargs
     from engine.errors import ConfigError
-    from engine.simulation import simulate
 
     if not cfg.sweep:
         raise ConfigError("sweep", {}, "the config has no [sweep] table to run")
@@ -81,7 +79,21 @@ def run_sweep(cfg, out: Path, *, chunk: int | None = None, scheduler: str | None
     chunk = chunk or cfg.simulation.chunk_variants or DEFAULT_CHUNK
     prep = prepare(cfg)
     kwargs = sim_kwargs(cfg, prep.market)
-    out.mkdir(parents=True, exist_ok=True)
+    with RunDir(out, command="sweep", resumable=("chunks",)) as rd:
+        return _run_in(rd, cfg, out, prep, kwargs, grid, chunk, scheduler, progress, t0)
+
+
+def _run_in(rd, cfg, out: Path, prep, kwargs: dict, grid: list, chunk: int,
+            scheduler: str | None, progress, t0: float) -> dict:
+    """The body of :func:`run_sweep` inside its output directory."""
+    import pandas as pd
+
+    from engine.app.backtest import package_versions
+    from engine.app.runner import benchmark_start_date, benchmark_weights, data_hash
+    from engine.app.scale import claim_dir, run_chunks
+    from engine.metrics import annualized_warning
+    from engine.simulation import simulate
+
     # Everything the chunks depend on: a rerun resumes only from chunks of the same run, and a
     # changed config into the same --out is refused before anything is overwritten.
     fingerprint = hashlib.sha256(json.dumps(
@@ -94,7 +106,7 @@ def run_sweep(cfg, out: Path, *, chunk: int | None = None, scheduler: str | None
         bw = benchmark_weights(cfg, prep.ctx)
         bsim = simulate(prep.market.prices, bw, keep_weights=False, keep_orders=False,
                         keep_portfolio=False, benchmarks=list(bw), **kwargs)
-        bsim.metrics.to_csv(out / "benchmarks.csv")
+        bsim.metrics.to_csv(rd.path("benchmarks.csv"))
         bench = bsim.returns
     names = [f"v{i:05d}" for i in range(len(grid))]
     tasks = []
@@ -105,8 +117,9 @@ def run_sweep(cfg, out: Path, *, chunk: int | None = None, scheduler: str | None
                        shared=dict(ctx=prep.ctx, sim_kwargs=kwargs, bench_returns=bench),
                        progress=progress, fingerprint=fingerprint)
     metrics = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
-    metrics.to_csv(out / "metrics.csv", index=False)
+    metrics.to_csv(rd.path("metrics.csv"), index=False)
     prices = prep.market.prices
+    short = annualized_warning(len(prices))
     info = {
         "name": cfg.name,
         "config_file": cfg.file,
@@ -120,12 +133,17 @@ def run_sweep(cfg, out: Path, *, chunk: int | None = None, scheduler: str | None
         "chunk_variants": chunk,
         "n_chunks": len(tasks),
         "scheduler": scheduler or "in-process",
+        "benchmark_start": cfg.simulation.benchmark_start,
+        # one date for every variant: the benchmarks are simulated once, from the base
+        # config's first decision (or the first bar)
+        "benchmarks_from": (str(benchmark_start_date(cfg, prep.ctx).date())
+                            if cfg.simulation.benchmarks else None),
+        "warnings": [*cfg.warnings, *([short] if short else [])],
         "seconds": round(time.perf_counter() - t0, 3),
         "packages": package_versions(),
         "command": sys.argv,
     }
-    (out / "run.json").write_text(json.dumps(info, indent=2, default=str))
-    return info
+    return rd.finish(info)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -138,6 +156,16 @@ def run(args: argparse.Namespace) -> int:
 
     info = run_sweep(cfg, Path(args.out), chunk=args.chunk, scheduler=args.scheduler,
                      progress=progress)
+    from engine.app.backtest import benchmark_note
+
+    note = benchmark_note(info)
+    if note:
+        print(note)
+    for w in info["warnings"]:
+        print(f"warning: {w}")
+    if info["removed_stale"]:
+        print(f"removed {len(info['removed_stale'])} stale file(s) of an earlier run: "
+              + ", ".join(info["removed_stale"]))
     print(f"{info['n_variants']} variants x {info['n_bars']} bars in {info['seconds']} s "
           f"({info['n_chunks']} chunks, {info['scheduler']}); results in {args.out}")
     return 0

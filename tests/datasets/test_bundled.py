@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from datasets import bundled
-from engine.errors import DataQuality
+from engine.errors import DataError, DataQuality
 from engine.market import CASH, EtfData, Market
 
 US_ETFS = (
@@ -293,8 +293,9 @@ def test_load_us_market_slicing():
     # slicing does not change the flows of the days kept
     full = bundled.load_us_market().etfs.frame("flow")[["QQQ", "SPY"]]
     pd.testing.assert_frame_equal(m.etfs.frame("flow"), full.loc[m.etfs.dates], check_freq=False)
-    with pytest.raises(Exception, match="not bundled"):
+    with pytest.raises(DataError, match=r"tickers \['NOPE'\] are not bundled") as exc:
         bundled.load_us_market(tickers=["NOPE"])
+    assert exc.value.file is not None and "choose from" in exc.value.fix and "SPY" in exc.value.fix
 
 
 def test_load_krx_market_bp():

@@ -88,4 +88,11 @@ def test_numpy_oracle_is_not_trivially_equal():
     e1 = numpy_target_percent(close, rows, targets, 1.0, 1)
     np.testing.assert_allclose(e0, [1.0, 2.0, 2.0, 2.0])
     np.testing.assert_allclose(e1, [1.0, 1.0, 0.5, 0.5])
-    assert isinstance(pd.Series(e0), pd.Series)
+    # The same hand-computed paths through flowbt's simulator: lag 0 buys asset a at 1 and
+    # switches to b at 2; lag 1 buys a one bar late at 2 (0.5 units) and rides it down to 1.
+    dates = pd.bdate_range("2024-01-01", periods=4)
+    px = pd.DataFrame(close, index=dates, columns=["a", "b"])
+    w = pd.DataFrame(targets, index=dates[rows], columns=["a", "b"])
+    for lag, hand in ((0, [1.0, 2.0, 2.0, 2.0]), (1, [1.0, 1.0, 0.5, 0.5])):
+        res = simulate(px, {"s": w}, init_cash=1.0, execution_lag_bars=lag)
+        np.testing.assert_allclose(res.equity["s"].to_numpy(), hand, rtol=1e-12, atol=1e-12)

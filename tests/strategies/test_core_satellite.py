@@ -62,9 +62,22 @@ def test_reference_triggers_fire_when_the_data_says(ctx):
     # Each trigger rebalances on its date; after all three the policy reflects every action.
     for day in expect.values():
         assert day in d.weights.index
+    # They fire xlk (2011-03-14), spx (2011-08-02), iwm (2012-09-14); the final policy follows
+    # by hand from the documented funding rules (strategies/triggers.py module notes):
+    assert list(d.log["rule"]) == ["xlk", "spx", "iwm"]
+    k1 = 0.85 / 0.90                 # VUG .10 -> .15, pro rata from the other 90 %
+    core1 = 0.60 * k1
+    k2 = 0.30 / (1.0 - core1)        # core -> 70 %, pro rata from the non-core rest
+    cash2 = 0.05 * k1 * k2
+    k3 = 1.0 - (0.05 - cash2) / (1.0 - cash2)  # IWM 5 %: all the cash, the shortfall pro rata
+    want = {"RSP": 0.25 / 0.60 * 0.70 * k3, "VOO": 0.20 / 0.60 * 0.70 * k3,
+            "VXUS": 0.15 / 0.60 * 0.70 * k3, "XLI": 0.08 * k1 * k2 * k3,
+            "XLF": 0.07 * k1 * k2 * k3, "MDY": 0.06 * k1 * k2 * k3, "XLP": 0.04 * k1 * k2 * k3,
+            "VUG": 0.15 * k2 * k3, "IWM": 0.05, CASH: 0.0}
     last = d.weights.iloc[-1]
-    assert last["IWM"] == pytest.approx(0.05)
-    assert last[["RSP", "VOO", "VXUS"]].sum() == pytest.approx(0.70 * (1 - 0.0), abs=0.05)
+    np.testing.assert_allclose(last[list(want)].to_numpy(np.float64), list(want.values()),
+                               rtol=0, atol=1e-12)
+    assert last[["RSP", "VOO", "VXUS"]].sum() == pytest.approx(0.70 * k3, abs=1e-12)
 
 
 def test_drift_band_rebalances_on_the_first_day_out_of_band():

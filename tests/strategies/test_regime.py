@@ -18,6 +18,7 @@ from strategies.regime import (
     SignalCondition,
     probability_weighted,
 )
+from tests.engine.test_numpy_reference import numpy_target_percent
 
 TICKERS = ["RSP", "VOO", "VXUS", "XLI", "XLF", "MDY", "XLP", "XLU", "VUG", "QQQ"]
 RULES = (
@@ -89,7 +90,7 @@ def test_periodic_rebalance_rows():
 
 
 def test_param_validation_and_toml_round_trip():
-    with pytest.raises(ValueError, match="sum to 1"):
+    with pytest.raises(ValueError, match="sum to 0.500000, not 1"):
         RegimeParams(scenarios=(Scenario("a", 0.5, {"VOO": 1.0}),), default="a")
     with pytest.raises(ValueError, match="not a scenario"):
         RegimeParams(default="zzz")
@@ -137,9 +138,21 @@ def test_probability_weighted_metrics_of_simulated_scenarios():
         check_weights(w)
     res = simulate(px, variants, keep_orders=False, keep_portfolio=False)
     total = res.equity.iloc[-1] / res.equity.iloc[0] - 1.0
+    # Independent: each scenario's path from the plain NumPy target-percent loop (no fees),
+    # weighted by the README's probabilities written out (base 60 %, bull 25 %, bear 15 %).
+    oracle = {}
+    for name, w in variants.items():
+        w = w.dropna(how="all")  # all-NaN rows mean "no rebalance"
+        cols = list(w.columns)
+        eq = numpy_target_percent(px[cols].to_numpy(), px.index.get_indexer(w.index),
+                                  w.to_numpy(np.float64), 1.0, 1)
+        oracle[name] = eq[-1] / eq[0] - 1.0
+    np.testing.assert_allclose(total[list(oracle)].to_numpy(), list(oracle.values()),
+                               rtol=1e-9)
     expected = probability_weighted(total.to_dict(), ra.params.probabilities)
-    np.testing.assert_allclose(expected, 0.6 * total["base"] + 0.25 * total["bull"]
-                               + 0.15 * total["bear"], rtol=1e-12)
+    np.testing.assert_allclose(expected, 0.60 * oracle["base"] + 0.25 * oracle["bull"]
+                               + 0.15 * oracle["bear"], rtol=1e-9)
+    assert len({round(v, 6) for v in oracle.values()}) == 3  # three different allocations
     # the bear scenario holds 20 % cash, so its equity moves less than the others
     rets = res.returns.iloc[2:]
     assert rets["bear"].std() < rets["base"].std()

@@ -116,7 +116,7 @@ def _error(raw: dict) -> ConfigError:
         ("simulation.init_cash", float("inf"), "finite"),
         ("simulation.init_cash", float("nan"), "finite"),
         ("simulation.init_cash", 0.0, "greater than 0"),
-        ("simulation.fee_rate", 0.5, "less than 0.1"),
+        ("simulation.fee_rate", 0.5, "less than or equal to 0.02"),
         ("simulation.fee_rate", float("inf"), "finite"),
         ("simulation.slippage_rate", float("nan"), "finite"),
         ("simulation.slippage_rate", -0.001, "greater than or equal to 0"),
