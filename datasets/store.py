@@ -164,7 +164,9 @@ def merge_rows(frames: list[pd.DataFrame], keys, groups: Mapping[str, list[str]]
     ukey = np.flatnonzero(first)
     out = allr.iloc[order[ukey]][list(keys)].reset_index(drop=True)
     slot = np.cumsum(first) - 1  # output row of each sorted row
-    for g, cols in groups.items():
+    # groups in a fixed order (investors canonical): the files do not depend on import order
+    for g in sorted(groups, key=_group_order):
+        cols = groups[g]
         src = allr[f"src_{g}"].to_numpy()[order]
         has = src >= 0
         o = order[has]
@@ -182,7 +184,7 @@ def merge_rows(frames: list[pd.DataFrame], keys, groups: Mapping[str, list[str]]
                     raise DataError(
                         f"{file_names.get(int(src_h[j]), src_h[j])} and "
                         f"{file_names.get(int(src_h[j + 1]), src_h[j + 1])} disagree on {where}: "
-                        f"{v[j]!r} vs {v[j + 1]!r} ({len(bad)} such rows)",
+                        f"{float(v[j])!r} vs {float(v[j + 1])!r} ({len(bad)} such rows)",
                         file=file_names.get(int(src_h[j + 1])), column=c,
                         fix="keep one of the two files (remove the store and re-import "
                             "without the wrong one)")
@@ -197,6 +199,12 @@ def merge_rows(frames: list[pd.DataFrame], keys, groups: Mapping[str, list[str]]
             out[c] = col
         out[f"src_{g}"] = out_src
     return out
+
+
+def _group_order(g: str):
+    k = g[len("net_buy_"):]
+    return (1, INVESTORS.index(k), "") if g.startswith("net_buy_") and k in INVESTORS else (
+        0, 0, g)
 
 
 def _fmt(v) -> str:
@@ -332,17 +340,10 @@ class Store:
     def sessions(self, dates: pd.DatetimeIndex) -> pd.DatetimeIndex:
         """The session calendar staleness is counted on (XKRX for KRW data, else ``dates``)."""
         if self.manifest.get("calendar", "XKRX").startswith("XKRX") and len(dates):
-            import warnings
+            from datasets.calendar import xkrx_sessions
 
-            import exchange_calendars as xc
-
-            lo, hi = dates.min(), dates.max()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                cal = xc.get_calendar("XKRX", start=max(lo, pd.Timestamp("1990-01-03")),
-                                      end=min(hi, pd.Timestamp("2040-12-28")))
-            s = pd.DatetimeIndex(cal.sessions).tz_localize(None).as_unit("ns")
-            return s.union(dates)
+            s = xkrx_sessions()
+            return s.union(pd.DatetimeIndex(dates.unique()).as_unit("ns"))
         return dates
 
     def flows(self, *, start=None, end=None, max_stale_sessions: int = 0,
@@ -448,9 +449,11 @@ class Store:
                 len(stocks), np.nan)
             snap_dates = pd.DatetimeIndex(m["date"]) if "date" in m else pd.DatetimeIndex(
                 [pd.NaT] * len(stocks))
-            sess_all = self.sessions(pd.DatetimeIndex(
-                [d for d in snap_dates.dropna()] + [first]))  # NaT dates: no snapshot
-            age = sess_all.get_indexer([first])[0] - sess_all.get_indexer(snap_dates)
+            known = pd.DatetimeIndex(list(snap_dates.dropna().unique()) + [first]).as_unit("ns")
+            sess_all = self.sessions(known)
+            # NaT (no snapshot at all) -> position -1; its cap is NaN anyway
+            age = sess_all.get_indexer([first])[0] - sess_all.get_indexer(
+                pd.DatetimeIndex(snap_dates).as_unit("ns"))
             has = np.isfinite(cap)
             stale = has & (age > 0) & (age <= max_stale_sessions)
             too_old = has & (age > max_stale_sessions)

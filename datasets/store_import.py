@@ -376,8 +376,12 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
         if not p.is_file():
             raise DataError("no such file", file=str(p), fix="check the path")
         k = kind or detect_kind(p, encoding=opts.get("encoding"), options=opts)
-        fp = file_fingerprint(p, k, {o: opts[o] for o in ("date", "stock", "effective_date",
-                                                          "etf") if o in opts})
+        # what the file name says (date, period, investor, ETF, stock) is part of the data
+        named = {f"name_{a}": str(b) for a, b in _name_meta(p).items()}
+        if m := _STOCK_IN_NAME.search(p.stem):
+            named["name_stock"] = m.group(1)
+        fp = file_fingerprint(p, k, {**named, **{o: opts[o] for o in (
+            "date", "stock", "effective_date", "etf") if o in opts}})
         if fp in seen or store.has_fingerprint(fp):
             res.skipped.append(p.name)
             q.add(p.name, "skipped", "files already in the store", 1,

@@ -59,10 +59,17 @@ def run(args: argparse.Namespace) -> int:
                        effective_date=args.effective_date, date=args.date, stock=args.stock,
                        etf=args.etf, encoding=args.encoding, weight_unit=args.weight_unit,
                        allow_partial=args.allow_partial, nav_from=args.nav_from)
-    for name in res.added:
-        print(f"imported {name} as --kind {res.kinds[name]}")
-    for name in res.skipped:
-        print(f"skipped {name}: already in the store")
+    from collections import Counter
+
+    by_kind = Counter(res.kinds[n] for n in res.added)
+    for kind, n in sorted(by_kind.items()):
+        shown = [x for x in res.added if res.kinds[x] == kind]
+        more = f" and {n - 3} more" if n > 3 else ""
+        print(f"imported {n} --kind {kind} files: {', '.join(shown[:3])}{more}")
+    if res.skipped:
+        more = f" and {len(res.skipped) - 3} more" if len(res.skipped) > 3 else ""
+        print(f"skipped {len(res.skipped)} files already in the store: "
+              f"{', '.join(res.skipped[:3])}{more}")
     rows = ", ".join(f"{n:,} {t} rows" for t, n in res.rows.items()) or "no rows"
     print(f"{args.store}: {len(res.added)} files added ({rows}), {len(res.skipped)} skipped, "
           f"{res.partitions_written} partitions written")
