@@ -100,7 +100,10 @@ def load_signal_inputs(args, quality):
         from engine.app.config import load_config
 
         cfg = load_config(args.config)
-        source, path = cfg.data.source, cfg.data.path
+        from engine.app.runner import store_path
+
+        source = cfg.data.source
+        path = store_path(cfg) if source == "store" else None
         if stale is None:
             stale = cfg.data.max_stale_sessions
         if source == "synthetic":
