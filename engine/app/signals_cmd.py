@@ -63,6 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--etfs", type=int, default=10)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--signal-strength", type=float, default=0.0)
+    g.add_argument("--signal-horizon-days", type=int, default=10,
+                   help="sessions the planted signal moves returns over (default 10)")
 
 
 def _bundled_inputs():
@@ -125,7 +127,8 @@ def load_signal_inputs(args, quality):
         from datasets.synthetic import make_market
 
         m = make_market(args.days, args.stocks, args.etfs, seed=args.seed,
-                        signal_strength=args.signal_strength)
+                        signal_strength=args.signal_strength,
+                        signal_horizon_days=args.signal_horizon_days)
         return m.flows, m.holdings, [], m.prices
     from datasets.store import open_store
 

@@ -251,3 +251,28 @@ def test_zero_market_cap_is_an_error_naming_file_row_column(tmp_path, capsys):
                   "상장주식수": [5969782550, 728002365]}).to_csv(pk, index=False)
     assert main(["data", "check", str(pk), "--kind", "pykrx-marketcap"]) == 2
     assert "line 3, column '시가총액': market cap is 0" in capsys.readouterr().err
+
+
+def test_signals_bundled_evaluate_writes_the_tables(tmp_path, capsys):
+    import datasets
+
+    out = tmp_path / "b"
+    assert main(["signals", "--bundled", "--investor", "foreign", "institution", "--evaluate",
+                 "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "evaluation (forward returns start one session after the signal)" in text
+    sig = pd.read_parquet(out / "signals.parquet")
+    # market-wide bp = 1e4 * net buying / market cap, straight from the bundled tables
+    nb = datasets.load_krx_investor_netbuy()
+    idx = datasets.load_krx_market_index()
+    exp = 1e4 * nb["KOSPI_foreign_krw"] / idx["KOSPI_market_cap_krw"]
+    got = sig[(sig["etf"] == "KOSPI") & (sig["investor"] == "foreign")].set_index("date")["value"]
+    np.testing.assert_allclose(got.to_numpy(), exp.reindex(got.index).to_numpy(), rtol=1e-12)
+    ev = pd.read_csv(out / "evaluation.csv")
+    assert set(ev["horizon"]) == {1, 5, 20, 60} and set(ev["asset"]) == {"KOSPI", "KOSDAQ"}
+    assert (ev["mode"] == "time_series").all()
+    pos = pd.read_parquet(out / "positions.parquet")
+    kp = pos[(pos["etf"] == "KOSPI") & (pos["investor"] == "foreign")].set_index("date")["value"]
+    np.testing.assert_allclose(kp.to_numpy(), got.cumsum().to_numpy(), rtol=1e-9)
+    run = json.loads((out / "run.json").read_text())
+    assert "evaluation.csv" in run["files"]
