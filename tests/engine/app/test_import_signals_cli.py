@@ -276,3 +276,21 @@ def test_signals_bundled_evaluate_writes_the_tables(tmp_path, capsys):
     np.testing.assert_allclose(kp.to_numpy(), got.cumsum().to_numpy(), rtol=1e-9)
     run = json.loads((out / "run.json").read_text())
     assert "evaluation.csv" in run["files"]
+
+
+def test_one_by_date_file_per_stock_imports_as_daily_flows(tmp_path):
+    """pykrx get_market_trading_value_by_date(..., ticker): the stock comes from the name."""
+    p = PK / "investor_value_by_date_005930_20210115_20210122.csv"
+    assert _import(tmp_path / "s", p) == 0
+    f = open_store(tmp_path / "s").flows()
+    assert list(f.stocks) == ["005930"] and len(f.dates) == 6
+    raw = pd.read_csv(p, thousands=",")
+    raw["date"] = pd.to_datetime(raw["TRD_DD"], format="%Y/%m/%d")
+    raw = raw.set_index("date").sort_index()
+    for col, k in (("TRDVAL1", "institution"), ("TRDVAL3", "individual"),
+                   ("TRDVAL4", "foreign")):
+        np.testing.assert_array_equal(f.net_buy[:, 0, f.investors.index(k)],
+                                      raw[col].to_numpy(float))
+    # a market-wide file is refused, not imported as a stock
+    mk = PK / "investor_breakdown_KOSPI_20210115_20210122.csv"
+    assert _import(tmp_path / "s", mk, extra=["--kind", "pykrx-investor"]) == 2
