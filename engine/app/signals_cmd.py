@@ -227,14 +227,14 @@ def run(args: argparse.Namespace) -> int:
         written.append("evaluation.csv")
     items = [dict(source=i.source, action=i.action, what=i.what, count=i.count, rule=i.rule)
              for i in q.items]
-    (out / "quality.json").write_text(json.dumps({"rows_read": q.rows_read, "items": items},
-                                                 indent=2, ensure_ascii=False) + "\n")
+    # COMMON.md: quality.json is the list of data-quality items (rows read go to run.json)
+    (out / "quality.json").write_text(json.dumps(items, indent=2, ensure_ascii=False) + "\n")
     run_doc = {"command": "flowbt " + " ".join(sys.argv[1:]), "methods": methods,
                "investors": list(args.investor), "etfs": etfs or "all",
                "lag_days": args.lag_days, "max_stale_sessions": args.max_stale_sessions,
                "source": args.store or ("bundled" if args.bundled else "synthetic"
                                         if args.synthetic else args.config),
-               "files": written, "quality": items,
+               "files": written, "quality": items, "rows_read": q.rows_read,
                "dates": [str(signals["date"].min()), str(signals["date"].max())]
                if len(signals) else []}
     (out / "run.json").write_text(json.dumps(run_doc, indent=2, default=str) + "\n")

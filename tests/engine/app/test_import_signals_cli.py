@@ -63,7 +63,7 @@ def test_pdf_as_published_says_no_weights_before_its_date(tmp_path, capsys):
     assert sig["value"].isna().all() and len(sig) == 2
     q = json.loads((tmp_path / "out" / "quality.json").read_text())
     assert any(i["what"] == "periods without usable weights" and i["count"] == 1
-               for i in q["items"])
+               for i in q)
     cov = pd.read_parquet(tmp_path / "out" / "coverage.parquet")
     assert list(cov.columns[:4]) == ["date", "etf", "covered_weight", "usable"]
     assert not cov["usable"].any()
