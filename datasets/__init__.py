@@ -52,6 +52,12 @@ _LAZY: dict[str, str] = {
     "compose_flows": "datasets.generic",
     "read_prices": "datasets.generic",
     "check_file": "datasets.check",
+    # the store
+    "open_store": "datasets.store",
+    "create_store": "datasets.store",
+    "import_files": "datasets.store_import",
+    "detect_kind": "datasets.check",
+    "xkrx_sessions": "datasets.calendar",
     # synthetic market
     "make_market": "datasets.synthetic",
     "write_market": "datasets.synth_store",

@@ -461,7 +461,7 @@ def resolve_columns(table: Table, spec: Mapping[str, Sequence[str]], *,
     if missing:
         f = missing[0]
         raise DataError(
-            f"missing column {f!r} (accepted names: {', '.join(spec[f])}); the header has "
+            f"missing column {f!r} (accepted names: {', '.join(n for n in spec[f] if n)}); the header has "
             f"{', '.join(repr(c) for c in table.frame.columns)}",
             file=table.source, row=1 if table.row_kind == "line" else None, column=spec[f][0],
             fix=f"is this a {kind}? rename the column or choose the matching --kind")

@@ -32,12 +32,98 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["KINDS", "check_file"]
+__all__ = ["DETECT_ORDER", "KINDS", "check_file", "detect_kind", "explain_kind_failure"]
 
 KINDS = (
     "krx-netbuy", "krx-marketcap", "krx-pdf", "pykrx-investor", "pykrx-marketcap", "pykrx-pdf",
     "etf-flows", "etf-shares-nav", "holdings", "holdings-wide", "prices", "generic-netbuy", "generic-market",
 )
+
+
+#: Order in which :func:`detect_kind` tries the kinds: the stricter layouts first (a pykrx PDF's
+#: ``티커, 계약수, 금액, 비중`` would also parse as a KRX PDF but with its cash row kept; a wide
+#: price table accepts almost anything with a date column, so it comes last).
+DETECT_ORDER = (
+    "krx-netbuy", "krx-marketcap", "pykrx-pdf", "krx-pdf", "pykrx-investor", "pykrx-marketcap",
+    "generic-netbuy", "generic-market", "etf-shares-nav", "etf-flows", "holdings",
+    "holdings-wide", "prices",
+)
+_DETECTED: dict[tuple, tuple[str, ...]] = {}
+
+
+def _header_key(path, encoding) -> tuple:
+    """The file's header (first line or Parquet column names) and suffix: kinds depend on it."""
+    p = Path(path)
+    if p.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        return (p.suffix.lower(), tuple(pq.read_schema(p).names))
+    with open(p, "rb") as fh:
+        first = fh.readline(65536)
+    return (p.suffix.lower(), first.strip(), encoding)
+
+
+def readable_kinds(path, *, encoding=None, options=None, stop_at_first: bool = False
+                   ) -> tuple[str, ...]:
+    """Kinds (in :data:`DETECT_ORDER`) whose loader reads ``path`` without a DataError.
+
+    Results are cached per (header, suffix, options): importing 7,500 daily files of one layout
+    detects once. File-name information (PDF code and date) is part of the options key.
+    """
+    from engine.errors import DataError
+
+    opts = dict(options or {})
+    key = (_header_key(path, encoding), tuple(sorted((k, str(v)) for k, v in opts.items())),
+           Path(path).name if "pdf" in Path(path).name.lower() else None, stop_at_first)
+    if key in _DETECTED:
+        return _DETECTED[key]
+    ok = []
+    kw = {k: opts[k] for k in ("etf", "weight_unit", "allow_partial", "nav_from") if k in opts}
+    date = opts.get("effective_date", opts.get("date"))
+    for kind in DETECT_ORDER:
+        try:
+            check_file(path, kind, encoding=encoding, date=date, **kw)
+        except (DataError, KeyError, IndexError):
+            continue
+        ok.append(kind)
+        if stop_at_first:
+            break
+    _DETECTED[key] = tuple(ok)
+    return _DETECTED[key]
+
+
+def detect_kind(path, *, encoding=None, options=None) -> str:
+    """The kind of ``path`` when ``--kind`` is omitted (the first of :data:`DETECT_ORDER` that
+    reads it).
+
+    Raises
+    ------
+    DataError
+        No kind reads the file; the message lists what was tried.
+    """
+    from engine.errors import DataError
+
+    kinds = readable_kinds(path, encoding=encoding, options=options, stop_at_first=True)
+    if not kinds:
+        raise DataError("no known kind reads this file (tried " + ", ".join(DETECT_ORDER) + ")",
+                        file=Path(path).name,
+                        fix="run `flowbt data check FILE --kind KIND` with the kind it should "
+                            "be to see what is wrong with it")
+    return kinds[0]
+
+
+def explain_kind_failure(exc, path, kind: str, options=None):
+    """``exc`` (a DataError reading ``path`` as ``kind``) plus the kind that would read it."""
+    from engine.errors import DataError
+
+    others = [k for k in readable_kinds(path, encoding=(options or {}).get("encoding"),
+                                        options=options) if k != kind]
+    if not others:
+        return exc
+    return DataError(f"{exc.problem}; this file is not --kind {kind} but reads as "
+                     f"--kind {others[0]}", file=exc.file, row=exc.row, column=exc.column,
+                     row_kind=exc.row_kind,
+                     fix=f"pass --kind {others[0]} (or leave --kind out to detect it)")
 
 
 def _krw(x: float) -> str:

@@ -216,7 +216,7 @@ def read_krx_marketcap(path, *, quality: DataQuality | None = None,
     -------
     pd.DataFrame
         Index ``stock``; columns ``name``, ``market`` (KOSPI/KOSDAQ/KONEX or ""),
-        ``close_krw`` (KRW/share), ``market_cap_krw`` (KRW, >= 0), ``listed_shares``
+        ``close_krw`` (KRW/share), ``market_cap_krw`` (KRW, > 0), ``listed_shares``
         (shares, NaN if absent), ``line``.
 
     Raises
@@ -230,7 +230,8 @@ def read_krx_marketcap(path, *, quality: DataQuality | None = None,
                            kind="KRX market-cap file")
     t.require_rows("market-cap file")
     stocks = krx_codes(t, cols["stock"], quality)
-    mcap = t.numbers(cols["market_cap_krw"], what="market cap", min_value=0)
+    # a listed stock's market cap is > 0: a 0 is a broken export, never a figure to print
+    mcap = t.numbers(cols["market_cap_krw"], what="market cap", min_value=0, strict_min=True)
     close = t.numbers(cols["close_krw"], what="close", min_value=0)
     shares = (t.numbers(cols["listed_shares"], what="listed shares", min_value=0)
               if "listed_shares" in cols else np.full(len(t), np.nan))

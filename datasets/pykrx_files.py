@@ -127,7 +127,9 @@ def read_pykrx_marketcap(path, *, quality: DataQuality | None = None,
     for f, what in (("close_krw", "close"), ("market_cap_krw", "market cap"),
                     ("volume_shares", "volume"), ("value_krw", "traded value"),
                     ("listed_shares", "listed shares")):
-        data[f] = (t.numbers(cols[f], what=what, min_value=0) if f in cols
+        # a listed stock's market cap is > 0: a 0 is a broken export (issue 10 item 10)
+        data[f] = (t.numbers(cols[f], what=what, min_value=0,
+                             strict_min=f == "market_cap_krw") if f in cols
                    else np.full(len(t), np.nan))
     t.check_unique([stocks.to_numpy()], ["stock"])
     out = pd.DataFrame(data, index=pd.Index(stocks.to_numpy(), name="stock"))
@@ -156,7 +158,8 @@ def read_pykrx_marketcap_by_date(path, *, quality: DataQuality | None = None,
     order = t.check_time_order(dates, cols["stock"])
     data = {}
     for f in ("close_krw", "market_cap_krw", "volume_shares", "value_krw", "listed_shares"):
-        data[f] = (t.numbers(cols[f], what=f.replace("_", " "), min_value=0)[order]
+        data[f] = (t.numbers(cols[f], what=f.replace("_", " "), min_value=0,
+                             strict_min=f == "market_cap_krw")[order]
                    if f in cols else np.full(len(t), np.nan))
     out = pd.DataFrame(data, index=pd.DatetimeIndex(dates[order], name="date"))
     out.attrs.update(source=t.source, row_kind=t.row_kind)

@@ -20,6 +20,8 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("demo",), "engine.app.demo", "run the main job end to end on the bundled data"),
     (("data", "check"), "engine.app.data_check", "load and validate a data file, print its data quality"),
     (("data", "synth"), "engine.app.data_synth", "write a seeded synthetic market to a Parquet store"),
+    (("data", "import"), "engine.app.data_import", "import real data files into a Parquet store"),
+    (("signals",), "engine.app.signals_cmd", "compute and export constituent-synthesized flow signals"),
     (("bench",), "benchmarks.bench_synthesis", "time flow synthesis against pandas and scipy"),
     (("backtest",), "engine.app.backtest", "run a strategy config and write its results"),
     (("sweep",), "engine.app.sweep", "run the parameter grid declared in a config"),

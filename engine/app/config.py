@@ -5,7 +5,9 @@ Schema (every key; see examples/core_satellite.toml)::
     name = "core_satellite_reference"        # required, names the strategy variant
 
     [data]
-    source = "us_etf"                        # "us_etf" | "krx_market" | "synthetic"
+    source = "us_etf"                        # "us_etf" | "krx_market" | "synthetic" | "store"
+    # path = "store/"                        # source = "store": a flowbt store directory
+    # max_stale_sessions = 0                 # market-cap snapshot may serve N later sessions
     start = "2011-02-01"                     # optional, inclusive (ISO date)
     end = "2025-09-26"                       # optional, inclusive
     [data.synthetic]                         # only (and required) for source = "synthetic":
@@ -144,10 +146,15 @@ class SyntheticConfig(_Strict):
 
 
 class DataConfig(_Strict):
-    source: Literal["us_etf", "krx_market", "synthetic"] = "us_etf"
+    source: Literal["us_etf", "krx_market", "synthetic", "store"] = "us_etf"
     start: dt.date | None = None
     end: dt.date | None = None
     synthetic: SyntheticConfig | None = None
+    #: store directory (``source = "store"``; relative paths are relative to the config file)
+    path: str | None = None
+    #: sessions a market-cap snapshot may serve later days (``flowbt signals
+    #: --max-stale-sessions``); each use is counted in the data-quality summary
+    max_stale_sessions: int = Field(0, ge=0)
 
 
 class SimulationConfig(_Strict):
@@ -298,6 +305,10 @@ def validate_config(raw: dict, *, file: str | None = None) -> Config:
         top = _Top.model_validate(raw)
     except ValidationError as exc:
         _raise_from(exc, "", raw, file, _Top)
+    if top.data.source == "store" and not top.data.path:
+        raise ConfigError("data.path", top.data.path, 'source = "store" needs path = "DIR" '
+                          "(a store written by `flowbt data import` or `flowbt data synth`)",
+                          file=file)
     if top.data.source == "synthetic" and top.data.synthetic is None:
         raise ConfigError("data.synthetic", None, "source 'synthetic' needs a [data.synthetic] "
                           "table", file=file)

@@ -1,13 +1,15 @@
-"""``flowbt data check FILE --kind KIND``: load and validate one data file, print what it holds.
+"""``flowbt data check FILE [--kind KIND]``: load and validate one data file, print what it holds.
 
-The reading and the summary are :func:`datasets.check.check_file`; this module is the command.
+The reading and the summary are :func:`datasets.check.check_file`; without ``--kind`` the kind
+is detected (:func:`datasets.check.detect_kind`); when the given kind fails but another reads
+the file, the error says which. This module is the command.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from datasets.check import KINDS, check_file
+from datasets.check import KINDS, check_file, detect_kind, explain_kind_failure
 
 __all__ = ["add_arguments", "run"]
 
@@ -15,7 +17,8 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``flowbt data check``."""
     parser.add_argument("file", metavar="FILE", help="CSV (UTF-8 or CP949) or Parquet file")
-    parser.add_argument("--kind", required=True, choices=KINDS, help="what the file is")
+    parser.add_argument("--kind", default=None, choices=KINDS,
+                        help="what the file is (default: detected from its columns)")
     parser.add_argument("--encoding", default=None,
                         help="force a text encoding (default: detect UTF-8 / CP949)")
     parser.add_argument("--etf", default=None, help="ETF code of a PDF (default: file name)")
@@ -33,7 +36,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``flowbt data check``."""
-    print(check_file(args.file, args.kind, encoding=args.encoding, etf=args.etf, date=args.date,
-                     weight_unit=args.weight_unit, allow_partial=args.allow_partial,
-                     nav_from=args.nav_from, top=args.top))
+    from engine.errors import DataError
+
+    opts = {k: v for k, v in (("etf", args.etf), ("date", args.date),
+                              ("weight_unit", args.weight_unit),
+                              ("allow_partial", args.allow_partial or None),
+                              ("nav_from", args.nav_from), ("encoding", args.encoding))
+            if v is not None}
+    kind = args.kind
+    if kind is None:
+        kind = detect_kind(args.file, encoding=args.encoding, options=opts)
+        print(f"detected --kind {kind}")
+    try:
+        text = check_file(args.file, kind, encoding=args.encoding, etf=args.etf, date=args.date,
+                          weight_unit=args.weight_unit, allow_partial=args.allow_partial,
+                          nav_from=args.nav_from, top=args.top)
+    except DataError as exc:
+        if args.kind is None:
+            raise
+        raise explain_kind_failure(exc, args.file, kind, opts) from exc
+    print(text)
     return 0

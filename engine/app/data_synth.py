@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--signal-strength", type=float, default=0.0,
                         help="correlation of informed flow at t with the idiosyncratic return "
                              "at t+1, in [0, 1) (default 0: flows carry no information)")
+    parser.add_argument("--signal-horizon-days", type=int, default=1,
+                        help="sessions the planted signal moves returns over (default 1)")
     parser.add_argument("--start", default="2000-01-04",
                         help="first session on or after this date (default 2000-01-04)")
     parser.add_argument("--investors", default=None,
@@ -47,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         market = make_market(args.days, args.stocks, args.etfs, investors=inv, start=args.start,
                              signal_strength=args.signal_strength, seed=args.seed,
+                             signal_horizon_days=args.signal_horizon_days,
                              dtype=args.dtype)
     except ValueError as exc:
         given = (f"--days {args.days} --stocks {args.stocks} --etfs {args.etfs} "

@@ -67,6 +67,33 @@ def _cut(df: pd.DataFrame | None, start, end) -> pd.DataFrame | None:
     return df.loc[mask]
 
 
+def store_path(cfg: Config):
+    """``[data] path`` resolved against the config file's directory."""
+    from pathlib import Path
+
+    p = Path(cfg.data.path)
+    if not p.is_absolute() and cfg.file:
+        p = Path(cfg.file).resolve().parent / p
+    return p
+
+
+def _store_market(cfg: Config, start, end) -> Market:
+    """A store as the market: flows, point-in-time holdings, ETF data, prices (+ CASH)."""
+    from datasets.synth_store import read_store
+    from engine.errors import DataQuality
+    from engine.prices import with_cash
+
+    q = DataQuality()
+    market = read_store(store_path(cfg), max_stale_sessions=cfg.data.max_stale_sessions,
+                        quality=q)
+    if market.prices is not None and CASH not in market.prices.columns:
+        # an imported store has no short rate: CASH is flat (0 %), and the summary says so
+        q.add(str(cfg.data.path), "filled", "CASH prices at a 0% rate", len(market.prices),
+              rule="the store has no short-rate series")
+        market = dataclasses.replace(market, prices=with_cash(market.prices, 0.0))
+    return market
+
+
 def load_market(cfg: Config, start=None, end=None) -> Market:
     """Load the configured market, cut to ``[start, end]`` (arguments override the config)."""
     import datasets
@@ -78,6 +105,8 @@ def load_market(cfg: Config, start=None, end=None) -> Market:
         market = datasets.load_us_market(start=start, end=end)
     elif src == "krx_market":
         market = datasets.load_krx_market(start=start, end=end)
+    elif src == "store":
+        market = _store_market(cfg, start, end)
     else:
         market = datasets.make_market(**cfg.data.synthetic.make_market_kwargs())
     if market.prices is None:

@@ -396,7 +396,7 @@ def test_store_round_trip_is_exact(tmp_path, dtype):
 def test_read_store_rejects_non_store(tmp_path):
     from engine.errors import DataError
 
-    with pytest.raises(DataError, match="meta.json"):
+    with pytest.raises(DataError, match="manifest.json"):
         read_store(tmp_path)
 
 

@@ -1,0 +1,576 @@
+"""The flowbt store: one versioned, partitioned Parquet directory for imported and synthetic data.
+
+``flowbt data import`` (real files) and ``flowbt data synth`` (the synthetic market) write the
+same layout, and every command reads it with :func:`open_store` (``[data] source = "store"``,
+``flowbt signals --store DIR``).
+
+Layout (format version 2)::
+
+    manifest.json            format_version, dtype, currency, calendar, the investors and
+                             per-table column groups present, every imported file (id, name,
+                             sha256 of bytes + import options, kind, rows) and, for a synthetic
+                             store, the generator's parameters
+    flows/YYYY-MM.parquet    daily panel, one row per (date, stock): market_cap, close (KRW),
+                             net_buy_<investor> (KRW), net_buy_shares_<investor> (shares)
+    periods/all.parquet      period totals (a KRX query over several sessions): start, end,
+                             stock, net_buy_<investor>, net_buy_shares_<investor>
+    holdings/YYYY.parquet    etf, effective_date, stock, weight (fraction, cash removed)
+    etfs/YYYY.parquet        date, etf, close, nav, shares_outstanding, volume, flow
+    prices/YYYY.parquet      date, asset, close
+    stocks.parquet, etf_info.parquet, signal.parquet   synthetic side tables (optional)
+
+Every value column belongs to a *group* (``market`` = market_cap + close; ``net_buy_foreign`` =
+the KRW and share columns of one investor; one group per ETF field) and each group has a
+``src_<group>`` int32 column: the id of the file that gave the value, -1 where no file did
+(the value is then NaN). Rules:
+
+* **Idempotent.** A file whose fingerprint (bytes + kind + import options) is already in the
+  manifest is skipped; rows equal to the stored ones change nothing.
+* **Conflicts.** Two files giving different values for the same key and group raise a
+  :class:`~engine.errors.DataError` naming both files, the date, stock and column.
+* **Incremental.** An import rewrites only the partitions its rows fall in (a new day rewrites
+  one month of ``flows``), each through a temporary file and an atomic rename; the manifest is
+  written last.
+* **Order-free.** Partitions are sorted by their keys, so the stored values do not depend on the
+  order files were imported in (only the ``src_*`` ids do).
+* **Period totals are never daily flows.** A net-purchases total over several sessions goes to
+  ``periods``; one that overlaps daily rows of the same investor (or the reverse) is refused,
+  naming the file and period.
+* **Holdings are snapshots.** An (etf, effective_date) snapshot already in the store must be
+  re-imported identically (same stocks, same weights) or it is a conflict.
+
+Reading (:class:`Store`) is point in time: the market cap of a stock-day that has net buying
+but no market cap may come from an earlier snapshot at most ``max_stale_sessions`` sessions old
+(XKRX sessions for KRW data), each such use counted in the data-quality summary; nothing else
+is filled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine.errors import DataError, DataQuality
+from engine.investors import INVESTORS
+from engine.market import ConstituentFlows, EtfData, Holdings, Market
+
+__all__ = ["FORMAT_VERSION", "MANIFEST", "TABLES", "PeriodTotal", "Store", "create_store",
+           "file_fingerprint", "open_store", "merge_rows"]
+
+#: Store format version written to manifest.json; :func:`open_store` refuses other versions.
+FORMAT_VERSION = 2
+MANIFEST = "manifest.json"
+#: src id of the synthetic generator (imported files get 1, 2, ...); -1 = no value.
+SYNTHETIC_SRC = 0
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    keys: tuple[str, ...]
+    partition: str  # "month" | "year" | "all"
+    date_key: str | None  # key the partition is taken from
+
+
+TABLES: dict[str, TableSpec] = {
+    "flows": TableSpec(("date", "stock"), "month", "date"),
+    "periods": TableSpec(("start", "end", "stock"), "all", None),
+    "holdings": TableSpec(("etf", "effective_date", "stock"), "year", "effective_date"),
+    "etfs": TableSpec(("date", "etf"), "year", "date"),
+    "prices": TableSpec(("date", "asset"), "year", "date"),
+}
+
+
+def file_fingerprint(path, kind: str, options: Mapping | None = None) -> str:
+    """SHA-256 of a file's bytes, its kind and the import options (``--effective-date`` ...)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    h.update(json.dumps({"kind": kind, **dict(options or {})}, sort_keys=True,
+                        default=str).encode())
+    return h.hexdigest()
+
+
+def _partition_names(spec: TableSpec, frame: pd.DataFrame) -> np.ndarray:
+    if spec.partition == "all":
+        return np.full(len(frame), "all", dtype=object)
+    d = pd.DatetimeIndex(frame[spec.date_key])
+    if spec.partition == "year":
+        return d.strftime("%Y").to_numpy(dtype=object)
+    return d.strftime("%Y-%m").to_numpy(dtype=object)
+
+
+def _key_codes(frame: pd.DataFrame, keys) -> np.ndarray:
+    """One int64 per row whose order is the lexicographic order of ``keys``."""
+    code = np.zeros(len(frame), dtype=np.int64)
+    for k in keys:
+        c, uniq = pd.factorize(frame[k], sort=True)
+        code = code * max(len(uniq), 1) + c
+    return code
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Element-wise equality with NaN == NaN (exact: re-reading a file gives the same bits)."""
+    return (a == b) | (np.isnan(a) & np.isnan(b))
+
+
+def merge_rows(frames: list[pd.DataFrame], keys, groups: Mapping[str, list[str]],
+               file_names: Mapping[int, str]) -> pd.DataFrame:
+    """Merge partition rows from several sources into one frame sorted by ``keys``.
+
+    Parameters
+    ----------
+    frames : list of DataFrame
+        Each has the ``keys`` columns, and for some groups their value columns and
+        ``src_<group>`` (int32; -1 where the row has no value for the group).
+    keys : sequence of str
+    groups : mapping group -> value columns
+    file_names : mapping src id -> file name, for conflict messages
+
+    Returns
+    -------
+    DataFrame
+        One row per distinct key (sorted), every group's columns (NaN / -1 where no source
+        gave a value).
+
+    Raises
+    ------
+    DataError
+        Two sources give different values for one key and group: names both files, the key
+        and the column.
+    """
+    parts = []
+    for f in frames:
+        f = f.copy()
+        for g, cols in groups.items():
+            if f"src_{g}" not in f.columns:
+                f[f"src_{g}"] = np.int32(-1)
+                for c in cols:
+                    f[c] = np.nan
+        parts.append(f)
+    allr = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    code = _key_codes(allr, keys)
+    order = np.argsort(code, kind="stable")
+    code = code[order]
+    first = np.ones(len(code), dtype=bool)
+    first[1:] = code[1:] != code[:-1]
+    ukey = np.flatnonzero(first)
+    out = allr.iloc[order[ukey]][list(keys)].reset_index(drop=True)
+    slot = np.cumsum(first) - 1  # output row of each sorted row
+    # groups in a fixed order (investors canonical): the files do not depend on import order
+    for g in sorted(groups, key=_group_order):
+        cols = groups[g]
+        src = allr[f"src_{g}"].to_numpy()[order]
+        has = src >= 0
+        o = order[has]
+        s = slot[has]
+        src_h = src[has]
+        dup = np.flatnonzero(s[1:] == s[:-1])
+        if len(dup):
+            for c in cols:
+                v = allr[c].to_numpy(np.float64)[o]
+                bad = dup[~_same(v[dup], v[dup + 1])]
+                if len(bad):
+                    j = int(bad[0])
+                    r = allr.iloc[o[j]]
+                    where = ", ".join(f"{k} {_fmt(r[k])}" for k in keys)
+                    raise DataError(
+                        f"{file_names.get(int(src_h[j]), src_h[j])} and "
+                        f"{file_names.get(int(src_h[j + 1]), src_h[j + 1])} disagree on {where}: "
+                        f"{float(v[j])!r} vs {float(v[j + 1])!r} ({len(bad)} such rows)",
+                        file=file_names.get(int(src_h[j + 1])), column=c,
+                        fix="keep one of the two files (remove the store and re-import "
+                            "without the wrong one)")
+        keep = np.ones(len(s), dtype=bool)
+        keep[1:] = s[1:] != s[:-1]
+        out_src = np.full(len(out), -1, dtype=np.int32)
+        out_src[s[keep]] = src_h[keep]
+        for c in cols:
+            col = np.full(len(out), np.nan, dtype=allr[c].dtype if allr[c].dtype.kind == "f"
+                          else np.float64)
+            col[s[keep]] = allr[c].to_numpy()[o[keep]]
+            out[c] = col
+        out[f"src_{g}"] = out_src
+    return out
+
+
+def _group_order(g: str):
+    k = g[len("net_buy_"):]
+    return (1, INVESTORS.index(k), "") if g.startswith("net_buy_") and k in INVESTORS else (
+        0, 0, g)
+
+
+def _fmt(v) -> str:
+    if isinstance(v, pd.Timestamp):
+        return str(v.date())
+    return str(v)
+
+
+def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".parquet.tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class PeriodTotal:
+    """Net buying summed over a query period of several sessions (a KRX period total).
+
+    ``flows`` is a one-row :class:`ConstituentFlows` dated at the period's first session,
+    holding the totals and the market caps known at that session.
+    """
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+    flows: ConstituentFlows
+
+
+class Store:
+    """A store directory: import into it (:meth:`add_rows`) and read from it."""
+
+    def __init__(self, path, manifest: dict):
+        self.path = Path(path)
+        self.manifest = manifest
+
+    # -- manifest ------------------------------------------------------------------------
+    @property
+    def files(self) -> list[dict]:
+        return self.manifest.setdefault("files", [])
+
+    def file_names(self) -> dict[int, str]:
+        names = {SYNTHETIC_SRC: "the synthetic generator"}
+        names.update({f["id"]: f["name"] for f in self.files})
+        return names
+
+    def has_fingerprint(self, fp: str) -> dict | None:
+        return next((f for f in self.files if f["sha256"] == fp), None)
+
+    def groups(self, table: str) -> dict[str, list[str]]:
+        return self.manifest.setdefault("groups", {}).setdefault(table, {})
+
+    def write_manifest(self) -> None:
+        tmp = self.path / (MANIFEST + ".tmp")
+        tmp.write_text(json.dumps(self.manifest, indent=2, ensure_ascii=False, default=str) + "\n")
+        os.replace(tmp, self.path / MANIFEST)
+
+    def partitions(self, table: str) -> list[Path]:
+        d = self.path / table
+        return sorted(d.glob("*.parquet")) if d.is_dir() else []
+
+    # -- writing -------------------------------------------------------------------------
+    def plan_rows(self, table: str, rows: pd.DataFrame, groups: Mapping[str, list[str]]
+                  ) -> list[tuple[Path, pd.DataFrame]]:
+        """The partitions that merging ``rows`` into ``table`` would write (nothing written).
+
+        Raises :class:`DataError` on a conflict; see :func:`merge_rows`.
+        """
+        spec = TABLES[table]
+        known = self.groups(table)
+        for g, cols in groups.items():
+            known.setdefault(g, list(cols))
+        names = self.file_names()
+        part = _partition_names(spec, rows)
+        plan = []
+        for p in pd.unique(part):
+            new = rows.loc[part == p]
+            path = self.path / table / f"{p}.parquet"
+            frames = [pd.read_parquet(path)] if path.is_file() else []
+            merged = merge_rows(frames + [new], spec.keys, known, names)
+            if frames and merged.shape == frames[0].shape and merged.equals(frames[0]):
+                continue  # nothing new: leave the file untouched
+            plan.append((path, merged))
+        return plan
+
+    def add_rows(self, table: str, rows: pd.DataFrame, groups: Mapping[str, list[str]]) -> int:
+        """Merge ``rows`` (keys, group values, ``src_<group>``) into ``table``.
+
+        Only the partitions the rows fall in are read and rewritten (atomically, one by one).
+        Returns the number of partitions written.
+        """
+        plan = self.plan_rows(table, rows, groups)
+        for path, frame in plan:
+            _write_atomic(frame, path)
+        return len(plan)
+
+    def read_table(self, table: str, *, start=None, end=None, columns=None) -> pd.DataFrame:
+        """All rows of ``table`` (partitions outside ``[start, end]`` are not read)."""
+        spec = TABLES[table]
+        frames = []
+        for path in self.partitions(table):
+            if spec.partition != "all" and (start is not None or end is not None):
+                lo = pd.Timestamp(path.stem + ("-01" if spec.partition == "month" else "-01-01"))
+                hi = (lo + pd.offsets.MonthEnd(0) if spec.partition == "month"
+                      else lo + pd.offsets.YearEnd(0))
+                if (start is not None and hi < pd.Timestamp(start)) or (
+                        end is not None and lo > pd.Timestamp(end)):
+                    continue
+            frames.append(pd.read_parquet(path, columns=columns))
+        if not frames:
+            return pd.DataFrame(columns=list(spec.keys))
+        out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        if spec.date_key is not None and (start is not None or end is not None):
+            d = out[spec.date_key]
+            m = np.ones(len(out), dtype=bool)
+            if start is not None:
+                m &= (d >= pd.Timestamp(start)).to_numpy()
+            if end is not None:
+                m &= (d <= pd.Timestamp(end)).to_numpy()
+            out = out.loc[m].reset_index(drop=True)
+        return out
+
+    # -- reading -------------------------------------------------------------------------
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.manifest.get("dtype", "float64"))
+
+    @property
+    def investors(self) -> tuple[str, ...]:
+        got = {g[len("net_buy_"):] for t in ("flows", "periods")
+               for g in self.groups(t) if g.startswith("net_buy_")}
+        return tuple(k for k in INVESTORS if k in got)
+
+    def sessions(self, dates: pd.DatetimeIndex) -> pd.DatetimeIndex:
+        """The session calendar staleness is counted on (XKRX for KRW data, else ``dates``)."""
+        if self.manifest.get("calendar", "XKRX").startswith("XKRX") and len(dates):
+            from datasets.calendar import xkrx_sessions
+
+            s = xkrx_sessions()
+            return s.union(pd.DatetimeIndex(dates.unique()).as_unit("ns"))
+        return dates
+
+    def flows(self, *, start=None, end=None, max_stale_sessions: int = 0,
+              quality: DataQuality | None = None) -> ConstituentFlows | None:
+        """The daily flow panel (None when the store has no daily net buying nor market caps)."""
+        t = self.read_table("flows", start=start, end=end)
+        if t.empty:
+            return None
+        inv = tuple(k for k in INVESTORS if f"net_buy_{k}" in t.columns)
+        dates = pd.DatetimeIndex(pd.unique(t["date"])).sort_values().as_unit("ns")
+        stocks = pd.Index(np.sort(pd.unique(t["stock"]).astype(str)), dtype="str")
+        ti = dates.get_indexer(pd.DatetimeIndex(t["date"]).as_unit("ns"))
+        si = stocks.get_indexer(t["stock"].astype(str))
+        T, N, K = len(dates), len(stocks), len(inv)
+        dt = self.dtype
+        full_grid = len(t) == T * N and np.array_equal(ti, np.repeat(np.arange(T), N)) and \
+            np.array_equal(si, np.tile(np.arange(N), T))
+
+        def grid(col):
+            v = t[col].to_numpy()
+            if full_grid:  # the synthetic store: already the date-major grid
+                return np.ascontiguousarray(v.astype(dt, copy=False).reshape(T, N))
+            out = np.full((T, N), np.nan, dtype=dt)
+            out[ti, si] = v
+            return out
+
+        net = np.empty((T, N, K), dtype=dt)
+        shares_cols = [f"net_buy_shares_{k}" for k in inv]
+        has_shares = K > 0 and any(c in t.columns and t[c].notna().any() for c in shares_cols)
+        nbs = np.full((T, N, K), np.nan, dtype=dt) if has_shares else None
+        for j, k in enumerate(inv):
+            net[:, :, j] = grid(f"net_buy_{k}")
+            if has_shares and f"net_buy_shares_{k}" in t.columns:
+                nbs[:, :, j] = grid(f"net_buy_shares_{k}")
+        mcap = grid("market_cap") if "market_cap" in t.columns else np.full((T, N), np.nan, dt)
+        close = grid("close") if "close" in t.columns else np.full((T, N), np.nan, dt)
+        if K:
+            mcap = self._stale_market_caps(dates, mcap, np.isfinite(net).any(axis=2),
+                                           max_stale_sessions, quality, "daily flows")
+        return ConstituentFlows(dates=dates, stocks=stocks, investors=inv, net_buy=net,
+                                market_cap=mcap, close=close, net_buy_shares=nbs,
+                                currency=self.manifest.get("currency", "KRW"))
+
+    def _stale_market_caps(self, dates, mcap, needed, max_stale, quality, what):
+        """Fill a needed NaN market cap from the last snapshot <= ``max_stale`` sessions old."""
+        gap = needed & ~np.isfinite(mcap)
+        if not gap.any():
+            return mcap
+        sess = self.sessions(dates)
+        pos = sess.get_indexer(dates)
+        T, N = mcap.shape
+        last_val = np.full(N, np.nan)
+        last_pos = np.full(N, -(10**9))
+        out = mcap.copy()
+        used = 0
+        too_old = 0
+        for t in range(T):  # T is small where this runs (snapshots a few days apart); O(T*N)
+            row = mcap[t]
+            ok = np.isfinite(row)
+            last_val[ok] = row[ok]
+            last_pos[ok] = pos[t]
+            g = gap[t]
+            if g.any():
+                age = pos[t] - last_pos
+                fill = g & np.isfinite(last_val) & (age <= max_stale)
+                out[t, fill] = last_val[fill]
+                used += int(fill.sum())
+                too_old += int((g & np.isfinite(last_val) & (age > max_stale)).sum())
+        if quality is not None:
+            quality.add(str(self.path.name), "filled", f"stock-days of {what} with a stale "
+                        "market cap", used, rule=f"last snapshot at most {max_stale} sessions "
+                        "old (--max-stale-sessions / [data] max_stale_sessions)")
+            quality.add(str(self.path.name), "left NaN", f"stock-days of {what} whose last "
+                        "market cap is older than the stale limit", too_old,
+                        rule="raise --max-stale-sessions to use it")
+        return out
+
+    def period_totals(self, *, max_stale_sessions: int = 0,
+                      quality: DataQuality | None = None) -> list[PeriodTotal]:
+        """Every stored period total, with the market caps known at its first session."""
+        t = self.read_table("periods")
+        if t.empty:
+            return []
+        inv = tuple(k for k in INVESTORS if f"net_buy_{k}" in t.columns)
+        mk = self.read_table("flows", columns=None)
+        out = []
+        for (s, e), g in t.groupby(["start", "end"], sort=True):
+            s, e = pd.Timestamp(s), pd.Timestamp(e)
+            sess = self.sessions(pd.DatetimeIndex([s, e]))
+            first = sess[sess.searchsorted(s)]
+            stocks = pd.Index(np.sort(g["stock"].astype(str).to_numpy()), dtype="str")
+            g = g.set_index(g["stock"].astype(str)).loc[stocks]
+            net = np.column_stack([g[f"net_buy_{k}"].to_numpy(np.float64) for k in inv])[None]
+            shr = np.column_stack([g[f"net_buy_shares_{k}"].to_numpy(np.float64)
+                                   if f"net_buy_shares_{k}" in g else np.full(len(g), np.nan)
+                                   for k in inv])[None]
+            # market caps on or before the first session: the newest snapshot per stock
+            m = mk.loc[(mk["date"] <= first) & mk["market_cap"].notna()] if len(mk) and \
+                "market_cap" in mk else mk.iloc[:0]
+            m = m.sort_values("date").drop_duplicates("stock", keep="last").set_index("stock")
+            m = m.reindex(stocks)  # stocks without any snapshot: NaN (absent, counted below)
+            cap = m["market_cap"].to_numpy(np.float64) if len(m.columns) else np.full(
+                len(stocks), np.nan)
+            snap_dates = pd.DatetimeIndex(m["date"]) if "date" in m else pd.DatetimeIndex(
+                [pd.NaT] * len(stocks))
+            known = pd.DatetimeIndex(list(snap_dates.dropna().unique()) + [first]).as_unit("ns")
+            sess_all = self.sessions(known)
+            # NaT (no snapshot at all) -> position -1; its cap is NaN anyway
+            age = sess_all.get_indexer([first])[0] - sess_all.get_indexer(
+                pd.DatetimeIndex(snap_dates).as_unit("ns"))
+            has = np.isfinite(cap)
+            stale = has & (age > 0) & (age <= max_stale_sessions)
+            too_old = has & (age > max_stale_sessions)
+            cap = np.where(too_old, np.nan, cap)
+            needed = np.isfinite(net[0]).any(axis=1)
+            if quality is not None:
+                lbl = f"period {s.date()}..{e.date()}"
+                quality.add(self.path.name, "filled", f"stocks of {lbl} with a stale market cap",
+                            int((stale & needed).sum()),
+                            rule=f"snapshot at most {max_stale_sessions} sessions before "
+                            f"{first.date()} (--max-stale-sessions)")
+                quality.add(self.path.name, "left NaN", f"stocks of {lbl} whose market cap "
+                            "is older than the stale limit", int((too_old & needed).sum()),
+                            rule="raise --max-stale-sessions to use it")
+                quality.add(self.path.name, "left NaN", f"stocks of {lbl} with no market cap",
+                            int((~has & needed).sum()), rule="absent: contributes 0")
+            flows = ConstituentFlows(
+                dates=pd.DatetimeIndex([first]), stocks=stocks, investors=inv, net_buy=net,
+                market_cap=cap[None], close=np.full((1, len(stocks)), np.nan),
+                net_buy_shares=shr, currency=self.manifest.get("currency", "KRW"))
+            out.append(PeriodTotal(s, e, flows))
+        return out
+
+    def holdings(self) -> Holdings | None:
+        t = self.read_table("holdings")
+        if t.empty:
+            return None
+        return Holdings(t[["etf", "effective_date", "stock", "weight"]])
+
+    def etfs(self, *, start=None, end=None) -> EtfData | None:
+        t = self.read_table("etfs", start=start, end=end)
+        if t.empty:
+            return None
+        dates = pd.DatetimeIndex(pd.unique(t["date"])).sort_values().as_unit("ns")
+        if "etf_order" in self.manifest:
+            names = pd.Index(self.manifest["etf_order"], dtype="str")
+        else:
+            names = pd.Index(np.sort(pd.unique(t["etf"]).astype(str)), dtype="str")
+        ti = dates.get_indexer(pd.DatetimeIndex(t["date"]).as_unit("ns"))
+        ei = names.get_indexer(t["etf"].astype(str))
+        fields = {}
+        for f in EtfData.FIELDS:
+            if f in t.columns and (t[f"src_{f}"] >= 0).any():
+                a = np.full((len(dates), len(names)), np.nan, dtype=self.dtype)
+                a[ti, ei] = t[f].to_numpy()
+                fields[f] = a
+        er = None
+        info = self.path / "etf_info.parquet"
+        if info.is_file():
+            inf = pd.read_parquet(info).set_index("etf")
+            er = inf["expense_ratio"].reindex(names).to_numpy(np.float64)
+        return EtfData(dates=dates, etfs=names, expense_ratio=er,
+                       currency=self.manifest.get("etf_currency", "KRW"), **fields)
+
+    def prices(self, *, start=None, end=None) -> pd.DataFrame | None:
+        t = self.read_table("prices", start=start, end=end)
+        if t.empty:
+            return None
+        wide = t.pivot(index="date", columns="asset", values="close")
+        order = self.manifest.get("price_columns")
+        if order:
+            wide = wide[[c for c in order if c in wide.columns]]
+        wide.index = pd.DatetimeIndex(wide.index).as_unit("ns").rename("date")
+        wide.columns = pd.Index(list(wide.columns), dtype="str", name=None)
+        return wide
+
+    def market(self, *, start=None, end=None, max_stale_sessions: int = 0,
+               quality: DataQuality | None = None) -> Market:
+        """Everything in the store as a :class:`Market` (period totals via
+        :meth:`period_totals`)."""
+        q = quality if quality is not None else DataQuality()
+        meta = {"store": str(self.path), "source": "store",
+                **self.manifest.get("synthetic", {})}
+        return Market(flows=self.flows(start=start, end=end,
+                                       max_stale_sessions=max_stale_sessions, quality=q),
+                      holdings=self.holdings(), etfs=self.etfs(start=start, end=end),
+                      prices=self.prices(start=start, end=end), quality=q, meta=meta)
+
+
+def create_store(path, *, dtype="float64", currency: str = "KRW", calendar: str = "XKRX",
+                 exist_ok: bool = True) -> Store:
+    """Open ``path`` as a store, creating an empty one (manifest only) if it does not exist."""
+    d = Path(path)
+    if (d / MANIFEST).is_file():
+        if not exist_ok:
+            raise DataError("a store already exists here", file=str(d), fix="pick another --out")
+        return open_store(d)
+    if d.exists() and any(d.iterdir()):
+        raise DataError("the directory is not empty and holds no flowbt store (manifest.json)",
+                        file=str(d), fix="pass an empty or new directory as --store")
+    d.mkdir(parents=True, exist_ok=True)
+    s = Store(d, {"format_version": FORMAT_VERSION, "dtype": str(np.dtype(dtype)),
+                  "currency": currency, "calendar": calendar, "files": [], "groups": {}})
+    s.write_manifest()
+    return s
+
+
+def open_store(path) -> Store:
+    """Open an existing store.
+
+    Raises
+    ------
+    DataError
+        No ``manifest.json`` in ``path``, or a format version other than
+        :data:`FORMAT_VERSION`.
+    """
+    d = Path(path)
+    mpath = d / MANIFEST
+    if not mpath.is_file():
+        hint = (" (this is a format-1 synthetic store: regenerate it with `flowbt data synth`)"
+                if (d / "meta.json").is_file() else "")
+        raise DataError(f"not a flowbt store (manifest.json missing){hint}", file=str(d),
+                        fix="create one with `flowbt data import FILE... --store DIR` or "
+                            "`flowbt data synth --out DIR`")
+    doc = json.loads(mpath.read_text())
+    if doc.get("format_version") != FORMAT_VERSION:
+        raise DataError(f"store format {doc.get('format_version')} is not {FORMAT_VERSION}",
+                        file=str(mpath), fix="re-import the files (or regenerate the synthetic "
+                        "store) with this flowbt")
+    return Store(d, doc)

@@ -1,0 +1,410 @@
+"""Import real data files into a flowbt store (the logic behind ``flowbt data import``).
+
+Every kind :func:`datasets.check.check_file` reads is turned into store rows
+(:mod:`datasets.store` layout) by one adapter here; the store merges them (idempotent,
+conflicts named). Dates, ETF codes, investor types and stocks that a file does not hold come
+from its file name as the pykrx recordings and KRX downloads name them
+(``net_purchases_by_ticker_KOSPI_inv8000_20210115_20210122.csv``,
+``market_cap_by_ticker_ALL_20210104.csv``, ``etf_pdf_152100_20210402.csv``,
+``investor_value_by_date_005930_20210115_20210122.csv``) or from the ``date`` / ``stock`` /
+``effective_date`` options.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from datasets.store import Store, _write_atomic, create_store, file_fingerprint
+from engine.errors import DataError, DataQuality
+from engine.investors import INVESTORS
+
+__all__ = ["ImportResult", "import_files", "rows_of_file"]
+
+_STOCK_IN_NAME = re.compile(r"_([0-9A-Z]{6})(?:_|$)")
+
+
+@dataclass
+class ImportResult:
+    """What an import did: files added / skipped, rows per table, partitions written."""
+
+    added: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    partitions_written: int = 0
+    kinds: dict[str, str] = field(default_factory=dict)
+
+
+def _name_meta(path) -> dict:
+    from datasets.krx import parse_krx_filename
+
+    return parse_krx_filename(path)
+
+
+def _one_date(path, date, what: str) -> pd.Timestamp:
+    if date is not None:
+        return pd.Timestamp(date)
+    meta = _name_meta(path)
+    if "start" in meta and meta["start"] != meta["date"]:
+        raise DataError(f"the file name gives a period {meta['start'].date()}..{meta['date'].date()}"
+                        f" but a {what} is one day's snapshot", file=Path(path).name,
+                        fix="pass --date DATE")
+    if "date" not in meta:
+        raise DataError(f"cannot tell the date of this {what}", file=Path(path).name,
+                        fix="pass --date YYYY-MM-DD or name the file ..._<YYYYMMDD>.csv")
+    return meta["date"]
+
+
+def _stock(path, stock) -> str:
+    if stock is not None:
+        return str(stock)
+    stem = Path(path).stem
+    if re.search(r"_(KOSPI|KOSDAQ|KONEX|ALL)(?:_|$)", stem):
+        raise DataError("this is a market-wide file, not one stock's", file=Path(path).name,
+                        fix="import per-stock files (pykrx get_market_trading_value_by_date"
+                            "(from, to, ticker)); market-wide flows are not constituent flows")
+    m = _STOCK_IN_NAME.search(stem)
+    if m is None:
+        raise DataError("cannot tell which stock this by-date file is", file=Path(path).name,
+                        fix="pass --stock CODE or name the file ..._<code>_<start>_<end>.csv")
+    return m.group(1)
+
+
+def _investor_rows(base: pd.DataFrame, net: dict, shares: dict) -> tuple[pd.DataFrame, dict]:
+    """Add ``net_buy_<k>``, ``net_buy_shares_<k>``, ``src_net_buy_<k>`` columns."""
+    groups = {}
+    for k in INVESTORS:
+        if k not in net:
+            continue
+        base[f"net_buy_{k}"] = np.asarray(net[k], np.float64)
+        base[f"net_buy_shares_{k}"] = np.asarray(shares.get(k, np.full(len(base), np.nan)),
+                                                 np.float64)
+        base[f"src_net_buy_{k}"] = np.int32(-1)
+        groups[f"net_buy_{k}"] = [f"net_buy_{k}", f"net_buy_shares_{k}"]
+    return base, groups
+
+
+def rows_of_file(path, kind: str, *, quality: DataQuality, encoding=None, date=None,
+                 stock=None, effective_date=None, etf=None, weight_unit: str = "pct",
+                 allow_partial: bool = False, nav_from=None) -> list[tuple[str, pd.DataFrame, dict]]:
+    """Read one file as ``kind`` into store rows: a list of ``(table, rows, groups)``.
+
+    ``src_*`` columns are -1 here; :func:`import_files` sets the file's id.
+    """
+    name = Path(path).name
+    out: list[tuple[str, pd.DataFrame, dict]] = []
+    if kind == "krx-netbuy":
+        from datasets.krx import read_krx_netbuy
+
+        f = read_krx_netbuy(path, quality=quality, encoding=encoding)
+        meta = _name_meta(path)
+        if "investor" not in meta:
+            raise DataError("cannot tell the investor type of this net-purchases file", file=name,
+                            fix="name it ..._inv<KRX code>_<start>_<end>.csv (inv9000 foreign, "
+                                "inv7050 institution, inv8000 individual, ...)")
+        k = meta["investor"]
+        if date is not None:
+            start = end = pd.Timestamp(date)
+        elif "date" in meta:
+            start, end = meta.get("start", meta["date"]), meta["date"]
+        else:
+            raise DataError("cannot tell the date of this net-purchases file", file=name,
+                            fix="pass --date YYYY-MM-DD or name it ..._<start>_<end>.csv")
+        stocks = f.index.to_numpy(dtype=object)
+        if start != end:
+            base = pd.DataFrame({"start": start, "end": end, "stock": stocks})
+            base, groups = _investor_rows(base, {k: f["net_buy_krw"]}, {k: f["net_buy_shares"]})
+            out.append(("periods", base, groups))
+        else:
+            base = pd.DataFrame({"date": end, "stock": stocks})
+            base, groups = _investor_rows(base, {k: f["net_buy_krw"]}, {k: f["net_buy_shares"]})
+            out.append(("flows", base, groups))
+    elif kind in ("krx-marketcap", "pykrx-marketcap", "generic-market"):
+        if kind == "krx-marketcap":
+            from datasets.krx import read_krx_marketcap
+
+            f = read_krx_marketcap(path, quality=quality, encoding=encoding)
+            base = pd.DataFrame({"date": _one_date(path, date, "market-cap file"),
+                                 "stock": f.index.to_numpy(dtype=object)})
+        elif kind == "pykrx-marketcap":
+            from datasets._csv import read_table
+            from datasets.pykrx_files import read_pykrx_marketcap, read_pykrx_marketcap_by_date
+
+            first = read_table(path, encoding=encoding).frame.columns[0]
+            if first in ("날짜", "일자", "date"):
+                f = read_pykrx_marketcap_by_date(path, quality=quality, encoding=encoding)
+                base = pd.DataFrame({"date": f.index, "stock": _stock(path, stock)})
+            else:
+                f = read_pykrx_marketcap(path, quality=quality, encoding=encoding)
+                base = pd.DataFrame({"date": _one_date(path, date, "market-cap file"),
+                                     "stock": f.index.to_numpy(dtype=object)})
+        else:
+            from datasets.generic import read_long_market
+
+            f = read_long_market(path, quality=quality, encoding=encoding)
+            base = pd.DataFrame({"date": f["date"].to_numpy(), "stock": f["stock"].to_numpy()})
+            f = f.rename(columns={"market_cap": "market_cap_krw", "close": "close_krw"})
+        base["market_cap"] = f["market_cap_krw"].to_numpy(np.float64)
+        base["close"] = f["close_krw"].to_numpy(np.float64)
+        base["src_market"] = np.int32(-1)
+        out.append(("flows", base, {"market": ["market_cap", "close"]}))
+    elif kind in ("pykrx-investor", "generic-netbuy"):
+        if kind == "pykrx-investor":
+            from datasets.pykrx_files import read_pykrx_investor_value
+
+            f = read_pykrx_investor_value(path, quality=quality, encoding=encoding)
+            base = pd.DataFrame({"date": f.index, "stock": _stock(path, stock)})
+            base, groups = _investor_rows(base, {k: f[k].to_numpy() for k in f.columns}, {})
+        else:
+            from datasets.generic import read_long_netbuy
+
+            f = read_long_netbuy(path, quality=quality, encoding=encoding)
+            wide = f.pivot(index=["date", "stock"], columns="investor",
+                           values=["net_buy", "net_buy_shares"])
+            base = wide.index.to_frame(index=False)
+            inv = list(wide["net_buy"].columns)
+            base, groups = _investor_rows(
+                base, {k: wide[("net_buy", k)].to_numpy() for k in inv},
+                {k: wide[("net_buy_shares", k)].to_numpy() for k in inv})
+        out.append(("flows", base, groups))
+    elif kind in ("krx-pdf", "pykrx-pdf", "holdings", "holdings-wide"):
+        if kind in ("krx-pdf", "pykrx-pdf"):
+            if kind == "krx-pdf":
+                from datasets.krx import load_krx_pdf as load
+            else:
+                from datasets.pykrx_files import load_pykrx_pdf as load
+            h = load(path, etf=etf, date=effective_date if effective_date is not None else date,
+                     quality=quality, encoding=encoding)
+            tab = h.table.copy()
+        else:
+            from datasets.holdings_files import load_holdings, load_top_holdings_wide
+
+            if kind == "holdings":
+                h = load_holdings(path, weight_unit=weight_unit, quality=quality,
+                                  encoding=encoding, allow_partial=allow_partial)
+            else:
+                h = load_top_holdings_wide(path, etf=etf, quality=quality, encoding=encoding)
+            tab = h.table.copy()
+            if effective_date is not None:
+                if tab["effective_date"].nunique() != 1:
+                    raise DataError("--effective-date applies to a file with one snapshot; this "
+                                    f"one has {tab['effective_date'].nunique()}", file=name,
+                                    fix="leave --effective-date out")
+                tab["effective_date"] = pd.Timestamp(effective_date)
+        if effective_date is not None:
+            quality.add(name, "re-dated", "holdings snapshots to --effective-date "
+                        f"{pd.Timestamp(effective_date).date()}", tab[["etf", "effective_date"]]
+                        .drop_duplicates().shape[0], rule="the user says the PDF held earlier")
+        tab["src_weight"] = np.int32(-1)
+        out.append(("holdings", tab, {"weight": ["weight"]}))
+    elif kind in ("etf-flows", "etf-shares-nav"):
+        from datasets.etf_flows import load_etf_flows, load_etf_shares_nav
+
+        e = (load_etf_flows(path, quality=quality, encoding=encoding) if kind == "etf-flows"
+             else load_etf_shares_nav(path, quality=quality, encoding=encoding, nav_from=nav_from))
+        E = len(e.etfs)
+        base = pd.DataFrame({"date": np.repeat(e.dates.to_numpy(), E),
+                             "etf": np.tile(np.asarray(e.etfs, dtype=object), len(e.dates))})
+        groups = {}
+        for fname in e.FIELDS:
+            v = getattr(e, fname)
+            if v is not None:
+                base[fname] = v.ravel().astype(np.float64)
+                base[f"src_{fname}"] = np.int32(-1)
+                groups[fname] = [fname]
+        out.append(("etfs", base, groups))
+    elif kind == "prices":
+        from datasets.generic import read_prices
+
+        p = read_prices(path, quality=quality, encoding=encoding)
+        long = p.rename_axis(index="date", columns="asset").stack(future_stack=True) \
+            .rename("close").reset_index()
+        long = long[long["close"].notna()].reset_index(drop=True)  # absent: no row
+        long["src_close"] = np.int32(-1)
+        out.append(("prices", long, {"close": ["close"]}))
+    else:
+        raise ValueError(f"unknown kind {kind!r}")
+    for _table, rows, _ in out:
+        for c in ("date", "start", "end", "effective_date"):
+            if c in rows:
+                rows[c] = pd.DatetimeIndex(rows[c]).as_unit("ns")
+        for c in ("stock", "etf", "asset"):
+            if c in rows:
+                rows[c] = rows[c].astype(str).astype(object)
+    return out
+
+
+def _check_periods_vs_daily(store: Store, batch: dict[str, list], names: dict[int, str]) -> None:
+    """Refuse a period total overlapping daily net buying of the same investor (either way)."""
+    periods = [r for r in batch.get("periods", [])]
+    daily = [r for r in batch.get("flows", [])]
+    old_p = store.read_table("periods")
+    all_p = pd.concat([old_p] + periods, ignore_index=True) if periods or len(old_p) else old_p
+    if all_p.empty:
+        return
+    for (s, e), g in all_p.groupby(["start", "end"]):
+        invs = [c[len("src_net_buy_"):] for c in g.columns
+                if c.startswith("src_net_buy_") and (g[c] >= 0).any()]
+        new_src = [r for r in periods if ((r["start"] == s) & (r["end"] == e)).any()]
+        day_frames = [store.read_table("flows", start=s, end=e)] + \
+            [r[(r["date"] >= s) & (r["date"] <= e)] for r in daily]
+        for k in invs:
+            c = f"src_net_buy_{k}"
+            for d in day_frames:
+                if c in d.columns and (d[c] >= 0).any():
+                    day = d.loc[d[c] >= 0].iloc[0]
+                    pfile = names.get(int(g.loc[g[c] >= 0, c].iloc[0]))
+                    if new_src:
+                        pfile = names.get(int(new_src[0][c].iloc[0]), pfile)
+                    raise DataError(
+                        f"{pfile} is a period total of {k} net buying over "
+                        f"{pd.Timestamp(s).date()}..{pd.Timestamp(e).date()}, and "
+                        f"{names.get(int(day[c]))} gives daily {k} net buying on "
+                        f"{pd.Timestamp(day['date']).date()} inside that period: a period total "
+                        "is never mixed into a daily panel", file=pfile,
+                        fix="download one file per session (start = end), or import the "
+                            "period totals into a separate --store")
+
+
+def _check_snapshots(store: Store, frames: list[pd.DataFrame], names: dict[int, str]) -> None:
+    """A snapshot (etf, effective_date) given by two files must list the same stocks."""
+    allh = pd.concat([store.read_table("holdings")] + frames, ignore_index=True)
+    if allh.empty:
+        return
+    for (e, d), g in allh.groupby(["etf", "effective_date"]):
+        srcs = pd.unique(g["src_weight"])
+        if len(srcs) < 2:
+            continue
+        sets = {int(s): set(g.loc[g["src_weight"] == s, "stock"]) for s in srcs}
+        ref_s, ref = next(iter(sets.items()))
+        for s, st in sets.items():
+            if st != ref:
+                diff = sorted(st ^ ref)[:3]
+                raise DataError(
+                    f"{names.get(ref_s)} and {names.get(s)} give different constituents for "
+                    f"the {e} snapshot of {pd.Timestamp(d).date()} (e.g. {', '.join(diff)})",
+                    file=names.get(s), column="stock",
+                    fix="keep one of the two files, or give one another --effective-date")
+
+
+def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
+                 quality: DataQuality | None = None, progress: bool | None = None,
+                 batch_files: int = 250, **options) -> ImportResult:
+    """Import ``paths`` into the store at ``store_dir`` (created if missing).
+
+    Parameters
+    ----------
+    paths : sequence of path
+        Files in any order; each is read as ``kind`` or, without it, as the kind
+        :func:`datasets.check.detect_kind` finds.
+    store_dir : path
+    kind : str, optional
+    quality : DataQuality, optional
+        Receives the loaders' counts.
+    progress : bool, optional
+        Show a progress bar over files (default: when stderr is a terminal).
+    batch_files : int
+        Files read before their rows are merged into the store (bounds memory).
+    **options
+        ``date``, ``stock``, ``effective_date``, ``etf``, ``encoding``, ``weight_unit``,
+        ``allow_partial``, ``nav_from`` for the loaders.
+
+    Returns
+    -------
+    ImportResult
+
+    Raises
+    ------
+    DataError
+        Bad file, conflicting overlap (naming both files, the key and column), period totals
+        mixed with daily flows.
+    """
+    from tqdm import tqdm
+
+    from datasets.check import detect_kind, explain_kind_failure
+
+    q = quality if quality is not None else DataQuality()
+    store = create_store(store_dir)
+    res = ImportResult()
+    if progress is None:
+        progress = sys.stderr.isatty()
+    opts = {k: v for k, v in options.items() if v is not None}
+    pending: list[tuple[dict, list]] = []
+    next_id = max([f["id"] for f in store.files], default=0) + 1
+    seen: set[str] = set()
+
+    def flush():
+        nonlocal pending
+        if not pending:
+            return
+        names = store.file_names()
+        names.update({rec["id"]: rec["name"] for rec, _ in pending})
+        batch: dict[str, list] = {}
+        groups: dict[str, dict] = {}
+        for _, items in pending:
+            for table, rows, g in items:
+                batch.setdefault(table, []).append(rows)
+                groups.setdefault(table, {}).update(g)
+        if "periods" in batch or "flows" in batch:
+            _check_periods_vs_daily(store, batch, names)
+        if "holdings" in batch:
+            _check_snapshots(store, batch["holdings"], names)
+        store.files.extend(rec for rec, _ in pending)  # names for conflict messages
+        try:  # plan every partition first: a conflict leaves the store untouched
+            plans = []
+            for table, frames in batch.items():
+                rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+                plans += store.plan_rows(table, rows, groups[table])
+                res.rows[table] = res.rows.get(table, 0) + len(rows)
+        except DataError:
+            del store.files[len(store.files) - len(pending):]
+            raise
+        for path, frame in plans:
+            _write_atomic(frame, path)
+        res.partitions_written += len(plans)
+        store.write_manifest()
+        pending = []
+
+    for p in tqdm(list(paths), desc="import", unit="file", disable=not progress):
+        p = Path(p)
+        if not p.is_file():
+            raise DataError("no such file", file=str(p), fix="check the path")
+        k = kind or detect_kind(p, encoding=opts.get("encoding"), options=opts)
+        # what the file name says (date, period, investor, ETF, stock) is part of the data
+        named = {f"name_{a}": str(b) for a, b in _name_meta(p).items()}
+        if m := _STOCK_IN_NAME.search(p.stem):
+            named["name_stock"] = m.group(1)
+        fp = file_fingerprint(p, k, {**named, **{o: opts[o] for o in (
+            "date", "stock", "effective_date", "etf") if o in opts}})
+        if fp in seen or store.has_fingerprint(fp):
+            res.skipped.append(p.name)
+            q.add(p.name, "skipped", "files already in the store", 1,
+                  rule="same bytes and options: importing twice changes nothing")
+            continue
+        seen.add(fp)
+        try:
+            items = rows_of_file(p, k, quality=q, **opts)
+        except DataError as exc:
+            if kind is None:
+                raise
+            raise explain_kind_failure(exc, p, kind, opts) from exc
+        rec = {"id": next_id, "name": p.name, "sha256": fp, "kind": k,
+               "rows": int(sum(len(r) for _, r, _ in items)),
+               "options": {o: str(v) for o, v in opts.items()}}
+        for _, rows, _ in items:
+            for c in [c for c in rows.columns if c.startswith("src_")]:
+                rows[c] = np.int32(next_id)
+        next_id += 1
+        pending.append((rec, items))
+        res.added.append(p.name)
+        res.kinds[p.name] = k
+        if len(pending) >= batch_files:
+            flush()
+    flush()
+    return res
