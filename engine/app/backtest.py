@@ -29,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output directory (created)")
     parser.add_argument("--start", default=None, help="first date, overrides [data] start")
     parser.add_argument("--end", default=None, help="last date, overrides [data] end")
+    parser.add_argument("--report", action="store_true",
+                        help="also write DIR/report.html (flowbt report DIR)")
 
 
 def package_versions() -> dict[str, str | None]:
@@ -131,7 +133,15 @@ def run(args: argparse.Namespace) -> int:
     result = run_backtest(cfg, start=args.start, end=args.end)
     out = Path(args.out)
     write_outputs(result, out)
+    from engine.app.report import record_config
+
+    record_config(out, cfg)
     q = result.prepared.market.quality
+    if q is not None:
+        # the report's data-quality section reads it (README "Run directories")
+        from engine.report.files import quality_records
+
+        (out / "quality.json").write_text(json.dumps(quality_records(q), indent=2))
     if q is not None:
         print(q.summary())
     m = result.sim.metrics
@@ -139,4 +149,8 @@ def run(args: argparse.Namespace) -> int:
                         "sharpe_ratio", "max_drawdown", "turnover_per_year") if c in m]
     print(m[cols].to_string(float_format=lambda x: f"{x:.4f}"))
     print(f"{len(result.sim.log)} trigger events; results in {out}")
+    if getattr(args, "report", False):
+        from engine.app.report import write_run_report
+
+        print(f"report: {write_run_report(out)}")
     return 0
