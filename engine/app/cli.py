@@ -32,7 +32,7 @@ EXAMPLES: dict[tuple[str, ...], str] = {
     ("demo",): "flowbt demo --out out/demo            # prints a summary, writes out/demo/report.html",
     ("data", "check"): "flowbt data check export.csv --kind krx-netbuy",
     ("data", "synth"): "flowbt data synth --days 7500 --stocks 3000 --etfs 200 --seed 0 --out store/",
-    ("bench",): "flowbt bench --quick",
+    ("bench",): "flowbt bench --small 250 300 12 20 --skip-large --repeats 3",
     ("backtest",): "flowbt backtest examples/core_satellite.toml --out out/cs --report",
     ("sweep",): "flowbt sweep examples/sweep_triggers.toml --out out/sweep --report",
     ("report",): "flowbt report out/cs",
@@ -41,6 +41,10 @@ EXAMPLES: dict[tuple[str, ...], str] = {
 
 #: Descriptions for commands whose module sets none.
 DESCRIPTIONS: dict[tuple[str, ...], str] = {
+    ("bench",): "Time constituent flow synthesis (flowbt's numba kernel) against pandas and "
+                "scipy.sparse after a parity check; write the table to benchmarks/results/. "
+                "Sizes are T N K E: T trading days, N stocks, K investor types, E ETFs "
+                "(--small runs all three implementations, --large flowbt and scipy only).",
     ("backtest",): "Run one strategy config and its benchmarks on vectorbt; write equity, "
                    "weights, orders, the trigger log, metrics and run.json to --out.",
     ("sweep",): "Run the cartesian grid of the config's [sweep] table in resumable chunks "

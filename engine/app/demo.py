@@ -424,7 +424,7 @@ def _krx_flows_block(krx, out_dir) -> list[str]:
     """KOSPI / KOSDAQ market-wide net buying by investor (bp of market cap and KRW) as a
     signals directory: the position chart of 20 years of real investor flows."""
     frames = {}
-    for key, method, unit in (("netbuy_bp", "bp", "bp"), ("netbuy_krw", "amount", "KRW")):
+    for key, method, unit in (("netbuy_bp", "bp", "bp"),):
         df = krx.meta[key]
         suffix = f"_{unit.lower()}"
         cols = pd.MultiIndex.from_tuples(
@@ -435,7 +435,8 @@ def _krx_flows_block(krx, out_dir) -> list[str]:
     write_signals_dir(out_dir, frames, run={
         "name": "KOSPI / KOSDAQ investor net buying", "command": ["flowbt", "demo"],
         "start": str(bp.index[0].date()), "end": str(bp.index[-1].date()),
-        "data_source": "bundled krx_investor_netbuy_krw + krx_market_index_krw"})
+        "data_source": "bundled krx_investor_netbuy_krw + krx_market_index_krw",
+        "unit_titles": {"bp": "bp of the market's cap (daily net buying / market cap)"}})
     pos = bp.sum()
     return [f"KRX investor flows {bp.index[0].date()} .. {bp.index[-1].date()} "
             f"(sum of daily bp of market cap)",

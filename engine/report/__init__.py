@@ -88,7 +88,9 @@ def build_report(run_dir, title: str | None = None, options: dict | None = None)
             run.get("command"), list) else str(run.get("command", "")),
         f"{run['start']} .. {run['end']}" if "start" in run and "end" in run else "",
         "self-contained: plotly.js inline, no network") if x)
-    toc = _toc_order(ctx.toc)
+    # a multi-part page lists its parts (each part's sections are one scroll away)
+    toc = ([(a, t) for a, t in _toc_order(ctx.toc) if t.startswith("▸ ") or not a.startswith("p")]
+           if parts else ctx.toc)
     return page(f"flowbt report: {name}", sub, body_html, toc)
 
 

@@ -53,9 +53,12 @@ def investor_label(inv: str) -> str:
     return f"{k} {inv}" if k else str(inv)
 
 
-def _unit_title(unit: str) -> str:
-    return {"bp": "bp of constituent market cap x ETF weight", "KRW": "KRW",
-            "shares": "shares"}.get(unit, unit)
+def _unit_title(unit: str, run: dict | None = None) -> str:
+    """Axis title of a unit; a run.json ``unit_titles`` mapping overrides (e.g. market-wide
+    flows, whose bp are of the market's own cap)."""
+    custom = (run or {}).get("unit_titles") or {}
+    return custom.get(unit) or {"bp": "bp of constituent market cap x ETF weight",
+                                "KRW": "KRW", "shares": "shares"}.get(unit, unit)
 
 
 def _wide(long: pd.DataFrame, etf, method) -> pd.DataFrame:
@@ -161,7 +164,7 @@ def positions_section(files, ctx):
                                                width=2 if inv in SHOWN[:3] else 1.2)))
     unit = str(pm["unit"].iloc[0])
     fig.update_layout(title=f"Position chart (누적 순매수, cumulative net buying), "
-                            f"method {method}", yaxis_title=_unit_title(unit),
+                            f"method {method}", yaxis_title=_unit_title(unit, files.run),
                       hovermode="x unified", legend=dict(orientation="h", y=-0.12))
     if len(etfs) > 1:
         _etf_dropdown(fig, etfs, visibility)
@@ -178,7 +181,7 @@ def positions_section(files, ctx):
         tail.index = tail.index.date
         tail.index.name = "date"
         out += [f"<h3>Daily net-buy table (일별 순매수): {esc(etfs[0])}, last "
-                f"{len(tail)} sessions, {esc(_unit_title(unit))}</h3>",
+                f"{len(tail)} sessions, {esc(_unit_title(unit, files.run))}</h3>",
                 table(tail, default="+,.2f" if unit == "bp" else "+,.0f")]
         out.append(_naive_block(daily, etfs[0], ctx))
     return "".join(out)

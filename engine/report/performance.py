@@ -45,9 +45,11 @@ def rolling_sharpe_vol(equity: pd.DataFrame, window_bars: int = ROLLING_BARS):
 
 
 def _period_returns(equity: pd.DataFrame, freq: str) -> pd.DataFrame:
-    # the first period starts from the first value, so it is a partial period's return
+    # the first period starts from the first value, so it is a partial period's return; a
+    # period without any value is NaN and the next one starts from the last value seen (the
+    # returns still compound to the total)
     last = equity.resample(freq).last()
-    prev = last.shift(1)
+    prev = last.ffill().shift(1)
     prev.iloc[0] = equity.iloc[0]
     return last / prev - 1.0
 
@@ -108,7 +110,7 @@ def manifest(files, ctx):
         params["value"] = [dumps(v) if isinstance(v, (dict, list)) else str(v)
                            for v in params["value"]]
         out += ["<h3>Parameters (config as run)</h3>", table(params, scroll=True)]
-    else:
+    elif "parts" not in run and "config_hash" in run:
         out.append('<p class="note">run.json holds no "config": the parameters table needs '
                    "the config as run in run.json.</p>")
     return "".join(out)

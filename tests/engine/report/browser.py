@@ -9,6 +9,7 @@ Used by tests/engine/report/test_browser.py and to make the README screenshot::
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -52,9 +53,9 @@ class PageCheck:
         return [c["id"] for c in self.charts if not (c["svg"] and c["marks"] and c["full"])]
 
 
-def check_page(html_path, screenshot=None, *, full_page: bool = True,
-               viewport=(1280, 900), timeout_ms: int = 60_000) -> PageCheck:
-    """Load ``html_path`` from its ``file://`` URL, wait for every chart, screenshot it."""
+@contextlib.contextmanager
+def launch():
+    """One headless Chromium for several :func:`check_page` calls (launching costs seconds)."""
     exe = shutil.which("chromium") or CHROMIUM
     if not Path(exe).exists():
         raise BrowserMissing(f"Chromium not found at {CHROMIUM}: install it with "
@@ -64,40 +65,53 @@ def check_page(html_path, screenshot=None, *, full_page: bool = True,
     except ImportError as exc:
         raise BrowserMissing("the playwright package is missing: pip install -e '.[dev]'"
                              ) from exc
-    url = Path(html_path).resolve().as_uri()
-    out = PageCheck(url)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=exe, args=ARGS, headless=True)
         try:
-            ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
-                                      service_workers="block")
-
-            def route(r):
-                if r.request.url not in out.requests:
-                    out.requests.append(r.request.url)
-                if r.request.url == url:
-                    r.continue_()
-                else:  # never let a request leave the machine, but record it
-                    r.abort()
-
-            ctx.route("**/*", route)
-            page = ctx.new_page()
-            page.on("console", lambda m: out.console_errors.append(m.text)
-                    if m.type == "error" else None)
-            page.on("pageerror", lambda e: out.page_errors.append(str(e)))
-            page.on("request", lambda r: None if r.url in out.requests
-                    else out.requests.append(r.url))
-            page.goto(url, wait_until="load", timeout=timeout_ms)
-            page.wait_for_function(
-                "() => Array.from(document.querySelectorAll('.plotly-graph-div'))"
-                ".every(d => d._fullLayout && d.querySelector('svg.main-svg'))",
-                timeout=timeout_ms)
-            page.wait_for_timeout(300)
-            out.charts = page.evaluate(_DRAWN_JS)
-            if screenshot is not None:
-                page.screenshot(path=str(screenshot), full_page=full_page)
+            yield browser
         finally:
             browser.close()
+
+
+def check_page(html_path, screenshot=None, *, browser=None, full_page: bool = True,
+               viewport=(1280, 900), timeout_ms: int = 60_000) -> PageCheck:
+    """Load ``html_path`` from its ``file://`` URL in a fresh browser context (``browser``
+    from :func:`launch`, else a browser of its own), wait for every chart, screenshot it."""
+    if browser is None:
+        with launch() as b:
+            return check_page(html_path, screenshot, browser=b, full_page=full_page,
+                              viewport=viewport, timeout_ms=timeout_ms)
+    url = Path(html_path).resolve().as_uri()
+    out = PageCheck(url)
+    ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
+                              service_workers="block")
+    try:
+        def route(r):
+            if r.request.url not in out.requests:
+                out.requests.append(r.request.url)
+            if r.request.url == url:
+                r.continue_()
+            else:  # never let a request leave the machine, but record it
+                r.abort()
+
+        ctx.route("**/*", route)
+        page = ctx.new_page()
+        page.on("console", lambda m: out.console_errors.append(m.text)
+                if m.type == "error" else None)
+        page.on("pageerror", lambda e: out.page_errors.append(str(e)))
+        page.on("request", lambda r: None if r.url in out.requests
+                else out.requests.append(r.url))
+        page.goto(url, wait_until="load", timeout=timeout_ms)
+        page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('.plotly-graph-div'))"
+            ".every(d => d._fullLayout && d.querySelector('svg.main-svg'))",
+            timeout=timeout_ms)
+        page.wait_for_timeout(300)
+        out.charts = page.evaluate(_DRAWN_JS)
+        if screenshot is not None:
+            page.screenshot(path=str(screenshot), full_page=full_page)
+    finally:
+        ctx.close()
     return out
 
 
