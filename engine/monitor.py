@@ -267,10 +267,15 @@ def run_monitor(flows: pd.DataFrame, prices: pd.DataFrame, *, volume: pd.DataFra
                      "reading": f"no data for {', '.join(missing)}"})
     else:
         last = weekly[ro].iloc[-1]
+        unknown = [t for t, v in last.items() if not np.isfinite(v)]
         warn.append({"warning": f"{', '.join(ro)} all out the same week",
-                     "value": float(last.max()), "unit": "USD (largest of the three)",
-                     "threshold": 0.0, "fires": bool((last < 0).all()),
-                     "reading": ", ".join(f"{t} {v / 1e9:+.2f} bn" for t, v in last.items())})
+                     "value": None if unknown else float(last.max()),
+                     "unit": "USD (largest of the three)", "threshold": 0.0,
+                     # an unpublished week is unknown, never an outflow
+                     "fires": None if unknown else bool((last < 0).all()),
+                     "reading": ", ".join(f"{t} {v / 1e9:+.2f} bn" if np.isfinite(v)
+                                          else f"no data for {t} this week"
+                                          for t, v in last.items())})
     if "QQQ" in tickers:
         v = float(monthly["QQQ"].iloc[-1])
         warn.append({"warning": f"QQQ monthly outflow above "

@@ -276,14 +276,22 @@ def write_signals_dir(out, frames: dict, coverage=None, run: dict | None = None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     longs, plong = [], []
+
+    def long(frame, method, unit):
+        # (T, E*K) -> T*E*K rows, date-major: NumPy repeat/tile (DataFrame.stack on a
+        # two-level column index costs seconds here)
+        t, c = frame.shape
+        return pd.DataFrame({
+            "date": np.repeat(frame.index.to_numpy(), c),
+            "etf": np.tile(frame.columns.get_level_values("etf").astype(str).to_numpy(), t),
+            "investor": np.tile(frame.columns.get_level_values("investor").astype(str)
+                                .to_numpy(), t),
+            "method": method, "value": frame.to_numpy(np.float64).ravel(), "unit": unit})
+
     for method, (wide, unit) in frames.items():
-        for frame, acc in ((wide, longs), (wide.cumsum(skipna=True).where(
-                wide.notna().cumsum() > 0), plong)):
-            lf = frame.stack(["etf", "investor"], future_stack=True).rename("value")
-            lf = lf.reset_index().rename(columns={lf.index.names[0] or "level_0": "date"})
-            lf.columns = ["date", "etf", "investor", "value"]
-            acc.append(lf.assign(method=method, unit=unit)[
-                ["date", "etf", "investor", "method", "value", "unit"]])
+        longs.append(long(wide, method, unit))
+        plong.append(long(wide.cumsum(skipna=True).where(wide.notna().cumsum() > 0),
+                          method, unit))
     sig = pd.concat(longs, ignore_index=True)
     sig.to_parquet(out / "signals.parquet", index=False)
     pd.concat(plong, ignore_index=True).to_parquet(out / "positions.parquet", index=False)

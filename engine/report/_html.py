@@ -64,7 +64,7 @@ class Context:
         _compact(fig)
         if height is not None:
             fig.update_layout(height=height)
-        fig.update_layout(margin=dict(l=60, r=20, t=50, b=40), template="plotly_white")
+        fig.update_layout(_LAYOUT)
         div = fig.to_html(full_html=False, include_plotlyjs=False,
                           div_id=f"fig-{self.n_figures}",
                           config={"displaylogo": False, "responsive": True})
@@ -75,6 +75,19 @@ class Context:
         anchor = f"{self.prefix}{key}"
         self.toc.append((anchor, title))
         return f'<h2 id="{esc(anchor)}">{esc(title)}</h2>'
+
+
+#: The page's figure style, set directly: an empty template (building plotly's named
+#: templates deep-copies them per figure, seconds on a demo page) plus the few settings used.
+_AXIS = dict(gridcolor="#e6e9ef", zerolinecolor="#c9ced8", linecolor="#c9ced8")
+_LAYOUT = dict(
+    template=dict(layout=dict(colorway=[
+        "#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692",
+        "#B6E880", "#FF97FF", "#FECB52"])),
+    margin=dict(l=60, r=20, t=50, b=40), paper_bgcolor="white", plot_bgcolor="white",
+    font=dict(family='"Noto Sans CJK KR", "Noto Sans KR", system-ui, sans-serif', size=12,
+              color="#2a3140"),
+    xaxis=_AXIS, yaxis=_AXIS, xaxis2=_AXIS, yaxis2=_AXIS)
 
 
 def _compact(fig) -> None:
@@ -90,7 +103,9 @@ def _compact(fig) -> None:
                     arr[0], pd.Timestamp)):
                 idx = pd.DatetimeIndex(arr)
                 if (idx == idx.normalize()).all():
-                    setattr(tr, attr, list(idx.strftime("%Y-%m-%d")))
+                    # a NumPy str array passes plotly's validation as one array (a list is
+                    # validated element by element)
+                    setattr(tr, attr, idx.to_numpy().astype("datetime64[D]").astype(str))
             elif arr.dtype.kind == "f" and arr.ndim == 1:
                 setattr(tr, attr, arr.astype(np.float32))
 

@@ -132,7 +132,7 @@ def _etf_dropdown(fig, etfs: list[str], visibility: list[list]):
 
 
 def _methods(long: pd.DataFrame) -> list[str]:
-    m = list(dict.fromkeys(long["method"]))
+    m = [str(x) for x in long["method"].unique()]
     return (["bp"] if "bp" in m else []) + [x for x in m if x != "bp"]
 
 
@@ -149,7 +149,7 @@ def positions_section(files, ctx):
         pos["value"] = pos.groupby(["etf", "investor", "method"])["value"].cumsum()
     method = _methods(pos)[0]
     pm = pos[pos["method"] == method]
-    etfs = list(dict.fromkeys(map(str, pm["etf"])))
+    etfs = [str(x) for x in pm["etf"].unique()]
     fig = go.Figure()
     visibility = []
     for i, e in enumerate(etfs):
@@ -196,7 +196,7 @@ def _naive_block(daily: pd.DataFrame, etf: str, ctx) -> str:
     methods = _methods(daily)
     if "bp" not in methods or len(methods) < 2:
         return ""
-    inv = "foreign" if "foreign" in set(daily["investor"]) else str(daily["investor"].iloc[0])
+    inv = "foreign" if "foreign" in daily["investor"].unique() else str(daily["investor"].iloc[0])
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     rows = []
     key = ["date", "etf", "investor"]
@@ -238,7 +238,7 @@ def flow_heatmap(files, ctx):
     if daily is None or daily.empty:
         return None
     method = _methods(daily)[0]
-    inv = "foreign" if "foreign" in set(daily["investor"]) else str(daily["investor"].iloc[0])
+    inv = "foreign" if "foreign" in daily["investor"].unique() else str(daily["investor"].iloc[0])
     d = daily[(daily["method"] == method) & (daily["investor"] == inv)]
     wide = d.pivot_table(index="date", columns="etf", values="value", aggfunc="first",
                          dropna=False)

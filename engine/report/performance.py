@@ -232,7 +232,7 @@ def weights(files, ctx):
     w = files.parquet("weights.parquet")
     if w is None or w.empty or files.run.get("swept_keys"):
         return None
-    s = files.strategy if files.strategy in set(w["variant"]) else w["variant"].iloc[0]
+    s = files.strategy if files.strategy in w["variant"].unique() else w["variant"].iloc[0]
     wide = (w[w["variant"] == s].pivot(index="date", columns="asset", values="weight")
             .sort_index())
     wide.index = pd.DatetimeIndex(wide.index)

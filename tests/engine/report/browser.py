@@ -74,13 +74,14 @@ def launch():
 
 
 def check_page(html_path, screenshot=None, *, browser=None, full_page: bool = True,
-               viewport=(1280, 900), timeout_ms: int = 60_000) -> PageCheck:
+               viewport=(1280, 900), timeout_ms: int = 60_000, at: str | None = None
+               ) -> PageCheck:
     """Load ``html_path`` from its ``file://`` URL in a fresh browser context (``browser``
     from :func:`launch`, else a browser of its own), wait for every chart, screenshot it."""
     if browser is None:
         with launch() as b:
             return check_page(html_path, screenshot, browser=b, full_page=full_page,
-                              viewport=viewport, timeout_ms=timeout_ms)
+                              viewport=viewport, timeout_ms=timeout_ms, at=at)
     url = Path(html_path).resolve().as_uri()
     out = PageCheck(url)
     ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
@@ -108,6 +109,9 @@ def check_page(html_path, screenshot=None, *, browser=None, full_page: bool = Tr
             timeout=timeout_ms)
         page.wait_for_timeout(300)
         out.charts = page.evaluate(_DRAWN_JS)
+        if at is not None:  # scroll an element (e.g. "#p0-equity") to the top of the view
+            page.eval_on_selector(at, "e => window.scrollTo(0, e.offsetTop - 8)")
+            page.wait_for_timeout(200)
         if screenshot is not None:
             page.screenshot(path=str(screenshot), full_page=full_page)
     finally:
@@ -116,10 +120,10 @@ def check_page(html_path, screenshot=None, *, browser=None, full_page: bool = Tr
 
 
 def main(argv=None) -> int:
-    """``python -m tests.engine.report.browser REPORT.html OUT.png``: the README screenshot
-    (the top of the page, 1280 x 900)."""
+    """``python -m tests.engine.report.browser REPORT.html OUT.png [SELECTOR]``: the README
+    screenshot (one 1280 x 900 view, scrolled to SELECTOR when given)."""
     argv = sys.argv[1:] if argv is None else argv
-    res = check_page(argv[0], argv[1], full_page=False)
+    res = check_page(argv[0], argv[1], full_page=False, at=argv[2] if len(argv) > 2 else None)
     print(f"{len(res.charts)} charts, undrawn {res.undrawn}, console errors "
           f"{res.console_errors + res.page_errors}, foreign requests {res.foreign_requests}")
     return 0 if not (res.undrawn or res.console_errors or res.page_errors

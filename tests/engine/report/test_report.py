@@ -125,3 +125,20 @@ def test_stress_section_renders_its_tables(tmp_path):
     html = build_report(tmp_path)
     assert "2020 covid" in html and "sp500_down_7pct" in html
     assert "distribution of final_value (200 paths)" in html
+
+
+@pytest.mark.slow
+def test_demo_writes_its_report_and_rebuilds_byte_equal(tmp_path, capsys):
+    from engine.app.cli import main
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"report: {out}/report.html" in printed
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert build_report(out) == html
+    _self_contained(html)
+    for part in ("core_satellite", "monitor", "krx_flows", "market_flow_timing", "synthetic",
+                 "flow_rotation"):
+        assert (out / part / "run.json").exists()
+    assert "외국인 foreign" in html and "Flow monitor as of 2026-03-31" in html
