@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/flowbt demo
+	$(VENV)/bin/flowbt demo --out out/demo
 
 # The import contracts of pyproject.toml first (a wrong import fails fast), then the tests.
 test: $(STAMP)

@@ -31,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output directory (created)")
     parser.add_argument("--start", default=None, help="first date, overrides [data] start")
     parser.add_argument("--end", default=None, help="last date, overrides [data] end")
+    parser.add_argument("--report", action="store_true",
+                        help="also write DIR/report.html (flowbt report DIR)")
 
 
 def package_versions() -> dict[str, str | None]:
@@ -96,6 +98,13 @@ def write_outputs(result, out: Path, argv: list[str] | None = None) -> dict:
             "packages": package_versions(),
             "command": argv if argv is not None else sys.argv,
         }
+        q = result.prepared.market.quality
+        if q is not None:
+            # the report's data-quality section reads it (README "Run directories")
+            from engine.report.files import quality_records
+
+            rd.path("quality.json").write_text(json.dumps(quality_records(q), indent=2))
+        info["config"] = cfg.raw  # as run: the report's parameters table reads it
         scen = scenario_results(result)
         if scen is not None:
             scen.to_csv(rd.path("scenarios.csv"))
@@ -176,4 +185,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"removed {len(info['removed_stale'])} stale file(s) of an earlier run: "
               + ", ".join(info["removed_stale"]))
     print(f"{len(result.sim.log)} trigger events; results in {out}")
+    if getattr(args, "report", False):
+        from engine.app.report import write_run_report
+
+        print(f"report: {write_run_report(out)}")
     return 0

@@ -25,7 +25,46 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("bench",), "benchmarks.bench_synthesis", "time flow synthesis against pandas and scipy"),
     (("backtest",), "engine.app.backtest", "run a strategy config and write its results"),
     (("sweep",), "engine.app.sweep", "run the parameter grid declared in a config"),
+    (("report",), "engine.app.report", "build the self-contained HTML report of a run directory"),
+    (("monitor",), "engine.app.monitor", "the weekly/monthly flow checklist and its warnings"),
 ]
+
+#: One example per command for its --help (a module's own epilog wins).
+EXAMPLES: dict[tuple[str, ...], str] = {
+    ("demo",): "flowbt demo --out out/demo            # prints a summary, writes out/demo/report.html",
+    ("data", "check"): "flowbt data check export.csv --kind krx-netbuy",
+    ("data", "synth"): "flowbt data synth --days 7500 --stocks 3000 --etfs 200 --seed 0 --out store/",
+    ("bench",): "flowbt bench --small 250 300 12 20 --skip-large --repeats 3",
+    ("backtest",): "flowbt backtest examples/core_satellite.toml --out out/cs --report",
+    ("sweep",): "flowbt sweep examples/sweep_triggers.toml --out out/sweep --report",
+    ("report",): "flowbt report out/cs",
+    ("monitor",): "flowbt monitor --asof 2026-02-27 --out out/monitor --report",
+}
+
+#: Descriptions for commands whose module sets none.
+DESCRIPTIONS: dict[tuple[str, ...], str] = {
+    ("bench",): "Time constituent flow synthesis (flowbt's numba kernel) against pandas and "
+                "scipy.sparse after a parity check; write the table to benchmarks/results/. "
+                "Sizes are T N K E: T trading days, N stocks, K investor types, E ETFs "
+                "(--small runs all three implementations, --large flowbt and scipy only).",
+    ("backtest",): "Run one strategy config and its benchmarks on vectorbt; write equity, "
+                   "weights, orders, the trigger log, metrics and run.json to --out.",
+    ("sweep",): "Run the cartesian grid of the config's [sweep] table in resumable chunks "
+                "(in process or on Dask) and write one metrics row per variant to --out.",
+    ("data", "check"): "Load and validate one data file with its format's loader; print what "
+                       "was read and the data-quality summary (exit 2 on bad input).",
+    ("data", "synth"): "Write a seeded synthetic KRX-like market (per-stock investor flows, "
+                       "holdings, prices) to a Parquet store.",
+}
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("flowbt")
+    except metadata.PackageNotFoundError:  # running from a source tree without install
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,23 +72,33 @@ def build_parser() -> argparse.ArgumentParser:
         prog="flowbt", description="Backtest ETF fund-flow rotation strategies."
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("--version", action="version", version=f"flowbt {_version()}")
     subs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     groups: dict[str, argparse._SubParsersAction] = {}
     for path, module, help_ in COMMANDS:
         if len(path) == 1:
-            p = subs.add_parser(path[0], help=help_)
+            p = subs.add_parser(path[0], help=help_,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
         else:
             if path[0] not in groups:
                 g = subs.add_parser(path[0], help=f"{path[0]} commands")
                 groups[path[0]] = g.add_subparsers(dest="subcommand", metavar="SUBCOMMAND",
                                                    required=True)
-            p = groups[path[0]].add_parser(path[1], help=help_)
+            p = groups[path[0]].add_parser(
+                path[1], help=help_, formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show tracebacks on errors")
+        p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+                       help="print nothing but errors")
         p.set_defaults(_module=module)
         # A module that fails to import is a bug: let it fail here, loudly, rather than vanish
         # from --help (tests/engine/app/test_cli.py imports every command module).
         importlib.import_module(module).add_arguments(p)
+        if not p.description:
+            p.description = DESCRIPTIONS.get(path, help_[:1].upper() + help_[1:] + ".")
+        if not p.epilog and path in EXAMPLES:
+            p.epilog = "example:\n  " + EXAMPLES[path]
     return parser
 
 
@@ -60,6 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         mod = importlib.import_module(args._module)
+        if getattr(args, "quiet", False):
+            # --quiet on every command: stdout silenced, errors still reach stderr
+            import contextlib
+            import os
+
+            with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+                return int(mod.run(args) or 0)
         return int(mod.run(args) or 0)
     except (DataError, ConfigError, FileNotFoundError) as exc:
         if getattr(args, "debug", False):

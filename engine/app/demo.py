@@ -7,7 +7,15 @@
    chart, and how often the naive amount sum disagrees in sign with the bp method.
 3. The reference core/satellite portfolio of README "Concepts" with its three triggers
    (``examples/core_satellite.toml``), simulated on vectorbt against buy-and-hold VOO, RSP and
-   the static allocation; results written to ``--out``.
+   the static allocation, and the flow monitor with its three warnings on the 2026 Q1 flows.
+4. The KOSPI/KOSDAQ/cash market-flow-timing backtest on the real KRX investor flows
+   2005-2026 (``examples/market_flow_timing.toml``) and their position chart.
+5. The flow rotation backtest on the synthetic market (``examples/flow_rotation_synthetic.toml``
+   on a smaller market, :data:`ROTATION_MARKET`, to keep the demo fast).
+
+``--out`` (default ``out/demo``) receives one run directory per part (each one a valid
+``flowbt report`` input) and ``report.html``, the self-contained report of all of them
+(``flowbt report out/demo`` rebuilds it byte for byte).
 
 Every number printed is computed here; nothing is typed in.
 """
@@ -42,6 +50,16 @@ KRX_YEAR = 2024
 
 #: Reference config of the backtest step, relative to the repository root.
 REFERENCE_CONFIG = "examples/core_satellite.toml"
+#: The real-data KRX backtest and the synthetic flow-rotation backtest of the demo.
+KRX_CONFIG = "examples/market_flow_timing.toml"
+ROTATION_CONFIG = "examples/flow_rotation_synthetic.toml"
+#: ``[data.synthetic]`` overrides of the rotation backtest: the example's 1,500 days halved so
+#: the demo stays under 20 s warm (same seed, signal strength and universe).
+ROTATION_MARKET = {"n_days": 750}
+#: Monitor date: the last session of the last complete month of the bundled flows.
+MONITOR_ASOF = "2026-03-31"
+#: Methods of the synthetic signals directory: the bp method and the naive sums.
+SIGNAL_METHODS = (("bp", "bp"), ("amount", "KRW"), ("shares", "shares"))
 #: Size of the synthetic market of the synthesis step (days, stocks, ETFs) and its seed.
 SYNTH_SIZE = (250, 300, 12)
 SYNTH_SEED = 0
@@ -54,10 +72,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = ("Load and validate the bundled real data, synthesize constituent "
                           "flows on a seeded synthetic market, and backtest the reference "
                           "core/satellite portfolio against its benchmarks.")
-    parser.add_argument("--out", default="runs/demo",
-                        help="where the backtest writes its results (default: runs/demo)")
+    parser.epilog = ("example:\n  flowbt demo --out out/demo   # prints a summary, writes "
+                     "out/demo/report.html")
+    parser.add_argument("--out", default="out/demo",
+                        help="directory of the demo's run directories and report.html "
+                             "(default: out/demo)")
     parser.add_argument("--config", default=None,
-                        help=f"backtest config (default: the repository's {REFERENCE_CONFIG})")
+                        help=f"core/satellite backtest config (default: the repository's "
+                             f"{REFERENCE_CONFIG})")
+    parser.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
+                        help="write OUT/report.html (default: on; --no-report skips it)")
 
 
 def _finite(x: float, what: str) -> float:
@@ -173,14 +197,22 @@ def _krx_block(krx) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load, validate and summarize the bundled data; return 0."""
+    """Load, validate and summarize the bundled data, run the demo's parts; return 0."""
+    import json
+    import time
+    from pathlib import Path
+
     from datasets.bundled import (
         load_krx_market,
         load_us_etf_flows_2026q1,
         load_us_index_close,
     )
     from datasets.bundled import load_us_market as _load_us_market
+    from engine.report.files import quality_records
 
+    t0 = time.perf_counter()
+    out = Path(getattr(args, "out", "out/demo"))
+    out.mkdir(parents=True, exist_ok=True)
     us = _load_us_market()
     krx = load_krx_market()
     flows = load_us_etf_flows_2026q1()
@@ -192,19 +224,98 @@ def run(args: argparse.Namespace) -> int:
     print(f"US index levels: {', '.join(idx.columns)}, {idx.index[0].date()} .. "
           f"{idx.index[-1].date()}")
     print()
-    print(us.quality.merge([krx.quality]).summary())
+    quality = us.quality.merge([krx.quality])
+    print(quality.summary())
     for block in (_returns_block(us.prices), _flows_block(flows, us), _krx_block(krx)):
         print()
         print("\n".join(block))
     print()
-    print("\n".join(_synthesis_block()))
+    print("\n".join(_synthesis_block(out / "synthetic")))
     print()
-    print("\n".join(_backtest_block(args)))
+    print("\n".join(_backtest_block(args, out / "core_satellite")))
+    print()
+    print("\n".join(_monitor_block(out / "monitor")))
+    print()
+    print("\n".join(_krx_flows_block(krx, out / "krx_flows")))
+    print()
+    print("\n".join(_other_backtest(KRX_CONFIG, out / "market_flow_timing")))
+    print()
+    print("\n".join(_other_backtest(ROTATION_CONFIG, out / "flow_rotation",
+                                    synthetic=ROTATION_MARKET)))
+    (out / "quality.json").write_text(json.dumps(quality_records(quality), indent=2))
+    (out / "run.json").write_text(json.dumps({
+        "name": "flowbt demo", "command": ["flowbt", "demo"], "parts": PARTS}, indent=2))
+    print()
+    if getattr(args, "report", True):
+        from engine.report import write_report
+
+        p = write_report(out)
+        print(f"report: {p} ({p.stat().st_size / 1e6:.1f} MB, self-contained; open it in a "
+              f"browser)")
+    print(f"demo done in {time.perf_counter() - t0:.1f} s; run directories in {out}/")
     return 0
 
 
-def _synthesis_block() -> list[str]:
-    """Constituent-synthesized flow on a seeded synthetic market: bp vs the naive amount sum."""
+#: The demo report's parts: (title, subdirectory of --out, what it shows).
+PARTS = [
+    {"title": "Core/satellite reference portfolio (real US ETF prices)", "dir": "core_satellite",
+     "about": "examples/core_satellite.toml: core 60 / satellite 25 / growth 10 / cash 5 with "
+              "its three triggers, against buy-and-hold VOO, RSP and the static allocation"},
+    {"title": "Flow monitor and warnings (real 2026 Q1 US ETF flows)", "dir": "monitor",
+     "about": f"flowbt monitor --asof {MONITOR_ASOF}"},
+    {"title": "KOSPI / KOSDAQ investor flows 2005-2026 (real KRX data)", "dir": "krx_flows",
+     "about": "market-wide daily net buying by investor type, in bp of each market's cap"},
+    {"title": "Market flow timing: KOSPI / KOSDAQ / cash (real KRX data)",
+     "dir": "market_flow_timing", "about": KRX_CONFIG},
+    {"title": "Constituent-synthesized flow (synthetic KRX-like market)", "dir": "synthetic",
+     "about": "bp method vs the naive amount and share sums, the position chart"},
+    {"title": "Flow rotation backtest (synthetic market)", "dir": "flow_rotation",
+     "about": f"{ROTATION_CONFIG} with [data.synthetic] {ROTATION_MARKET}"},
+]
+
+
+def write_signals_dir(out, frames: dict, coverage=None, run: dict | None = None) -> None:
+    """Write a signals run directory (README "Run directories") from wide frames.
+
+    ``frames`` maps method -> (daily frame with columns (etf, investor), unit); positions
+    are the cumulative sums (NaN days add nothing, as ``cumulative=True`` does).
+    """
+    import json
+    from pathlib import Path
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    longs, plong = [], []
+
+    def long(frame, method, unit):
+        # (T, E*K) -> T*E*K rows, date-major: NumPy repeat/tile (DataFrame.stack on a
+        # two-level column index costs seconds here)
+        t, c = frame.shape
+        return pd.DataFrame({
+            "date": np.repeat(frame.index.to_numpy(), c),
+            "etf": np.tile(frame.columns.get_level_values("etf").astype(str).to_numpy(), t),
+            "investor": np.tile(frame.columns.get_level_values("investor").astype(str)
+                                .to_numpy(), t),
+            "method": method, "value": frame.to_numpy(np.float64).ravel(), "unit": unit})
+
+    for method, (wide, unit) in frames.items():
+        longs.append(long(wide, method, unit))
+        plong.append(long(wide.cumsum(skipna=True).where(wide.notna().cumsum() > 0),
+                          method, unit))
+    sig = pd.concat(longs, ignore_index=True)
+    sig.to_parquet(out / "signals.parquet", index=False)
+    pd.concat(plong, ignore_index=True).to_parquet(out / "positions.parquet", index=False)
+    if coverage is not None:
+        cov = coverage.stack(future_stack=True).rename("covered_weight").reset_index()
+        cov.columns = ["date", "etf", "covered_weight"]
+        cov["usable"] = cov["covered_weight"].fillna(0) > 0
+        cov.to_parquet(out / "coverage.parquet", index=False)
+    (out / "run.json").write_text(json.dumps(run or {}, indent=2, default=str))
+
+
+def _synthesis_block(out) -> list[str]:
+    """Constituent-synthesized flow on a seeded synthetic market: bp vs the naive amount sum;
+    the signals directory written to ``out``."""
     import numpy as np
 
     from datasets import make_market
@@ -214,9 +325,19 @@ def _synthesis_block() -> list[str]:
     m = make_market(n_days, n_stocks, n_etfs, seed=SYNTH_SEED)
     kind = m.meta["etf_kind"]
     etf = next(e for e, k in kind.items() if k == "index")
-    bp = synthesize_flows(m.flows, m.holdings, method="bp")
+    bp, coverage = synthesize_flows(m.flows, m.holdings, method="bp", return_coverage=True)
     amount = synthesize_flows(m.flows, m.holdings, method="amount")
+    shares = synthesize_flows(m.flows, m.holdings, method="shares")
     pos = synthesize_flows(m.flows, m.holdings, method="bp", cumulative=True)
+    write_signals_dir(out, {"bp": (bp, "bp"), "amount": (amount, "KRW"),
+                            "shares": (shares, "shares")}, coverage,
+                      run={"name": "synthetic constituent-synthesized flow",
+                           "command": ["flowbt", "demo"], "seed": SYNTH_SEED,
+                           "start": str(m.flows.dates[0].date()),
+                           "end": str(m.flows.dates[-1].date()),
+                           "market": dict(zip(("n_days", "n_stocks", "n_etfs"), SYNTH_SIZE,
+                                              strict=True))})
+    out_dir = out
     out = [f"Constituent-synthesized flow -- synthetic KRX-like market "
            f"({n_days} days x {n_stocks} stocks x {n_etfs} ETFs, seed {SYNTH_SEED}; "
            f"datasets.make_market)",
@@ -235,14 +356,14 @@ def _synthesis_block() -> list[str]:
     disagree = float(np.mean(np.sign(a[ok]) != np.sign(b[ok])))
     out.append(f"  the naive KRW amount sum disagrees in sign with the bp method on "
                f"{disagree:.1%} of {int(ok.sum()):,} ETF-investor-days (mega-caps drown the rest)")
+    out.append(f"  signals, positions and coverage written to {out_dir}/")
     return out
 
 
-def _backtest_block(args: argparse.Namespace) -> list[str]:
+def _backtest_block(args: argparse.Namespace, out_dir) -> list[str]:
     """The reference core/satellite backtest (README "Concepts") against its benchmarks."""
     from pathlib import Path
 
-    from engine.app.backtest import write_outputs
     from engine.app.config import load_config
     from engine.app.runner import run_backtest
 
@@ -252,8 +373,7 @@ def _backtest_block(args: argparse.Namespace) -> list[str]:
         raise FileNotFoundError(f"{path}: backtest config not found; pass --config FILE")
     cfg = load_config(path)
     result = run_backtest(cfg)
-    out_dir = Path(getattr(args, "out", "runs/demo"))
-    write_outputs(result, out_dir)
+    _write_run(result, out_dir, cfg)
     prices = result.prepared.market.prices
     m = result.sim.metrics
     cols = [c for c in ("annualized_return", "annualized_volatility", "sharpe_ratio",
@@ -276,4 +396,93 @@ def _backtest_block(args: argparse.Namespace) -> list[str]:
                      f"[{r['detail']}]")
     lines.append(f"  results written to {out_dir}/ (equity, weights, orders, triggers, "
                  f"metrics, run.json)")
+    return lines
+
+
+def _write_run(result, out_dir, cfg) -> None:
+    """A backtest run directory as ``flowbt backtest --out`` writes it (with quality.json)."""
+    import json
+
+    from engine.app.backtest import write_outputs
+    from engine.app.report import record_config
+    from engine.report.files import quality_records
+
+    write_outputs(result, out_dir, argv=["flowbt", "demo"])
+    record_config(out_dir, cfg)
+    (out_dir / "quality.json").write_text(json.dumps(
+        quality_records(result.prepared.market.quality), indent=2))
+
+
+def _monitor_block(out_dir) -> list[str]:
+    """The flow monitor on the bundled flows at :data:`MONITOR_ASOF` (monitor.json)."""
+    import json
+
+    from engine.app.monitor import load_inputs
+    from engine.monitor import run_monitor
+    from engine.report.files import quality_records
+
+    flows, prices, volume, source, _ = load_inputs(None)
+    res = run_monitor(flows, prices, volume=volume, asof=MONITOR_ASOF, source=source)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "monitor.json").write_text(json.dumps(res.to_dict(), indent=2,
+                                                     ensure_ascii=False))
+    (out_dir / "quality.json").write_text(json.dumps(quality_records(res.quality), indent=2))
+    (out_dir / "run.json").write_text(json.dumps({
+        "name": f"monitor {MONITOR_ASOF}", "command": ["flowbt", "monitor", "--asof",
+                                                      MONITOR_ASOF],
+        "asof": MONITOR_ASOF, "data_source": source}, indent=2))
+    lines = [f"Flow monitor as of {res.asof.date()} (flowbt monitor --asof {MONITOR_ASOF})"]
+    for w in res.warnings:
+        state = {True: "FIRES", False: "does not fire", None: "no data"}[w["fires"]]
+        lines.append(f"  warning {w['warning']}: {state} ({w['reading']})")
+    return lines
+
+
+def _krx_flows_block(krx, out_dir) -> list[str]:
+    """KOSPI / KOSDAQ market-wide net buying by investor (bp of market cap and KRW) as a
+    signals directory: the position chart of 20 years of real investor flows."""
+    frames = {}
+    for key, method, unit in (("netbuy_bp", "bp", "bp"),):
+        df = krx.meta[key]
+        suffix = f"_{unit.lower()}"
+        cols = pd.MultiIndex.from_tuples(
+            [tuple(c.removesuffix(suffix).split("_", 1)) for c in df.columns],
+            names=["etf", "investor"])
+        frames[method] = (pd.DataFrame(df.to_numpy(), index=df.index, columns=cols), unit)
+    bp = frames["bp"][0]
+    write_signals_dir(out_dir, frames, run={
+        "name": "KOSPI / KOSDAQ investor net buying", "command": ["flowbt", "demo"],
+        "start": str(bp.index[0].date()), "end": str(bp.index[-1].date()),
+        "data_source": "bundled krx_investor_netbuy_krw + krx_market_index_krw",
+        "unit_titles": {"bp": "bp of the market's cap (daily net buying / market cap)"}})
+    pos = bp.sum()
+    return [f"KRX investor flows {bp.index[0].date()} .. {bp.index[-1].date()} "
+            f"(sum of daily bp of market cap)",
+            "  " + ", ".join(f"{e} {i} {v:+,.0f} bp" for (e, i), v in pos.items()),
+            f"  written to {out_dir}/ (signals, positions)"]
+
+
+def _other_backtest(config: str, out_dir, synthetic: dict | None = None) -> list[str]:
+    """Backtest a repository example config (with ``[data.synthetic]`` overrides)."""
+    from pathlib import Path
+
+    from engine.app.config import load_config, set_paths, validate_config
+    from engine.app.runner import run_backtest
+
+    path = Path(__file__).resolve().parents[2] / config
+    cfg = load_config(path)
+    if synthetic:
+        cfg = validate_config(set_paths(cfg.raw, {f"data.synthetic.{k}": v
+                                                 for k, v in synthetic.items()}),
+                              file=str(path))
+    result = run_backtest(cfg)
+    _write_run(result, out_dir, cfg)
+    m = result.sim.metrics
+    prices = result.prepared.market.prices
+    lines = [f"Backtest: {cfg.name} ({config}), {prices.index[0].date()} .. "
+             f"{prices.index[-1].date()}"]
+    cols = [c for c in ("annualized_return", "sharpe_ratio", "max_drawdown") if c in m]
+    lines += ["  " + ln for ln in m[cols].to_string(
+        float_format=lambda x: f"{x:+.4f}").splitlines()]
+    lines.append(f"  {len(result.sim.log)} trigger events; results in {out_dir}/")
     return lines

@@ -39,7 +39,7 @@ from typing import Any
 
 from engine.errors import ConfigError
 
-__all__ = ["JOURNAL", "LEGACY_FILES", "MANIFEST", "RunDir"]
+__all__ = ["JOURNAL", "LEGACY_FILES", "MANIFEST", "RunDir", "register_files"]
 
 #: The file holding the manifest (``"files"``) and the run's metadata.
 MANIFEST = "run.json"
@@ -193,3 +193,19 @@ class RunDir:
             rel = d.relative_to(self.root).as_posix()
             if not self._is_resumable(rel) and not any(d.iterdir()):
                 d.rmdir()
+
+
+def register_files(root: str | Path, names: Iterable[str]) -> None:
+    """Add files written into a finished run directory (``report.html`` by ``--report`` or
+    ``flowbt report``) to its manifest, so a rerun into the same ``--out`` knows them as
+    flowbt's. A directory without a manifest (not a flowbt run) is left alone."""
+    manifest = Path(root) / MANIFEST
+    try:
+        info = json.loads(manifest.read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return
+    if not isinstance(info, dict) or not isinstance(info.get("files"), list):
+        return
+    files = sorted(set(info["files"]) | {Path(n).as_posix() for n in names})
+    if files != info["files"]:
+        manifest.write_text(json.dumps({**info, "files": files}, indent=2, default=str))

@@ -12,6 +12,9 @@ and writes one metrics row per variant:
 * ``DIR/run.json`` -- config hash, data hash, package versions, grid size, chunking, when the
   benchmarks were bought, the warnings printed and the manifest ``files``
   (:mod:`engine.app.outputs`; ``chunks/`` is kept across reruns for resuming).
+* ``DIR/selected_equity.parquet`` -- equity of the best, median and worst variants by
+  ``selected_by`` (default sharpe_ratio; re-simulated, 3 variants) and of the benchmarks, for
+  the report.
 
 Variants are named ``v00000``.. in grid order (the last key varies fastest).
 """
@@ -29,6 +32,8 @@ __all__ = ["add_arguments", "run", "run_sweep", "sweep_chunk"]
 
 #: Variants per chunk when neither --chunk nor [simulation] chunk_variants is given.
 DEFAULT_CHUNK = 100
+#: The metric ranking the best / median / worst variants of selected_equity.parquet.
+SELECT_BY = "sharpe_ratio"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,6 +45,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", default=None,
                         help="Dask scheduler address, or 'local' for a local cluster; default: "
                              "in process")
+    parser.add_argument("--report", action="store_true",
+                        help="also write DIR/report.html (flowbt report DIR)")
+
+
+def selected_equity(cfg, prep, metrics, names: list[str], grid: list[dict],
+                    metric: str = SELECT_BY, bench_weights: dict | None = None):
+    """Equity (dates x columns) of the best, median and worst variants by ``metric``,
+    re-simulated from their overrides (3 variants: cheap), plus the benchmarks.
+
+    Columns are named ``"best v00012"``, ``"median v00500"``, ``"worst v00987"``; the median
+    is the variant at the middle rank (lower middle for an even count). Variants whose metric
+    is NaN are left out of the ranking.
+    """
+    from engine.app.config import set_paths, validate_config
+    from engine.app.runner import decide, sim_kwargs
+    from engine.simulation import simulate
+
+    ranked = metrics.dropna(subset=[metric]).sort_values(metric, ascending=False,
+                                                         kind="stable")
+    if ranked.empty:
+        return None
+    picks = {"best": ranked["variant"].iloc[0],
+             "median": ranked["variant"].iloc[(len(ranked) - 1) // 2],
+             "worst": ranked["variant"].iloc[-1]}
+    weights = {}
+    for label, v in picks.items():
+        c = validate_config(set_paths(cfg.raw, grid[names.index(v)]), file=cfg.file)
+        weights[f"{label} {v}"] = decide(c, prep.ctx).weights
+    weights.update(bench_weights or {})
+    sim = simulate(prep.market.prices, weights, keep_weights=False, keep_orders=False,
+                   keep_portfolio=False, benchmarks=list(bench_weights or {}),
+                   **sim_kwargs(cfg, prep.market))
+    eq = sim.equity.copy()
+    eq.columns = eq.columns.astype(str)
+    eq.index.name = "date"
+    return eq
 
 
 def sweep_chunk(raw: dict, file: str | None, overrides: list[dict], names: list[str], *,
@@ -101,7 +142,7 @@ def _run_in(rd, cfg, out: Path, prep, kwargs: dict, grid: list, chunk: int,
     ).encode()).hexdigest()
     (out / "chunks").mkdir(exist_ok=True)
     claim_dir(out / "chunks", fingerprint)
-    bench = None
+    bench = bw = None
     if cfg.simulation.benchmarks:
         bw = benchmark_weights(cfg, prep.ctx)
         bsim = simulate(prep.market.prices, bw, keep_weights=False, keep_orders=False,
@@ -118,6 +159,9 @@ def _run_in(rd, cfg, out: Path, prep, kwargs: dict, grid: list, chunk: int,
                        progress=progress, fingerprint=fingerprint)
     metrics = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
     metrics.to_csv(rd.path("metrics.csv"), index=False)
+    sel = selected_equity(cfg, prep, metrics, names, grid, bench_weights=bw)
+    if sel is not None:
+        sel.to_parquet(rd.path("selected_equity.parquet"))
     prices = prep.market.prices
     short = annualized_warning(len(prices))
     info = {
@@ -139,6 +183,8 @@ def _run_in(rd, cfg, out: Path, prep, kwargs: dict, grid: list, chunk: int,
         "benchmarks_from": (str(benchmark_start_date(cfg, prep.ctx).date())
                             if cfg.simulation.benchmarks else None),
         "warnings": [*cfg.warnings, *([short] if short else [])],
+        "selected_by": SELECT_BY,
+        "config": cfg.raw,
         "seconds": round(time.perf_counter() - t0, 3),
         "packages": package_versions(),
         "command": sys.argv,
@@ -148,14 +194,15 @@ def _run_in(rd, cfg, out: Path, prep, kwargs: dict, grid: list, chunk: int,
 
 def run(args: argparse.Namespace) -> int:
     from engine.app.config import load_config
+    from engine.app.console import progress_bar
 
     cfg = load_config(args.config)
-
-    def progress(key: str, done: int, total: int) -> None:
-        print(f"  {key} written ({done}/{total})", flush=True)
-
-    info = run_sweep(cfg, Path(args.out), chunk=args.chunk, scheduler=args.scheduler,
-                     progress=progress)
+    # a bar on a terminal (off with --quiet or when piped); the chunks' count is known only
+    # inside run_sweep, which passes it with every update
+    with progress_bar("sweep chunks", None,
+                      enabled=None if not getattr(args, "quiet", False) else False) as update:
+        info = run_sweep(cfg, Path(args.out), chunk=args.chunk, scheduler=args.scheduler,
+                         progress=update)
     from engine.app.backtest import benchmark_note
 
     note = benchmark_note(info)
@@ -168,4 +215,8 @@ def run(args: argparse.Namespace) -> int:
               + ", ".join(info["removed_stale"]))
     print(f"{info['n_variants']} variants x {info['n_bars']} bars in {info['seconds']} s "
           f"({info['n_chunks']} chunks, {info['scheduler']}); results in {args.out}")
+    if getattr(args, "report", False):
+        from engine.app.report import write_run_report
+
+        print(f"report: {write_run_report(args.out)}")
     return 0

@@ -349,9 +349,11 @@ def test_flowbt_demo_runs(tmp_path):
     assert "Backtest: core_satellite_reference" in out
     for variant in ("core_satellite_reference", "VOO", "RSP", "static"):
         assert re.search(rf"^\s+{variant}\s+[+-]\d", out, re.M), variant
-    metrics = pd.read_csv(tmp_path / "demo" / "metrics.csv", index_col=0)
+    # the core/satellite part is its own run directory under --out (with the demo's report)
+    assert (tmp_path / "demo" / "report.html").exists()
+    metrics = pd.read_csv(tmp_path / "demo" / "core_satellite" / "metrics.csv", index_col=0)
     assert f"{metrics.loc['VOO', 'sharpe_ratio']:+.4f}" in out  # printed = written
-    triggers = pd.read_csv(tmp_path / "demo" / "triggers.csv")
+    triggers = pd.read_csv(tmp_path / "demo" / "core_satellite" / "triggers.csv")
     assert f"trigger log ({len(triggers)} events)" in out and len(triggers) >= 1
 
 
