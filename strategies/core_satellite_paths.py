@@ -100,7 +100,7 @@ class PathDecisions:
         # decide() logs a day's trigger events (in listed order) before a drift row found
         # after that day; drift rows are dated at their own (later) position.
         events = []
-        for k, t in enumerate(trig):
+        for k in range(len(trig)):
             for q, v in zip(self.fire_all[k][p], self.fire_value[k][p], strict=True):
                 events.append((int(q), 0, k, float(v)))
         a, b = self.ptr[p], self.ptr[p + 1]

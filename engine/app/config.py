@@ -125,6 +125,8 @@ class _Top(_Strict):
     simulation: SimulationConfig = Field(default_factory=SimulationConfig)
     strategy: dict[str, Any]
     sweep: dict[str, list[Any]] = Field(default_factory=dict)
+    # Validated by engine.app.stress_config when `flowbt stress` runs (its own schema).
+    stress: dict[str, Any] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,7 @@ class Config:
     sweep: dict[str, list[Any]] = field(default_factory=dict)
     raw: dict = field(default_factory=dict)
     file: str | None = None
+    stress: dict[str, Any] = field(default_factory=dict)
 
     @property
     def hash(self) -> str:
@@ -278,7 +281,7 @@ def validate_config(raw: dict, *, file: str | None = None) -> Config:
         _check_path(raw, key, file)
     return Config(name=top.name, data=top.data, signals=top.signals,
                   simulation=top.simulation, strategy_kind=kind, strategy_params=params,
-                  sweep=top.sweep, raw=raw, file=file)
+                  sweep=top.sweep, raw=raw, file=file, stress=top.stress)
 
 
 def _check_simulation(sim: SimulationConfig, file: str | None) -> None:
