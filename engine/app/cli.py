@@ -23,6 +23,8 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("bench",), "benchmarks.bench_synthesis", "time flow synthesis against pandas and scipy"),
     (("backtest",), "engine.app.backtest", "run a strategy config and write its results"),
     (("sweep",), "engine.app.sweep", "run the parameter grid declared in a config"),
+    (("stress",), "engine.app.stress", "stress-test a config: windows, shocks, Monte Carlo, "
+                                       "scenario tree"),
 ]
 
 

@@ -92,18 +92,21 @@ def run_variants(variants: dict, prices: np.ndarray, columns: list[str],
 def mc_chunk(lo: int, hi: int, *, returns: np.ndarray, start_prices: np.ndarray,
              columns: list[str], last_date: str, horizon: int, block_length: float, seed: int,
              variants: dict, sim: dict, drift_mult=None, vol_mult=None,
-             first_day=None) -> pd.DataFrame:
+             first_day=None, lead_in_days: int = 0, stream: int | None = None,
+             marks: tuple[int, ...] = ()) -> pd.DataFrame:
     """Outcomes of paths ``lo..hi-1`` for every variant: one row per path and variant.
 
     Columns: path, variant, cagr, max_drawdown, final_value, total_return, and for each
     trigger of the variant ``fire_day_<trigger>`` (days from the start to its first fire,
-    NaN = did not fire within the horizon).
+    NaN = did not fire within the horizon); with ``marks``, ``return_<m>d`` = equity ``m`` days
+    after day ``lead_in_days`` over equity on that day, minus 1 (a shock's 1/30/90-day returns).
     """
     from engine.stress.montecarlo import bootstrap_paths, outcomes
 
     ids = list(range(lo, hi))
     prices = bootstrap_paths(returns, start_prices, ids, horizon, block_length, seed,
-                             drift_mult=drift_mult, vol_mult=vol_mult, first_day=first_day)
+                             drift_mult=drift_mult, vol_mult=vol_mult, first_day=first_day,
+                             lead_in_days=lead_in_days, stream=stream)
     dates = path_dates(pd.Timestamp(last_date), horizon)
     res = run_variants(variants, prices, columns, dates, sim)
     trig_names = sorted({t.name for p in variants.values() for t in p.triggers})
@@ -111,6 +114,8 @@ def mc_chunk(lo: int, hi: int, *, returns: np.ndarray, start_prices: np.ndarray,
     for name, (eq, d) in res.items():
         o = outcomes(eq, sim["init_cash"])
         f = pd.DataFrame({"path": np.asarray(ids, dtype=np.int64), "variant": name, **o})
+        for m in marks:
+            f[f"return_{m}d"] = eq[:, lead_in_days + m] / eq[:, lead_in_days] - 1.0
         fired = {t.name: fp for t, fp in zip(d.params.triggers, d.fire_pos, strict=True)}
         for t in trig_names:
             fp = fired.get(t)

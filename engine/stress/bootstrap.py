@@ -46,9 +46,14 @@ def joint_block_length(returns: pd.DataFrame, exclude: Sequence[str] = ()) -> fl
     return max(1.0, float(bl.mean()))
 
 
-def path_rng(seed: int, path: int) -> np.random.Generator:
-    """The random generator of path ``path`` (independent of chunking)."""
-    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(int(path),)))
+def path_rng(seed: int, path: int, stream: int | None = None) -> np.random.Generator:
+    """The random generator of path ``path`` (independent of chunking).
+
+    ``stream`` separates families of paths drawn from one seed (the Monte Carlo is stream
+    None, each shock and scenario branch its own): entropy ``[seed, stream]``.
+    """
+    entropy = int(seed) if stream is None else [int(seed), int(stream)]
+    return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(int(path),)))
 
 
 def stationary_indices(n_obs: int, horizon: int, block_length: float,

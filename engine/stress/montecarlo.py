@@ -57,7 +57,8 @@ def joint_returns(prices: pd.DataFrame) -> pd.DataFrame:
 def bootstrap_paths(returns: np.ndarray, start_prices: np.ndarray, paths: Sequence[int],
                     horizon: int, block_length: float, seed: int, *,
                     drift_mult: np.ndarray | None = None, vol_mult: np.ndarray | None = None,
-                    first_day: np.ndarray | None = None) -> np.ndarray:
+                    first_day: np.ndarray | None = None, lead_in_days: int = 0,
+                    stream: int | None = None) -> np.ndarray:
     """Price paths from a stationary block bootstrap of joint daily returns.
 
     Parameters
@@ -77,7 +78,13 @@ def bootstrap_paths(returns: np.ndarray, start_prices: np.ndarray, paths: Sequen
         Each resampled return becomes ``mu * drift_mult + (r - mu) * vol_mult`` where ``mu`` is
         the asset's sample mean (1 = unchanged).
     first_day : ndarray, shape (N,), optional
-        Instantaneous move on day 1 (fraction) replacing the resampled return; NaN = none.
+        Instantaneous move on day ``lead_in_days + 1`` (fraction) replacing the resampled
+        return; NaN = none.
+    lead_in_days : int
+        Days of zero return before the first resampled day, so that an allocation decided on
+        day 0 is held (after the execution lag) when the shock lands.
+    stream : int, optional
+        Family of paths (:func:`engine.stress.bootstrap.path_rng`).
 
     Returns
     -------
@@ -86,18 +93,24 @@ def bootstrap_paths(returns: np.ndarray, start_prices: np.ndarray, paths: Sequen
     """
     r = np.asarray(returns, dtype=np.float64)
     n_obs, n = r.shape
-    idx = np.stack([stationary_indices(n_obs, horizon, block_length, path_rng(seed, i))
-                    for i in paths]) if len(paths) else np.zeros((0, horizon), dtype=np.int64)
-    rs = r[idx]  # (P, H, N)
+    lead = int(lead_in_days)
+    if not 0 <= lead <= horizon:
+        raise ValueError(f"lead_in_days {lead} outside [0, horizon {horizon}]")
+    h = horizon - lead
+    idx = np.stack([stationary_indices(n_obs, h, block_length, path_rng(seed, i, stream))
+                    for i in paths]) if len(paths) else np.zeros((0, h), dtype=np.int64)
+    rs = r[idx]  # (P, H - lead, N)
     if drift_mult is not None or vol_mult is not None:
         mu = r.mean(axis=0)
         dm = np.ones(n) if drift_mult is None else np.asarray(drift_mult, dtype=np.float64)
         vm = np.ones(n) if vol_mult is None else np.asarray(vol_mult, dtype=np.float64)
         rs = mu * dm + (rs - mu) * vm
-    if first_day is not None and horizon > 0:
+    if first_day is not None and h > 0:
         fd = np.asarray(first_day, dtype=np.float64)
         live = ~np.isnan(fd)
         rs[:, 0, live] = fd[live]
+    if lead:
+        rs = np.concatenate([np.zeros((len(idx), lead, n)), rs], axis=1)
     out = np.empty((len(idx), horizon + 1, n))
     out[:, 0] = start_prices
     out[:, 1:] = start_prices * np.cumprod(1.0 + rs, axis=1)
