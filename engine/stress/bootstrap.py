@@ -25,12 +25,13 @@ __all__ = ["block_lengths", "joint_block_length", "path_rng", "stationary_indice
 def block_lengths(returns: pd.DataFrame) -> pd.Series:
     """Politis-White stationary-bootstrap block length of each column (arch's estimate, days).
 
-    Columns with zero variance (a constant CASH accrual) have no defined length and are NaN.
+    Constant columns (a CASH accrual at a fixed rate) have no defined length and are NaN.
     """
     from arch.bootstrap import optimal_block_length
 
     out = pd.Series(np.nan, index=returns.columns, name="block_length_days", dtype=np.float64)
-    live = [c for c in returns.columns if np.nanstd(returns[c].to_numpy()) > 0]
+    # max == min, not std > 0: the std of a constant float column can be 1e-20, not 0.
+    live = [c for c in returns.columns if np.nanmax(returns[c]) > np.nanmin(returns[c])]
     if live:
         opt = optimal_block_length(returns[live].to_numpy(np.float64))
         out[live] = opt["stationary"].to_numpy(np.float64)
