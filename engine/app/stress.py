@@ -111,7 +111,8 @@ def run_stress(cfg, out: Path, *, scheduler: str | None = None, chunk: int | Non
             table = sec.run_windows(cfg, sc, quality)
             table.to_csv(out / "windows.csv", index=False)
         elif name == "shocks":
-            table, betas = sec.run_shocks(cfg, sc, prep, variants, cols, sim, sample, block)
+            table, betas = sec.run_shocks(cfg, sc, prep, variants, cols, sim, sample, block,
+                                          quality)
             table.to_csv(out / "shocks.csv", index=False)
             betas.to_csv(out / "shock_betas.csv", index=False)
         elif name == "montecarlo":

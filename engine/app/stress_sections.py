@@ -204,14 +204,15 @@ def _factor_frame(shock, prices: pd.DataFrame) -> tuple[pd.DataFrame, str]:
                       "not a price column, an index (SPX, NDX, RUT) or TNX_bp")
 
 
-def run_shocks(cfg, sc, prep, variants, cols, sim, rets, block) -> tuple[pd.DataFrame,
-                                                                            pd.DataFrame]:
+def run_shocks(cfg, sc, prep, variants, cols, sim, rets, block,
+               quality: DataQuality | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every shock: betas, propagated moves, continuation paths through the strategy."""
     from engine.app.stress_paths import mc_chunk
     from engine.stress.montecarlo import wilson_interval
     from engine.stress.shocks import ols_betas, propagate
 
     prices = prep.market.prices
+    quality = DataQuality() if quality is None else quality
     rows, beta_rows = [], []
     for k, shock in enumerate(sc.shocks):
         as_of = pd.Timestamp(shock.as_of) if shock.as_of else prices.index[-1]
@@ -227,6 +228,9 @@ def run_shocks(cfg, sc, prep, variants, cols, sim, rets, block) -> tuple[pd.Data
             y = y.sub(load_ff5_daily_pct()["RF"].reindex(y.index) / 100.0, axis=0)
         fac, name = _factor_frame(shock, prices)
         betas = ols_betas(y.drop(columns=[CASH]), fac)
+        quality.add(f"stress.shocks.{shock.name}", "left out",
+                    "lookback days without factor data (not in both calendars or NaN)",
+                    int(betas["n_dropped"].max()), rule="betas fit on the common days only")
         moves = propagate(betas, {name: shock.move}).reindex(cols)
         moves[CASH] = 0.0  # cash does not move on an instantaneous shock
         for a in betas.index:
@@ -234,6 +238,7 @@ def run_shocks(cfg, sc, prep, variants, cols, sim, rets, block) -> tuple[pd.Data
                               "beta": betas.loc[a, f"beta_{name}"],
                               "se": betas.loc[a, f"se_{name}"], "r2": betas.loc[a, "r2"],
                               "n_obs": int(betas.loc[a, "n_obs"]),
+                              "n_dropped": int(betas.loc[a, "n_dropped"]),
                               "lookback_end": str(as_of.date()), "move": moves[a]})
         lead = sim["execution_lag_bars"]
         horizon = lead + shock.horizon_days

@@ -40,18 +40,21 @@ def ols_betas(asset_returns: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFram
     Returns
     -------
     pd.DataFrame, index = assets
-        ``alpha``, ``beta_<k>`` and ``se_<k>`` for each factor, ``r2``, ``n_obs``. An asset with
-        zero variance (CASH) gets beta 0, R² NaN.
+        ``alpha``, ``beta_<k>`` and ``se_<k>`` for each factor, ``r2``, ``n_obs`` and
+        ``n_dropped`` (rows of ``asset_returns`` left out: a date the factors lack, or a NaN in
+        the row -- reported, never filled). An asset with zero variance (CASH) gets beta 0,
+        R² NaN.
 
     Raises
     ------
     ValueError
         Fewer rows than factors + 2 after aligning (no degrees of freedom).
     """
-    joined = asset_returns.join(factors, how="inner", lsuffix="", rsuffix="__f")
+    # A factor may be one of the assets (VOO regressed on VOO): keep the two apart.
+    fac = factors.rename(columns=lambda c: f"factor::{c}")
+    joined = asset_returns.join(fac, how="inner")
     y = joined[asset_returns.columns].to_numpy(np.float64)
-    f = joined[[c if c not in asset_returns.columns else f"{c}__f" for c in factors.columns]]
-    x = f.to_numpy(np.float64)
+    x = joined[fac.columns].to_numpy(np.float64)
     ok = np.isfinite(y).all(axis=1) & np.isfinite(x).all(axis=1)
     y, x = y[ok], x[ok]
     n, k = x.shape
@@ -74,6 +77,7 @@ def ols_betas(asset_returns: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFram
         out[f"se_{c}"] = se[j + 1]
     out["r2"] = r2
     out["n_obs"] = n
+    out["n_dropped"] = len(asset_returns) - n
     flat = sst <= 0  # a constant series (CASH): no exposure, not a spurious fit
     for c in factors.columns:
         out.loc[flat, f"beta_{c}"] = 0.0
