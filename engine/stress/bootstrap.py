@@ -19,7 +19,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["block_lengths", "joint_block_length", "path_rng", "stationary_indices"]
+__all__ = ["block_lengths", "joint_block_length", "path_rng", "stationary_indices",
+           "stationary_indices_many"]
 
 
 def block_lengths(returns: pd.DataFrame) -> pd.Series:
@@ -63,7 +64,8 @@ def stationary_indices(n_obs: int, horizon: int, block_length: float,
 
     Each day starts a new block with probability ``1 / block_length`` (the first day always),
     at a uniform random row; otherwise it takes the row after the previous one, wrapping
-    around (circular).
+    around (circular). The path's draws are ``rng.random(2 * horizon)``: the first half decides
+    the new blocks, the second half their start rows (``floor(u * n_obs)``).
 
     Examples
     --------
@@ -71,13 +73,25 @@ def stationary_indices(n_obs: int, horizon: int, block_length: float,
     >>> bool((np.diff(idx) % 100 == 1).all())   # one block: consecutive rows
     True
     """
+    return stationary_indices_many(n_obs, horizon, block_length, [rng])[0]
+
+
+def stationary_indices_many(n_obs: int, horizon: int, block_length: float,
+                            rngs) -> np.ndarray:
+    """:func:`stationary_indices` of many paths, shape (len(rngs), horizon).
+
+    One ``random`` call per path's generator, the rest vectorized over paths (a Monte Carlo
+    draws 10,000 paths; per-path NumPy calls on 252-element arrays would dominate).
+    """
     if n_obs < 1 or horizon < 0:
         raise ValueError(f"need n_obs >= 1 and horizon >= 0, got {n_obs}, {horizon}")
-    p = 1.0 / float(block_length)
-    new = rng.random(horizon) < p
-    starts = rng.integers(0, n_obs, horizon)
-    if horizon:
-        new[0] = True
+    n_p = len(rngs)
+    if n_p == 0 or horizon == 0:
+        return np.zeros((n_p, horizon), dtype=np.int64)
+    u = np.stack([rng.random(2 * horizon) for rng in rngs])
+    new = u[:, :horizon] < 1.0 / float(block_length)
+    new[:, 0] = True
+    starts = np.minimum((u[:, horizon:] * n_obs).astype(np.int64), n_obs - 1)
     t = np.arange(horizon)
-    last_start = np.maximum.accumulate(np.where(new, t, 0))
-    return (starts[last_start] + (t - last_start)) % n_obs
+    last_start = np.maximum.accumulate(np.where(new, t, 0), axis=1)
+    return (np.take_along_axis(starts, last_start, axis=1) + (t - last_start)) % n_obs

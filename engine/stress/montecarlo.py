@@ -21,7 +21,7 @@ import pandas as pd
 
 from engine.conventions import PERIODS_PER_YEAR
 from engine.peaks import drawdown_from_peak
-from engine.stress.bootstrap import path_rng, stationary_indices
+from engine.stress.bootstrap import path_rng, stationary_indices_many
 
 __all__ = ["PERCENTILES", "bootstrap_paths", "joint_returns", "outcomes", "summarize", "trigger_probability",
            "wilson_interval"]
@@ -97,8 +97,8 @@ def bootstrap_paths(returns: np.ndarray, start_prices: np.ndarray, paths: Sequen
     if not 0 <= lead <= horizon:
         raise ValueError(f"lead_in_days {lead} outside [0, horizon {horizon}]")
     h = horizon - lead
-    idx = np.stack([stationary_indices(n_obs, h, block_length, path_rng(seed, i, stream))
-                    for i in paths]) if len(paths) else np.zeros((0, h), dtype=np.int64)
+    idx = stationary_indices_many(n_obs, h, block_length,
+                                  [path_rng(seed, i, stream) for i in paths])
     rs = r[idx]  # (P, H - lead, N)
     if drift_mult is not None or vol_mult is not None:
         mu = r.mean(axis=0)
