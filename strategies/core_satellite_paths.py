@@ -205,9 +205,19 @@ def decide_paths(params: CoreSatelliteParams, prices: np.ndarray, columns: Seque
     if len(dates) != n_t:
         raise ValueError(f"{len(dates)} dates for {n_t} bars")
     col = {str(c): i for i, c in enumerate(columns)}
-    strat = CoreSatellite(params)
-    assets = strat.assets()
     cache = {} if cache is None else cache
+    # Sweep variants usually share sleeves and actions (only thresholds change): the strategy's
+    # assets, static weights and the target of each fire sequence are computed once per chunk.
+    sleeves_key = tuple((n, tuple(m.items())) for n, m in params.sleeves.items())
+    actions_key = tuple(t.action for t in params.triggers)
+    base_key = ("base", sleeves_key, actions_key)
+    if base_key not in cache:
+        strat = CoreSatellite(params)
+        assets = strat.assets()
+        static = strat.static_weights().reindex(assets, fill_value=0.0).to_numpy(np.float64)
+        cache[base_key] = (assets, static, strat.sleeve_members)
+    assets, static, sleeves = cache[base_key]
+    assets = list(assets)
 
     # 1. Fire positions of each trigger on each path (data only, not portfolio state).
     fire_all, fire_value, fire_first = [], [], []
@@ -230,10 +240,10 @@ def decide_paths(params: CoreSatelliteParams, prices: np.ndarray, columns: Seque
         fire_first.append(np.array([f[0] if len(f) else -1 for f in fa], dtype=np.int64))
 
     # 2. States: the target after each distinct sequence of firing days (apply_action).
-    static = strat.static_weights().reindex(assets, fill_value=0.0).to_numpy(np.float64)
-    sleeves = strat.sleeve_members
     memo: dict[tuple, int] = {(): 0}
     targets = [static]
+    # Targets after a sequence of firing days (as actions): shared by the variants of a chunk.
+    seq_targets = cache.setdefault(("targets", sleeves_key), {})
     ev_ptr = np.zeros(n_p + 1, dtype=np.int64)
     ev_pos: list[int] = []
     ev_state: list[int] = []
@@ -247,10 +257,14 @@ def decide_paths(params: CoreSatelliteParams, prices: np.ndarray, columns: Seque
             prev = memo[seq]
             seq = (*seq, tuple(days[q]))
             if seq not in memo:
-                target = pd.Series(targets[prev], index=assets)
-                for k in days[q]:
-                    target = apply_action(target, sleeves, params.triggers[k].action)
-                targets.append(target.reindex(assets, fill_value=0.0).to_numpy(np.float64))
+                akey = tuple(tuple(actions_key[k] for k in day) for day in seq)
+                if akey not in seq_targets:
+                    target = pd.Series(targets[prev], index=assets)
+                    for k in days[q]:
+                        target = apply_action(target, sleeves, params.triggers[k].action)
+                    seq_targets[akey] = target.reindex(assets, fill_value=0.0).to_numpy(
+                        np.float64)
+                targets.append(seq_targets[akey])
                 memo[seq] = len(targets) - 1
             ev_pos.append(q)
             ev_state.append(memo[seq])

@@ -328,3 +328,71 @@ def _columns_of(variants: dict) -> list[str]:
     from engine.app.stress import _columns
 
     return _columns(variants)
+
+
+# ------------------------------------------------------------------ the regime's scenarios
+def regime_tree(cfg, prep) -> pd.DataFrame:
+    """``scenarios.csv`` of a strategy that declares scenarios (the regime allocation).
+
+    Each scenario is a branch of a scenario tree: its probability (from the strategy's
+    scenarios), its response allocation (the scenario's static weights with the full ramp,
+    rebalanced on each month's first session) and its path specification -- the
+    ``[[stress.tree.branches]]`` entry of the same name when the config has one (drift /
+    volatility multipliers, first-day shocks per group), otherwise the plain bootstrap of the
+    run's own joint daily returns. Output as :func:`engine.stress.tree.tree_table`: each
+    branch's distribution, the probability-weighted mixture, worst branch and regret against
+    the benchmarks. Replaces the probability-weighted average of metrics over one shared
+    history (averaging Sharpe ratios and drawdowns is not an expectation of anything).
+    """
+    from engine.app.runner import make_strategy
+    from engine.app.stress import _columns, _sim
+    from engine.app.stress_config import validate_stress
+    from engine.app.stress_paths import mc_chunk
+    from engine.stress.tree import mixture, tree_table
+    from strategies.core_satellite import CoreSatelliteParams
+
+    strat = make_strategy(cfg.strategy_kind, cfg.strategy_params)
+    probs = dict(cfg.strategy_params.probabilities)
+    sc = validate_stress(cfg.stress, file=cfg.file)
+    specs = {b.name: b for b in sc.tree.branches}
+    if specs:
+        if set(specs) != set(probs) or any(
+                abs(specs[n].probability - probs[n]) > 1e-9 for n in probs):
+            raise ConfigError("stress.tree.branches", sorted(specs),
+                              f"must name the strategy's scenarios with their probabilities "
+                              f"{probs}")
+        for n, b in specs.items():
+            if b.response:
+                raise ConfigError(f"stress.tree.branches.{n}.response", b.response,
+                                  "a regime scenario responds with its own allocation "
+                                  "(strategy.scenarios); remove the response table")
+    sim = _sim(cfg)
+    hold = {b: CoreSatelliteParams(sleeves={"hold": {b: 1.0}}, rebalance="none")
+            for b in cfg.simulation.benchmarks if b != "static"}
+
+    def alloc(w: pd.Series) -> CoreSatelliteParams:
+        return CoreSatelliteParams(sleeves={"allocation": {str(a): float(x) for a, x in
+                                                           w.items() if x > 0 or a == CASH}},
+                                   rebalance="monthly")
+
+    if "static" in cfg.simulation.benchmarks:
+        hold["static"] = alloc(strat.static_weights())
+    branch_variants = {n: {cfg.name: alloc(strat.scenario_weights(n)), **hold} for n in probs}
+    cols = list(dict.fromkeys(c for v in branch_variants.values() for c in _columns(v)))
+    cols = [c for c in cols if c != CASH] + [CASH]
+    rets, block, _ = return_sample(prep.market.prices[cols], sc.montecarlo)
+    px = prep.market.prices
+    samples = {}
+    for b, name in enumerate(probs):
+        spec = specs.get(name)
+        dm = vm = sh = None
+        if spec is not None:
+            dm = _group_vector(spec.drift_mult, sc.tree.groups, cols, 1.0)
+            vm = _group_vector(spec.vol_mult, sc.tree.groups, cols, 1.0)
+            sh = _group_vector(spec.shock, sc.tree.groups, cols, np.nan) if spec.shock else None
+        lead = sim["execution_lag_bars"] if sh is not None else 0
+        shared = _shared(rets, px.iloc[-1], cols, px.index[-1], sc.tree.horizon_days + lead,
+                         block, sc.seed, branch_variants[name], sim)
+        samples[name] = mc_chunk(0, sc.tree.n_paths, **shared, drift_mult=dm, vol_mult=vm,
+                                 first_day=sh, lead_in_days=lead, stream=TREE_STREAM + b)
+    return tree_table(mixture(samples, probs), cfg.name, list(hold), probs, sim["init_cash"])
