@@ -159,7 +159,7 @@ def child(mode: str, seed: int, repeats: int, n_variants: int) -> dict:
 
     n_bars = N_YEARS * BARS_PER_YEAR
     prices = synthetic_prices(n_bars, seed)
-    if mode in ("e2e", "e2e_dask2"):
+    if mode in ("e2e", "e2e_dask2", "e2e_pandas"):
         return _child_e2e(mode, prices, n_variants, repeats, fees)
     weights, decide_s = sweep_weights(prices, n_variants)
     t0 = time.perf_counter()  # warm-up on a small slice: compile / cache load, untimed
@@ -215,10 +215,15 @@ def _child_e2e(mode: str, prices: pd.DataFrame, n_variants: int, repeats: int,
     simulate(prices, small, **kw)
     warm = time.perf_counter() - t0
     scheduler = "local" if mode == "e2e_dask2" else None
+    fn = _chunk_decide_sim_pandas if mode == "e2e_pandas" else _chunk_decide_sim
+    # Parity before timing: the fast path's metrics equal the pandas path's on one chunk.
+    _, (n0, p0) = tasks[0]
+    pd.testing.assert_frame_equal(fn(n0, p0, prices=prices, kw=kw),
+                                  _chunk_decide_sim_pandas(n0, p0, prices=prices, kw=kw))
 
     def run():
         with tempfile.TemporaryDirectory() as d:
-            run_chunks(_chunk_decide_sim, tasks, d, scheduler=scheduler, n_workers=2,
+            run_chunks(fn, tasks, d, scheduler=scheduler, n_workers=2,
                        shared={"prices": prices, "kw": kw})
 
     t, times, _ = median_time(run, repeats)
@@ -227,6 +232,21 @@ def _child_e2e(mode: str, prices: pd.DataFrame, n_variants: int, repeats: int,
 
 
 def _chunk_decide_sim(names, params, *, prices, kw):
+    """What ``flowbt sweep`` does per chunk: the fast decision path (condition measures shared
+    by the chunk's variants), then one simulate call."""
+    from engine.simulation import simulate
+    from strategies.core_satellite_paths import decide_paths
+
+    cache: dict = {}
+    px = prices.to_numpy(np.float64)[None]
+    cols, dates = list(prices.columns), pd.DatetimeIndex(prices.index)
+    w = {n: decide_paths(p, px, cols, dates, cache=cache).weights(0)
+         for n, p in zip(names, params, strict=True)}
+    return simulate(prices, w, **kw).metrics.reset_index()
+
+
+def _chunk_decide_sim_pandas(names, params, *, prices, kw):
+    """The same chunk through ``CoreSatellite.decide`` (the pandas decision path)."""
     from engine.simulation import simulate
     from strategies.base import Context
     from strategies.core_satellite import CoreSatellite
@@ -278,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--variants", type=int, default=1000)
-    p.add_argument("--modes", default="overhead,bare,inproc,procs2,dask2,e2e,e2e_dask2")
+    p.add_argument("--modes",
+                   default="overhead,bare,inproc,procs2,dask2,e2e,e2e_pandas,e2e_dask2")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -323,7 +344,10 @@ def report(rows: list[dict], args) -> int:
                  "inproc": f"flowbt simulate, chunks of {CHUNK}, in process",
                  "procs2": f"flowbt simulate, chunks of {CHUNK}, 2 processes",
                  "dask2": f"flowbt via engine.app.scale, chunks of {CHUNK}, local Dask (2 workers)",
-                 "e2e": f"end to end: decide + simulate, chunks of {CHUNK}, in process",
+                 "e2e": f"end to end: decide (fast path, as flowbt sweep) + simulate, chunks of "
+                        f"{CHUNK}, in process",
+                 "e2e_pandas": f"end to end: decide (CoreSatellite.decide, pandas) + simulate, "
+                               f"chunks of {CHUNK}, in process",
                  "e2e_dask2": f"end to end: decide + simulate, chunks of {CHUNK}, local Dask "
                               "(2 workers)"}
         r0 = next((r for r in sw if np.isfinite(r["decide_s"])), sw[0])

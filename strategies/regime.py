@@ -12,14 +12,16 @@ Two uses:
   conditions all hold on that bar's signal values picks the active scenario; no rule ->
   ``default``; a scenario is kept at least ``min_hold_bars`` bars. A weights row is emitted when the scenario changes, when a ramp steps, and
   every ``rebalance_every_bars`` bars (0 = only on changes).
-* **Probability weighting** (:func:`probability_weighted`): simulate each scenario's static
-  allocation (:meth:`RegimeAllocation.scenario_weights`) and combine the per-scenario results
-  (returns, equity or metrics) into their probability-weighted expectation.
+* **Scenario tree**: each scenario's static allocation (:meth:`RegimeAllocation.scenario_weights`)
+  with its probability is a branch of ``flowbt backtest``'s scenario tree (``scenarios.csv``,
+  built by ``engine.app.stress_sections.regime_tree`` on ``engine.stress.tree``): outcome
+  distributions on bootstrapped paths per scenario and their probability-weighted mixture.
+  (The earlier probability-weighted average of metrics over one shared history is gone:
+  Sharpe ratios and drawdowns are not linear, so their weighted average is no expectation.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -52,7 +54,6 @@ __all__ = [
     "RegimeRule",
     "Scenario",
     "SignalCondition",
-    "probability_weighted",
 ]
 
 #: Tolerance on scenario probabilities summing to 1.
@@ -213,11 +214,9 @@ class RegimeAllocation:
 
     def scenario_variants(self, ctx: Context, rebalance_every_bars: int = 21
                           ) -> dict[str, pd.DataFrame]:
-        """One static weights frame per scenario (full ramp), for probability weighting.
-
-        Simulate them together (``engine.simulation.simulate(ctx.prices, variants)``) and
-        combine the per-scenario metrics with :func:`probability_weighted` and
-        ``params.probabilities``.
+        """One static weights frame per scenario (full ramp), rebalanced every
+        ``rebalance_every_bars`` bars: each scenario's allocation held over ``ctx``'s history
+        (``engine.simulation.simulate(ctx.prices, variants)``).
         """
         cols, dates = list(ctx.prices.columns), ctx.dates
         bars = np.flatnonzero(rebalance_mask(len(dates), rebalance_every_bars))
@@ -280,41 +279,3 @@ class RegimeAllocation:
 
     def target_weights(self, ctx: Context) -> pd.DataFrame:
         return self.decide(ctx).weights
-
-
-def probability_weighted(results: Mapping[str, object], probabilities: Mapping[str, float]):
-    """Probability-weighted expectation of per-scenario results.
-
-    .. math:: E[x] = \\sum_s p_s x_s
-
-    Parameters
-    ----------
-    results : mapping scenario -> float, pd.Series or pd.DataFrame
-        Per-scenario results of one shape (returns, equity curves, or metric tables);
-        pandas objects are aligned on their labels (a label missing in one scenario -> NaN).
-    probabilities : mapping scenario -> float
-        Scenario probabilities, >= 0, summing to 1; same keys as ``results``.
-
-    Returns
-    -------
-    float, pd.Series or pd.DataFrame
-        Same type as the inputs.
-
-    Examples
-    --------
-    >>> r = probability_weighted({"base": 0.08, "bull": 0.20, "bear": -0.15},
-    ...                          {"base": 0.6, "bull": 0.25, "bear": 0.15})
-    >>> round(r, 6)
-    0.0755
-    """
-    if set(results) != set(probabilities):
-        raise ValueError(f"scenarios differ: results {sorted(results)}, "
-                         f"probabilities {sorted(probabilities)}")
-    total = float(sum(probabilities.values()))
-    if abs(total - 1.0) > PROB_SUM_TOL or any(v < 0 for v in probabilities.values()):
-        raise ValueError(f"probabilities must be >= 0 and sum to 1, got {total}")
-    out = None
-    for name in sorted(results):
-        term = results[name] * probabilities[name]
-        out = term if out is None else out + term
-    return out

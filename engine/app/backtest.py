@@ -107,8 +107,8 @@ def write_outputs(result, out: Path, argv: list[str] | None = None) -> dict:
         info["config"] = cfg.raw  # as run: the report's parameters table reads it
         scen = scenario_results(result)
         if scen is not None:
-            scen.to_csv(rd.path("scenarios.csv"))
-            info["scenarios"] = list(map(str, scen.index))
+            scen.to_csv(rd.path("scenarios.csv"), index=False)
+            info["scenarios"] = list(dict.fromkeys(map(str, scen["scenario"])))
         return rd.finish(info)
 
 
@@ -127,38 +127,26 @@ def benchmark_note(info: dict) -> str | None:
 
 
 def scenario_results(result):
-    """Per-scenario metrics and their probability-weighted expectation, for strategies that
-    declare scenarios (``scenario_variants(ctx)`` on the strategy and a ``probabilities``
-    mapping on its params, e.g. the regime allocation); ``None`` for the others.
+    """The scenario tree of a strategy that declares scenarios (``scenario_weights(name)`` on
+    the strategy and a ``probabilities`` mapping on its params, e.g. the regime allocation);
+    ``None`` for the others.
 
-    Each scenario's allocation is simulated as its own variant over the run's prices with the
-    run's costs; the last row, ``probability_weighted``, is ``sum_s p_s * metric_s``
-    (:func:`strategies.regime.probability_weighted`). Metrics are the same as in metrics.csv.
+    Each scenario is a branch: bootstrapped paths of the run's own joint daily returns (with
+    the ``[[stress.tree.branches]]`` path specification of the same name, if any) through the
+    scenario's allocation and the benchmarks; ``scenarios.csv`` holds each branch's
+    distribution and the probability-weighted mixture (quantiles of the mixture), worst branch
+    and regret (:func:`engine.app.stress_sections.regime_tree`).
     """
-    import pandas as pd
-
-    from engine.app.runner import make_strategy, sim_kwargs
-    from engine.simulation import simulate
+    from engine.app.runner import make_strategy
 
     cfg = result.config
     strat = make_strategy(cfg.strategy_kind, cfg.strategy_params)
-    params = cfg.strategy_params
-    if not (hasattr(strat, "scenario_variants") and hasattr(params, "probabilities")):
+    if not (hasattr(strat, "scenario_weights") and hasattr(cfg.strategy_params,
+                                                           "probabilities")):
         return None
-    from strategies.regime import probability_weighted
+    from engine.app.stress_sections import regime_tree
 
-    ctx = result.prepared.ctx
-    variants = strat.scenario_variants(ctx)
-    sim = simulate(result.prepared.market.prices, variants, keep_weights=False,
-                   keep_orders=False, keep_portfolio=False,
-                   **sim_kwargs(cfg, result.prepared.market))
-    probs = dict(params.probabilities)
-    m = sim.metrics.loc[list(variants)].astype(float)
-    expected = probability_weighted({s: m.loc[s] for s in variants}, probs)
-    table = pd.concat([m, expected.to_frame("probability_weighted").T])
-    table.insert(0, "probability", [probs[s] for s in variants] + [1.0])
-    table.index.name = "scenario"
-    return table
+    return regime_tree(cfg, result.prepared)
 
 
 def run(args: argparse.Namespace) -> int:

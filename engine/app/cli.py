@@ -27,6 +27,8 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("sweep",), "engine.app.sweep", "run the parameter grid declared in a config"),
     (("report",), "engine.app.report", "build the self-contained HTML report of a run directory"),
     (("monitor",), "engine.app.monitor", "the weekly/monthly flow checklist and its warnings"),
+    (("stress",), "engine.app.stress", "stress-test a config: windows, shocks, Monte Carlo, "
+                                       "scenario tree"),
 ]
 
 #: One example per command for its --help (a module's own epilog wins).
@@ -39,6 +41,9 @@ EXAMPLES: dict[tuple[str, ...], str] = {
     ("sweep",): "flowbt sweep examples/sweep_triggers.toml --out out/sweep --report",
     ("report",): "flowbt report out/cs",
     ("monitor",): "flowbt monitor --asof 2026-02-27 --out out/monitor --report",
+    ("stress",): "flowbt stress examples/stress_core_satellite.toml --out out/stress --report",
+    ("signals",): "flowbt signals --store store/ --etf 152100 --out out/signals --report",
+    ("data", "import"): "flowbt data import krx/*.csv --store store/",
 }
 
 #: Descriptions for commands whose module sets none.

@@ -187,6 +187,8 @@ class _Top(_Strict):
     simulation: SimulationConfig = Field(default_factory=SimulationConfig)
     strategy: dict[str, Any]
     sweep: dict[str, list[Any]] = Field(default_factory=dict)
+    # Validated by engine.app.stress_config when `flowbt stress` runs (its own schema).
+    stress: dict[str, Any] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -221,6 +223,7 @@ class Config:
     raw: dict = field(default_factory=dict)
     file: str | None = None
     warnings: tuple[str, ...] = ()
+    stress: dict[str, Any] = field(default_factory=dict)
 
     @property
     def hash(self) -> str:
@@ -351,7 +354,8 @@ def validate_config(raw: dict, *, file: str | None = None) -> Config:
     warnings = (*_simulation_warnings(top.simulation), *param_warnings(params, "strategy"))
     return Config(name=top.name, data=top.data, signals=top.signals,
                   simulation=top.simulation, strategy_kind=kind, strategy_params=params,
-                  sweep=top.sweep, raw=raw, file=file, warnings=tuple(warnings))
+                  sweep=top.sweep, raw=raw, file=file, warnings=tuple(warnings),
+                  stress=top.stress)
 
 
 def _check_synthetic_keys(raw: Any, file: str | None) -> None:

@@ -91,8 +91,13 @@ def sweep_chunk(raw: dict, file: str | None, overrides: list[dict], names: list[
     from engine.simulation import simulate
 
     weights, n_events = {}, {}
+    cache: dict = {}  # condition measures shared by the chunk's variants (fast path)
     for name, ov in zip(names, overrides, strict=True):
         cfg = validate_config(set_paths(raw, ov), file=file)
+        fast = _fast_decisions(cfg, ctx, cache)
+        if fast is not None:
+            weights[name], n_events[name] = fast
+            continue
         d = decide(cfg, ctx)
         weights[name] = d.weights
         n_events[name] = len(d.log)
@@ -103,6 +108,30 @@ def sweep_chunk(raw: dict, file: str | None, overrides: list[dict], names: list[
         m.insert(1 + j, k, [ov[k] for ov in overrides])
     m.insert(1 + len(overrides[0]), "n_trigger_events", [n_events[n] for n in names])
     return m
+
+
+def _fast_decisions(cfg, ctx, cache: dict):
+    """(weights, number of log rows) from the fast decision path, or None when it does not
+    apply (another strategy kind, or a trigger on a signal).
+
+    ``strategies.core_satellite_paths.decide_paths`` returns exactly ``CoreSatellite.decide``'s
+    weights (tests/engine/app/test_sweep_fast_path.py: identical metrics.csv); ``cache`` holds
+    the condition measures, which depend on everything but the threshold.
+    """
+    if cfg.strategy_kind != "core_satellite":
+        return None
+    params = cfg.strategy_params
+    if any(t.condition.on != "asset" for t in params.triggers):
+        return None
+    import numpy as np
+
+    from strategies.core_satellite_paths import decide_paths
+
+    px = cache.get("prices")
+    if px is None:
+        px = cache["prices"] = ctx.prices.to_numpy(np.float64)[None]
+    d = decide_paths(params, px, list(map(str, ctx.prices.columns)), ctx.dates, cache=cache)
+    return d.weights(0), int(d.n_events()[0])
 
 
 def run_sweep(cfg, out: Path, *, chunk: int | None = None, scheduler: str | None = None,

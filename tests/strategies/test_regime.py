@@ -16,7 +16,6 @@ from strategies.regime import (
     RegimeRule,
     Scenario,
     SignalCondition,
-    probability_weighted,
 )
 from tests.engine.test_numpy_reference import numpy_target_percent
 
@@ -111,21 +110,7 @@ def test_param_validation_and_toml_round_trip():
     assert ra.static_weights()[CASH] == pytest.approx(0.1)
 
 
-def test_probability_weighted_expectation():
-    probs = {"base": 0.6, "bull": 0.25, "bear": 0.15}
-    assert probability_weighted({"base": 0.1, "bull": 0.3, "bear": -0.2}, probs) == pytest.approx(
-        0.6 * 0.1 + 0.25 * 0.3 - 0.15 * 0.2)
-    metrics = {k: pd.DataFrame({"cagr": [v], "sharpe": [2 * v]}, index=["s"])
-               for k, v in {"base": 0.1, "bull": 0.2, "bear": -0.1}.items()}
-    got = probability_weighted(metrics, probs)
-    np.testing.assert_allclose(got.loc["s"].to_numpy(), [0.095, 0.19], rtol=1e-12)
-    with pytest.raises(ValueError, match="differ"):
-        probability_weighted({"base": 1.0}, probs)
-    with pytest.raises(ValueError, match="sum to 1"):
-        probability_weighted({"a": 1.0, "b": 2.0}, {"a": 0.5, "b": 0.6})
-
-
-def test_probability_weighted_metrics_of_simulated_scenarios():
+def test_scenario_variants_hold_each_scenarios_allocation():
     from engine.simulation import simulate
 
     rng = np.random.default_rng(4)
@@ -134,12 +119,13 @@ def test_probability_weighted_metrics_of_simulated_scenarios():
                       index=d, columns=TICKERS).assign(CASH=1.0)
     ra = RegimeAllocation()
     variants = ra.scenario_variants(Context(px), rebalance_every_bars=21)
-    for w in variants.values():
+    for name, w in variants.items():
         check_weights(w)
+        want = ra.scenario_weights(name).reindex(w.columns, fill_value=0.0)
+        np.testing.assert_allclose(w.dropna().iloc[0].to_numpy(), want.to_numpy(), atol=1e-12)
     res = simulate(px, variants, keep_orders=False, keep_portfolio=False)
     total = res.equity.iloc[-1] / res.equity.iloc[0] - 1.0
-    # Independent: each scenario's path from the plain NumPy target-percent loop (no fees),
-    # weighted by the README's probabilities written out (base 60 %, bull 25 %, bear 15 %).
+    # Independent: each scenario's path from the plain NumPy target-percent loop (no fees).
     oracle = {}
     for name, w in variants.items():
         w = w.dropna(how="all")  # all-NaN rows mean "no rebalance"
@@ -149,9 +135,6 @@ def test_probability_weighted_metrics_of_simulated_scenarios():
         oracle[name] = eq[-1] / eq[0] - 1.0
     np.testing.assert_allclose(total[list(oracle)].to_numpy(), list(oracle.values()),
                                rtol=1e-9)
-    expected = probability_weighted(total.to_dict(), ra.params.probabilities)
-    np.testing.assert_allclose(expected, 0.60 * oracle["base"] + 0.25 * oracle["bull"]
-                               + 0.15 * oracle["bear"], rtol=1e-9)
     assert len({round(v, 6) for v in oracle.values()}) == 3  # three different allocations
     # the bear scenario holds 20 % cash, so its equity moves less than the others
     rets = res.returns.iloc[2:]

@@ -141,18 +141,28 @@ def test_sweep_on_a_local_dask_cluster_matches_in_process(tmp_path):
     shutil.rmtree(tmp_path / "a")
 
 
-def test_regime_backtest_writes_probability_weighted_scenarios(tmp_path):
-    """README "Concepts": scenario responses with probabilities -> per-scenario metrics and their
-    probability-weighted expectation in scenarios.csv; other strategies write none."""
+def test_regime_backtest_writes_the_scenario_tree(tmp_path):
+    """README "Concepts": scenario responses with probabilities -> scenarios.csv is a scenario
+    tree (each scenario's allocation on its own paths, and the probability-weighted mixture of
+    the outcome distributions); other strategies write none. The mixture's quantiles are
+    pinned against the weighted union in tests/engine/stress/test_tree.py."""
     out = tmp_path / "reg"
     assert main(["backtest", str(ROOT / "examples" / "regime.toml"), "--out", str(out)]) == 0
-    t = pd.read_csv(out / "scenarios.csv", index_col="scenario")
-    scen = [s for s in t.index if s != "probability_weighted"]
-    assert set(scen) == {"base", "bull", "bear"}
-    np.testing.assert_allclose(t.loc[scen, "probability"].sum(), 1.0)
-    for col in ("annualized_return", "sharpe_ratio", "max_drawdown"):
-        want = (t.loc[scen, "probability"] * t.loc[scen, col]).sum()
-        np.testing.assert_allclose(t.loc["probability_weighted", col], want, rtol=1e-12)
-    assert t.loc[scen, "annualized_return"].nunique() == 3  # three different allocations
+    t = pd.read_csv(out / "scenarios.csv")
+    assert set(t["scenario"]) == {"base", "bull", "bear", "mixture"}
+    mine = t[t["variant"] == "regime_reference"].set_index("scenario")
+    branches = ["base", "bull", "bear"]
+    np.testing.assert_allclose(mine.loc[branches, "probability"].sum(), 1.0)
+    # The mixture's mean is the probability-weighted mean of the branches (expectations are
+    # linear); its quantiles are not the weighted average of the branch quantiles.
+    want = (mine.loc[branches, "probability"] * mine.loc[branches, "expected_return"]).sum()
+    np.testing.assert_allclose(mine.loc["mixture", "expected_return"], want, rtol=1e-9)
+    avg_p05 = (mine.loc[branches, "probability"] * mine.loc[branches, "return_p05"]).sum()
+    assert abs(mine.loc["mixture", "return_p05"] - avg_p05) > 1e-4
+    # Bear paths (reversed drift, 1.5x vol, -5 % day) are the worst branch.
+    assert mine.loc["bear", "expected_return"] < mine.loc["base", "expected_return"] \
+        < mine.loc["bull", "expected_return"]
+    assert bool(mine.loc["bear", "worst_branch"])
+    assert {"regret_vs_VOO", "regret_vs_static"} <= set(t.columns)
     assert main(["backtest", str(EXAMPLE), "--out", str(tmp_path / "cs")]) == 0
     assert not (tmp_path / "cs" / "scenarios.csv").exists()

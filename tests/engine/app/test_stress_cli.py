@@ -1,0 +1,122 @@
+"""``flowbt stress``: Monte Carlo chunks resume after an interruption, chunking does not change
+results, config errors, and the output files the report reads."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine.app.cli import main
+from engine.app.config import load_config
+from engine.app.stress import run_stress
+from engine.errors import ConfigError
+from tests.conftest import ROOT
+
+CONFIG = ROOT / "examples" / "stress_core_satellite.toml"
+
+
+def _cfg(**over):
+    base = {"stress.sections": ["montecarlo"], "stress.montecarlo.n_paths": 240,
+            "stress.montecarlo.chunk_paths": 60, "stress.montecarlo.horizon_days": 120}
+    base.update(over)
+    return load_config(CONFIG, overrides=base)
+
+
+def _sorted(df):
+    return df.sort_values(["variant", "path"]).reset_index(drop=True)
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_interrupted_monte_carlo_resumes_with_nothing_lost_or_duplicated(tmp_path):
+    cfg = _cfg()
+    ref = run_stress(cfg, tmp_path / "ref")
+    whole = pd.read_parquet(tmp_path / "ref" / "montecarlo.parquet")
+
+    def stop_after_two(key, done, total):
+        if done == 2:
+            raise Interrupt(key)
+
+    out = tmp_path / "run"
+    with pytest.raises(Interrupt):
+        run_stress(cfg, out, progress=stop_after_two)
+    written = sorted((out / "chunks" / "montecarlo").glob("*.parquet"))
+    assert len(written) == 2 and not (out / "montecarlo.parquet").exists()
+    mtimes = {p.name: p.stat().st_mtime_ns for p in written}
+    seen = []
+    run_stress(cfg, out, progress=lambda k, d, t: seen.append(k))
+    assert seen == ["paths_0000120", "paths_0000180"]  # only the missing chunks ran
+    assert {p.name: p.stat().st_mtime_ns for p in written} == mtimes
+    got = pd.read_parquet(out / "montecarlo.parquet")
+    assert not got.duplicated(["path", "variant"]).any()
+    pd.testing.assert_frame_equal(got, whole)
+    assert json.loads((out / "run.json").read_text())["montecarlo"]["n_chunks"] == 4
+    assert ref["montecarlo"]["fingerprint"]
+
+
+def test_results_do_not_depend_on_the_chunking(tmp_path):
+    a = run_stress(_cfg(), tmp_path / "a")
+    b = run_stress(_cfg(**{"stress.montecarlo.chunk_paths": 97}), tmp_path / "b")
+    assert a["montecarlo"]["n_chunks"] != b["montecarlo"]["n_chunks"]
+    fa = pd.read_parquet(tmp_path / "a" / "montecarlo.parquet")
+    fb = pd.read_parquet(tmp_path / "b" / "montecarlo.parquet")
+    pd.testing.assert_frame_equal(_sorted(fa), _sorted(fb))
+    for f in ("mc_summary.csv", "trigger_probability.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a" / f),
+                                      pd.read_csv(tmp_path / "b" / f))
+
+
+def test_monte_carlo_outputs(tmp_path):
+    run_stress(_cfg(), tmp_path)
+    mc = pd.read_parquet(tmp_path / "montecarlo.parquet")
+    assert set(mc["variant"]) == {"core_satellite_reference", "VOO", "RSP", "static"}
+    assert len(mc) == 4 * 240
+    eq_final = mc["final_value"] / 100_000.0 - 1.0
+    np.testing.assert_allclose(mc["total_return"], eq_final, rtol=1e-12)
+    np.testing.assert_allclose(mc["cagr"], (1 + mc["total_return"]) ** (252 / 120) - 1,
+                               rtol=1e-12)
+    assert (mc["max_drawdown"] <= 0).all()
+    tp = pd.read_csv(tmp_path / "trigger_probability.csv")
+    strat = mc[mc["variant"] == "core_satellite_reference"]
+    for _, row in tp.iterrows():
+        d = strat[f"fire_day_{row['trigger']}"]
+        assert row["n_fired"] == d.notna().sum()
+        assert row["wilson_low"] <= row["probability"] <= row["wilson_high"]
+        if row["n_fired"]:
+            assert row["median_days_to_fire"] == d.median()
+    s = pd.read_csv(tmp_path / "mc_summary.csv")
+    tr = s[(s["variant"] == "VOO") & (s["metric"] == "total_return")].iloc[0]
+    x = mc.loc[mc["variant"] == "VOO", "total_return"].to_numpy()
+    assert tr["var95"] == pytest.approx(-np.quantile(x, 0.05), rel=1e-12)
+    assert tr["cvar95"] == pytest.approx(np.mean(-x[-x >= tr["var95"]]), rel=1e-12)
+    assert tr["p50"] == pytest.approx(np.median(x), rel=1e-12)
+
+
+def test_tree_probabilities_must_sum_to_one(tmp_path, capsys):
+    text = CONFIG.read_text().replace("probability = 0.15", "probability = 0.14")
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    cfg = load_config(f)
+    with pytest.raises(ConfigError, match=r"stress\.tree\.branches\.\*\.probability"):
+        run_stress(cfg, tmp_path / "out")
+    assert main(["stress", str(f), "--out", str(tmp_path / "o2")]) == 2
+    assert "sum to 0.99" in capsys.readouterr().err
+
+
+def test_stress_refuses_a_changed_config_into_the_same_out(tmp_path):
+    run_stress(_cfg(), tmp_path)
+    with pytest.raises(ConfigError, match="different"):
+        run_stress(_cfg(**{"stress.montecarlo.horizon_days": 60}), tmp_path)
+
+
+@pytest.mark.slow
+def test_local_dask_cluster_gives_the_in_process_results(tmp_path):
+    run_stress(_cfg(), tmp_path / "a")
+    run_stress(_cfg(), tmp_path / "b", scheduler="local")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "a" / "montecarlo.parquet"),
+                                  pd.read_parquet(tmp_path / "b" / "montecarlo.parquet"))

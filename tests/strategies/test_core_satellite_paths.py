@@ -1,0 +1,75 @@
+"""The fast decision path equals CoreSatellite.decide: weights and log, exactly."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine.app.config import load_config
+from strategies.base import Context
+from strategies.core_satellite import CoreSatellite
+from strategies.core_satellite_paths import decide_paths
+from strategies.triggers import Action
+from tests.conftest import ROOT
+
+COLS = ["RSP", "VOO", "VXUS", "XLI", "XLF", "MDY", "XLP", "VUG", "IWM", "XLK", "CASH"]
+
+
+@pytest.fixture(scope="module")
+def paths():
+    rng = np.random.default_rng(0)
+    r = rng.normal(0.0002, 0.015, (30, 260, len(COLS)))
+    r[:, :, -1] = 0.0001
+    r[:, 0] = 0
+    return 100 * np.cumprod(1 + r, axis=1), pd.bdate_range("2024-01-02", periods=260)
+
+
+@pytest.mark.parametrize("band,rearm,rebalance", [(0.0, False, "monthly"), (0.02, False, "none"),
+                                                  (0.01, True, "quarterly")])
+def test_decide_paths_equals_decide(paths, band, rearm, rebalance):
+    px, dates = paths
+    params = load_config(ROOT / "examples" / "core_satellite.toml").strategy_params
+    trig = tuple(dataclasses.replace(t, rearm=rearm) for t in params.triggers)
+    p = dataclasses.replace(params, drift_band=band, triggers=trig, rebalance=rebalance)
+    fast = decide_paths(p, px, COLS, dates)
+    n_events = fast.n_events()
+    for i in range(len(px)):
+        ref = CoreSatellite(p).decide(Context(pd.DataFrame(px[i], index=dates, columns=COLS)))
+        got = fast.frames(i)
+        pd.testing.assert_frame_equal(got.weights, ref.weights, check_exact=True)
+        pd.testing.assert_frame_equal(got.log, ref.log)
+        assert n_events[i] == len(ref.log)
+
+
+def test_shared_cache_across_variants_with_other_thresholds_and_actions(paths):
+    """A sweep chunk shares one cache: variants that differ in thresholds or actions still
+    get exactly their own decisions."""
+    px, dates = paths
+    base = load_config(ROOT / "examples" / "core_satellite.toml").strategy_params
+    cache: dict = {}
+    variants = []
+    for thr in (-0.03, -0.08):
+        for target in (0.15, 0.25):
+            t1 = dataclasses.replace(base.triggers[1], condition=dataclasses.replace(
+                base.triggers[1].condition, threshold=thr),
+                action=Action("set_weight", target, asset="VUG"))
+            variants.append(dataclasses.replace(base, triggers=(base.triggers[0], t1,
+                                                                base.triggers[2])))
+    for p in variants:
+        fast = decide_paths(p, px[:5], COLS, dates, cache=cache)
+        for i in range(5):
+            ref = CoreSatellite(p).decide(Context(pd.DataFrame(px[i], index=dates,
+                                                               columns=COLS)))
+            pd.testing.assert_frame_equal(fast.weights(i), ref.weights, check_exact=True)
+
+
+def test_signal_conditions_are_refused(paths):
+    px, dates = paths
+    base = load_config(ROOT / "examples" / "core_satellite.toml").strategy_params
+    t = dataclasses.replace(base.triggers[0], condition=dataclasses.replace(
+        base.triggers[0].condition, on="signal", name="flow"))
+    with pytest.raises(ValueError, match="signal conditions"):
+        decide_paths(dataclasses.replace(base, triggers=(t,)), px, COLS, dates)
