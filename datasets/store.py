@@ -574,3 +574,46 @@ def open_store(path) -> Store:
                         file=str(mpath), fix="re-import the files (or regenerate the synthetic "
                         "store) with this flowbt")
     return Store(d, doc)
+
+
+def load_monitor_inputs(path):
+    """What ``flowbt monitor --store DIR`` needs from a store: ETF flows, closes and volume.
+
+    Returns
+    -------
+    flows : pd.DataFrame
+        Long ``date, ticker, flow_usd`` (NaN kept: a day without a published flow).
+    prices : pd.DataFrame
+        Closes, dates x tickers: the store's price table, else the ETFs' closes.
+    volume : pd.DataFrame or None
+    source : str
+    quality : None
+
+    Raises
+    ------
+    DataError
+        The store has no ETF flows, or its ETF flows are not in USD (the monitor's thresholds
+        are USD), or no closes.
+    """
+    st = open_store(path)
+    e = st.etfs()
+    if e is None or e.flow is None:
+        raise DataError("the store has no ETF flows", file=str(path),
+                        fix="import an etf-flows or etf-shares-nav file with `flowbt data "
+                            "import FILE --store DIR`, or drop --store to use the bundled flows")
+    if e.currency != "USD":
+        raise DataError(f"the store's ETF flows are in {e.currency}; the monitor's thresholds "
+                        "are USD", file=str(path), fix="drop --store, or use a store of US ETF "
+                        "flows")
+    wide = pd.DataFrame(e.flow, index=e.dates, columns=e.etfs)
+    # stack keeps NaN (future_stack): a day without a published flow stays "not published"
+    flows = (wide.rename_axis(index="date", columns="ticker").stack(future_stack=True)
+             .rename("flow_usd").reset_index())
+    prices = st.prices()
+    if prices is None and e.close is not None:
+        prices = pd.DataFrame(e.close, index=e.dates, columns=e.etfs)
+    if prices is None:
+        raise DataError("the store has no closes for the ETFs", file=str(path),
+                        fix="import a prices file (flowbt data import FILE --kind prices)")
+    volume = None if e.volume is None else pd.DataFrame(e.volume, index=e.dates, columns=e.etfs)
+    return flows, prices, volume, f"store {path}", None

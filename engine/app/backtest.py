@@ -16,6 +16,7 @@ Writes to ``DIR``:
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from importlib import metadata
 from pathlib import Path

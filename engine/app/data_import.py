@@ -45,7 +45,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="holdings: accept top-N snapshots that sum to less than 100%%")
     parser.add_argument("--nav-from", default=None, choices=("close",),
                         help="etf-shares-nav: use the close as NAV when there is none")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
     q = DataQuality()
     res = import_files(args.files, args.store, kind=args.kind, quality=q,
-                       progress=False if args.quiet else None,
+                       progress=False if getattr(args, "quiet", False) else None,
                        effective_date=args.effective_date, date=args.date, stock=args.stock,
                        etf=args.etf, encoding=args.encoding, weight_unit=args.weight_unit,
                        allow_partial=args.allow_partial, nav_from=args.nav_from)

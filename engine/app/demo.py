@@ -224,11 +224,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"US index levels: {', '.join(idx.columns)}, {idx.index[0].date()} .. "
           f"{idx.index[-1].date()}")
     print()
+    for block in (_returns_block(us.prices), _flows_block(flows, us), _krx_block(krx)):
+        print("\n".join(block))
+        print()
+    # after the blocks: the weekly / monthly flow totals count what they set NaN into us.quality
     quality = us.quality.merge([krx.quality])
     print(quality.summary())
-    for block in (_returns_block(us.prices), _flows_block(flows, us), _krx_block(krx)):
-        print()
-        print("\n".join(block))
     print()
     print("\n".join(_synthesis_block(out / "synthetic")))
     print()
@@ -373,7 +374,7 @@ def _backtest_block(args: argparse.Namespace, out_dir) -> list[str]:
         raise FileNotFoundError(f"{path}: backtest config not found; pass --config FILE")
     cfg = load_config(path)
     result = run_backtest(cfg)
-    _write_run(result, out_dir, cfg)
+    notes = _write_run(result, out_dir, cfg)
     prices = result.prepared.market.prices
     m = result.sim.metrics
     cols = [c for c in ("annualized_return", "annualized_volatility", "sharpe_ratio",
@@ -383,6 +384,7 @@ def _backtest_block(args: argparse.Namespace, out_dir) -> list[str]:
              f"{cfg.simulation.fee_rate:.2%} + slippage {cfg.simulation.slippage_rate:.2%}"]
     lines += ["  " + line for line in m[cols].to_string(
         float_format=lambda x: f"{x:+.4f}").splitlines()]
+    lines += notes
     te = [c for c in m.columns if c.startswith("tracking_error_vs_")]
     if te:
         row = m.loc[cfg.name]
@@ -399,18 +401,14 @@ def _backtest_block(args: argparse.Namespace, out_dir) -> list[str]:
     return lines
 
 
-def _write_run(result, out_dir, cfg) -> None:
-    """A backtest run directory as ``flowbt backtest --out`` writes it (with quality.json)."""
-    import json
+def _write_run(result, out_dir, cfg) -> list[str]:
+    """A backtest run directory as ``flowbt backtest --out`` writes it; return the lines it
+    prints beside the results (when the benchmarks were bought, config warnings)."""
+    from engine.app.backtest import benchmark_note, write_outputs
 
-    from engine.app.backtest import write_outputs
-    from engine.app.report import record_config
-    from engine.report.files import quality_records
-
-    write_outputs(result, out_dir, argv=["flowbt", "demo"])
-    record_config(out_dir, cfg)
-    (out_dir / "quality.json").write_text(json.dumps(
-        quality_records(result.prepared.market.quality), indent=2))
+    info = write_outputs(result, out_dir, argv=["flowbt", "demo"])
+    note = benchmark_note(info)
+    return ([f"  {note}"] if note else []) + [f"  warning: {w}" for w in info["warnings"]]
 
 
 def _monitor_block(out_dir) -> list[str]:
@@ -476,7 +474,7 @@ def _other_backtest(config: str, out_dir, synthetic: dict | None = None) -> list
                                                  for k, v in synthetic.items()}),
                               file=str(path))
     result = run_backtest(cfg)
-    _write_run(result, out_dir, cfg)
+    notes = _write_run(result, out_dir, cfg)
     m = result.sim.metrics
     prices = result.prepared.market.prices
     lines = [f"Backtest: {cfg.name} ({config}), {prices.index[0].date()} .. "
@@ -484,5 +482,6 @@ def _other_backtest(config: str, out_dir, synthetic: dict | None = None) -> list
     cols = [c for c in ("annualized_return", "sharpe_ratio", "max_drawdown") if c in m]
     lines += ["  " + ln for ln in m[cols].to_string(
         float_format=lambda x: f"{x:+.4f}").splitlines()]
+    lines += notes
     lines.append(f"  {len(result.sim.log)} trigger events; results in {out_dir}/")
     return lines

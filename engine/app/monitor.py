@@ -66,18 +66,20 @@ def run(args: argparse.Namespace) -> int:
     flows, prices, volume, source, _ = load_inputs(args.store)
     res = run_monitor(flows, prices, volume=volume, asof=args.asof, source=source)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "monitor.json").write_text(json.dumps(res.to_dict(), indent=2, ensure_ascii=False))
-    (out / "quality.json").write_text(json.dumps(quality_records(res.quality), indent=2))
-    (out / "run.json").write_text(json.dumps(
-        {"name": f"monitor {res.asof.date()}", "command": ["flowbt", "monitor", *(
+    from engine.app.outputs import RunDir
+
+    with RunDir(out, command="monitor") as rd:
+        rd.path("monitor.json").write_text(json.dumps(res.to_dict(), indent=2,
+                                                      ensure_ascii=False))
+        rd.path("quality.json").write_text(json.dumps(quality_records(res.quality), indent=2))
+        rd.finish({"name": f"monitor {res.asof.date()}", "command": ["flowbt", "monitor", *(
             ["--asof", args.asof] if args.asof else [])], "asof": str(res.asof.date()),
-         "data_source": source}, indent=2))
+            "data_source": source})
     con.monitor_table(res)
     con.print(res.quality.summary())
     if args.report:
-        from engine.report import write_report
+        from engine.app.report import write_run_report
 
-        con.print(f"report: {write_report(out)}")
+        con.print(f"report: {write_run_report(out)}")
     con.print(f"monitor.json in {out}")
     return 0

@@ -57,6 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--evaluate", action="store_true",
                         help="evaluate the signal against forward returns (IC, quantiles, ...)")
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    parser.add_argument("--report", action="store_true",
+                        help="also write DIR/report.html (flowbt report DIR)")
     g = parser.add_argument_group("synthetic market (with --synthetic)")
     g.add_argument("--days", type=int, default=750)
     g.add_argument("--stocks", type=int, default=200)
@@ -210,34 +212,41 @@ def run(args: argparse.Namespace) -> int:
     coverage = pd.concat(cov_parts, ignore_index=True)
     positions = positions_long(signals)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    signals.to_parquet(out / "signals.parquet", index=False)
-    signals.to_csv(out / "signals.csv", index=False)
-    positions.to_parquet(out / "positions.parquet", index=False)
-    coverage.to_parquet(out / "coverage.parquet", index=False)
-    pit = pd.concat(pit_parts)
-    pit.to_csv(out / "point_in_time.csv")
-    written = ["signals.parquet", "signals.csv", "positions.parquet", "coverage.parquet",
-               "point_in_time.csv", "quality.json", "run.json"]
-    evaluation = None
-    if args.evaluate:
-        from engine.app.signals_eval import evaluate_run
+    from engine.app.outputs import RunDir, register_files
 
-        evaluation = evaluate_run(signals, prices, flows, out)
-        written.append("evaluation.csv")
-    items = [dict(source=i.source, action=i.action, what=i.what, count=i.count, rule=i.rule)
-             for i in q.items]
-    # COMMON.md: quality.json is the list of data-quality items (rows read go to run.json)
-    (out / "quality.json").write_text(json.dumps(items, indent=2, ensure_ascii=False) + "\n")
-    run_doc = {"command": "flowbt " + " ".join(sys.argv[1:]), "methods": methods,
-               "investors": list(args.investor), "etfs": etfs or "all",
-               "lag_days": args.lag_days, "max_stale_sessions": args.max_stale_sessions,
-               "source": args.store or ("bundled" if args.bundled else "synthetic"
-                                        if args.synthetic else args.config),
-               "files": written, "quality": items, "rows_read": q.rows_read,
-               "dates": [str(signals["date"].min()), str(signals["date"].max())]
-               if len(signals) else []}
-    (out / "run.json").write_text(json.dumps(run_doc, indent=2, default=str) + "\n")
+    with RunDir(out, command="signals") as rd:
+        signals.to_parquet(rd.path("signals.parquet"), index=False)
+        signals.to_csv(rd.path("signals.csv"), index=False)
+        positions.to_parquet(rd.path("positions.parquet"), index=False)
+        coverage.to_parquet(rd.path("coverage.parquet"), index=False)
+        pit = pd.concat(pit_parts)
+        pit.to_csv(rd.path("point_in_time.csv"))
+        evaluation = None
+        if args.evaluate:
+            from engine.app.signals_eval import evaluate_run
+
+            rd.path("evaluation.csv")  # evaluate_run writes it into out
+            evaluation = evaluate_run(signals, prices, flows, out)
+        items = [dict(source=i.source, action=i.action, what=i.what, count=i.count,
+                      rule=i.rule) for i in q.items]
+        # COMMON.md: quality.json is the list of data-quality items (rows read go to run.json)
+        rd.path("quality.json").write_text(json.dumps(items, indent=2, ensure_ascii=False)
+                                           + "\n")
+        run_doc = {"command": "flowbt " + " ".join(sys.argv[1:]), "methods": methods,
+                   "investors": list(args.investor), "etfs": etfs or "all",
+                   "lag_days": args.lag_days, "max_stale_sessions": args.max_stale_sessions,
+                   "source": args.store or ("bundled" if args.bundled else "synthetic"
+                                            if args.synthetic else args.config),
+                   "quality": items, "rows_read": q.rows_read,
+                   "dates": [str(signals["date"].min()), str(signals["date"].max())]
+                   if len(signals) else []}
+        rd.finish(run_doc)
+    # The cumulative position per investor as one self-contained HTML page (read from the
+    # files just written, so it equals `flowbt report` on this directory's flows section).
+    from engine.report import write_signals_chart
+
+    chart = write_signals_chart(out)
+    register_files(out, [chart.name])
 
     n_etf = signals["etf"].nunique()
     print(f"{len(signals):,} signal rows: {n_etf} ETFs x {signals['investor'].nunique()} "
@@ -253,4 +262,9 @@ def run(args: argparse.Namespace) -> int:
     if evaluation is not None:
         print(evaluation)
     print(q.summary())
+    print(f"position chart: {chart}")
+    if getattr(args, "report", False):
+        from engine.app.report import write_run_report
+
+        print(f"report: {write_run_report(out)}")
     return 0

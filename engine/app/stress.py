@@ -38,6 +38,8 @@ __all__ = ["add_arguments", "run", "run_stress"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="TOML run configuration with a [stress] table")
     parser.add_argument("--out", required=True, help="output directory (created; resumable)")
+    parser.add_argument("--report", action="store_true",
+                        help="also write DIR/report.html (flowbt report DIR)")
     parser.add_argument("--scheduler", default=None,
                         help="Dask scheduler address (tcp://HOST:PORT), or 'local' for a local "
                              "cluster; default: in process")
@@ -72,8 +74,8 @@ def _columns(variants: dict) -> list[str]:
 def run_stress(cfg, out: Path, *, scheduler: str | None = None, chunk: int | None = None,
                progress=None) -> dict:
     """Run every section of ``cfg.stress``; write the files; return the run.json content."""
-    from engine.app.backtest import package_versions
-    from engine.app.runner import data_hash, prepare
+    from engine.app.outputs import RunDir
+    from engine.app.runner import prepare
     from engine.app.stress_config import validate_stress
     from engine.app.stress_paths import variant_params
     from engine.errors import DataQuality
@@ -87,12 +89,22 @@ def run_stress(cfg, out: Path, *, scheduler: str | None = None, chunk: int | Non
     quality = DataQuality()
     if prep.market.quality is not None:
         quality = quality.merge([prep.market.quality])
-    out.mkdir(parents=True, exist_ok=True)
+    with RunDir(out, command="stress", resumable=("chunks",)) as rd:
+        return _run_in(rd, cfg, out, sc, sim, prep, quality, variants, cols, scheduler, chunk,
+                       progress, t0)
+
+
+def _run_in(rd, cfg, out: Path, sc, sim, prep, quality, variants, cols, scheduler, chunk,
+            progress, t0) -> dict:
+    """The body of :func:`run_stress` inside its output directory (:class:`RunDir`)."""
+    from engine.app import stress_sections as sec
+    from engine.app.backtest import package_versions
+    from engine.app.runner import data_hash
+
     info: dict = {"name": cfg.name, "config_file": cfg.file, "config_hash": cfg.hash,
                   "data_hash": data_hash(prep.market.prices), "seed": sc.seed,
                   "sections": list(sc.sections), "scheduler": scheduler or "in-process",
-                  "variants": list(variants), "seconds": {}}
-    from engine.app import stress_sections as sec
+                  "variants": list(variants), "seconds": {}, "config": cfg.raw}
 
     missing = [c for c in cols if c not in prep.market.prices.columns]
     if missing:
@@ -109,19 +121,21 @@ def run_stress(cfg, out: Path, *, scheduler: str | None = None, chunk: int | Non
         t = time.perf_counter()
         if name == "windows":
             table = sec.run_windows(cfg, sc, quality)
-            table.to_csv(out / "windows.csv", index=False)
+            table.to_csv(rd.path("windows.csv"), index=False)
         elif name == "shocks":
             table, betas = sec.run_shocks(cfg, sc, prep, variants, cols, sim, sample, block,
                                           quality)
-            table.to_csv(out / "shocks.csv", index=False)
-            betas.to_csv(out / "shock_betas.csv", index=False)
+            table.to_csv(rd.path("shocks.csv"), index=False)
+            betas.to_csv(rd.path("shock_betas.csv"), index=False)
         elif name == "montecarlo":
+            for f in ("montecarlo.parquet", "mc_summary.csv", "trigger_probability.csv"):
+                rd.path(f)  # written by run_montecarlo into out
             mc = sec.run_montecarlo(cfg, sc, prep, variants, cols, sim, sample, block, out,
                                     scheduler=scheduler, chunk=chunk, progress=progress)
             info["montecarlo"] = mc
         else:
             table = sec.run_tree(cfg, sc, prep, variants, cols, sim, sample, block)
-            table.to_csv(out / "scenarios.csv", index=False)
+            table.to_csv(rd.path("scenarios.csv"), index=False)
         info["seconds"][name] = round(time.perf_counter() - t, 3)
     prices = prep.market.prices
     info.update({
@@ -131,7 +145,8 @@ def run_stress(cfg, out: Path, *, scheduler: str | None = None, chunk: int | Non
                          rule=i.rule) for i in quality.items],
         "packages": package_versions(), "command": sys.argv,
     })
-    (out / "run.json").write_text(json.dumps(info, indent=2, default=str))
+    rd.path("quality.json").write_text(json.dumps(info["quality"], indent=2, ensure_ascii=False))
+    info = rd.finish(info)
     info["_quality"] = quality
     return info
 
@@ -154,4 +169,11 @@ def run(args: argparse.Namespace) -> int:
     print(info.pop("_quality").summary())
     secs = ", ".join(f"{k} {v:.1f} s" for k, v in info["seconds"].items())
     print(f"stress sections: {secs}; total {info['seconds_total']:.1f} s; results in {args.out}")
+    if info["removed_stale"]:
+        print(f"removed {len(info['removed_stale'])} stale file(s) of an earlier run: "
+              + ", ".join(info["removed_stale"]))
+    if getattr(args, "report", False):
+        from engine.app.report import write_run_report
+
+        print(f"report: {write_run_report(args.out)}")
     return 0
