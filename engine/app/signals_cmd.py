@@ -214,6 +214,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     from engine.app.outputs import RunDir, register_files
 
+    # pandas writes DataFrame.attrs into the Parquet metadata as JSON; the synthesis attrs
+    # (first usable dates as Timestamps) are reported in quality.json / point_in_time.csv
+    for frame in (signals, positions, coverage):
+        frame.attrs = {}
     with RunDir(out, command="signals") as rd:
         signals.to_parquet(rd.path("signals.parquet"), index=False)
         signals.to_csv(rd.path("signals.csv"), index=False)
@@ -230,8 +234,8 @@ def run(args: argparse.Namespace) -> int:
         items = [dict(source=i.source, action=i.action, what=i.what, count=i.count,
                       rule=i.rule) for i in q.items]
         # COMMON.md: quality.json is the list of data-quality items (rows read go to run.json)
-        rd.path("quality.json").write_text(json.dumps(items, indent=2, ensure_ascii=False)
-                                           + "\n")
+        rd.path("quality.json").write_text(
+            json.dumps(items, indent=2, ensure_ascii=False, default=str) + "\n")
         run_doc = {"command": "flowbt " + " ".join(sys.argv[1:]), "methods": methods,
                    "investors": list(args.investor), "etfs": etfs or "all",
                    "lag_days": args.lag_days, "max_stale_sessions": args.max_stale_sessions,

@@ -145,7 +145,8 @@ def _run_in(rd, cfg, out: Path, sc, sim, prep, quality, variants, cols, schedule
                          rule=i.rule) for i in quality.items],
         "packages": package_versions(), "command": sys.argv,
     })
-    rd.path("quality.json").write_text(json.dumps(info["quality"], indent=2, ensure_ascii=False))
+    rd.path("quality.json").write_text(json.dumps(info["quality"], indent=2, ensure_ascii=False,
+                                                   default=str))
     info = rd.finish(info)
     info["_quality"] = quality
     return info

@@ -43,7 +43,7 @@ BAD = [
     ("core_satellite", "simulation.expense_drag", True, "index levels only"),
     ("core_satellite", "simulation.fee_ratee", 0.1, "unknown key; accepted keys: "
                                                     "benchmark_start, benchmarks"),
-    ("core_satellite", "data.startt", "2011-01-01", "unknown key; accepted keys: end, source"),
+    ("core_satellite", "data.startt", "2011-01-01", "unknown key; accepted keys: end, max_stale_sessions, path, source, start"),
     # core/satellite triggers and sleeves
     ("core_satellite", "strategy.triggers.2.condition.threshold", -7, "can never fire; " + HINT),
     ("core_satellite", "strategy.triggers.1.condition.threshold", -1.0, "can never fire"),

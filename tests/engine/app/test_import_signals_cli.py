@@ -27,7 +27,7 @@ INV = ["financial_investment", "individual"]
 
 
 def _import(store, *files, extra=()):
-    return main(["data", "import", *map(str, files), "--store", str(store), "--quiet", *extra])
+    return main(["data", "import", *map(str, files), "--store", str(store), *extra])
 
 
 def _signals(store, out, *extra):

@@ -19,7 +19,7 @@ from strategies.flow_warnings import FlowWarnings, FlowWarningsParams
 from tests.conftest import ROOT
 
 EX = ROOT / "examples"
-RESULTS = ["equity.parquet", "metrics.csv", "orders.parquet", "run.json", "triggers.csv",
+RESULTS = ["equity.parquet", "metrics.csv", "orders.parquet", "quality.json", "run.json", "triggers.csv",
            "weights.parquet"]
 
 
@@ -176,7 +176,8 @@ def test_sweep_lists_its_chunks_and_resumes(tmp_path):
     assert main(["sweep", str(f), "--out", str(out), "--chunk", "4"]) == 0
     info = json.loads((out / "run.json").read_text())
     assert info["files"] == ["benchmarks.csv", "chunks/FINGERPRINT", "chunks/chunk_00000.parquet",
-                             "chunks/chunk_00001.parquet", "metrics.csv", "run.json"]
+                             "chunks/chunk_00001.parquet", "metrics.csv", "run.json",
+                             "selected_equity.parquet"]
     assert main(["sweep", str(f), "--out", str(out), "--chunk", "4"]) == 0  # resume: allowed
     assert json.loads((out / "run.json").read_text())["files"] == info["files"]
 
