@@ -4,7 +4,7 @@ user's browser would see it: JavaScript console errors, every network request, e
 
 Used by tests/engine/report/test_browser.py and to make the README screenshot::
 
-    python -m tests.engine.report.browser out/demo/report.html docs/report.png
+    python -m tests.engine.report.browser out/demo/report.html examples/screenshots/report.png
 """
 
 from __future__ import annotations
