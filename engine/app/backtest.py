@@ -165,14 +165,9 @@ def run(args: argparse.Namespace) -> int:
     cols = [c for c in ("total_return", "annualized_return", "annualized_volatility",
                         "sharpe_ratio", "max_drawdown", "turnover_per_year") if c in m]
     print(m[cols].to_string(float_format=lambda x: f"{x:.4f}"))
-    note = benchmark_note(info)
-    if note:
-        print(note)
-    for w in info["warnings"]:
-        print(f"warning: {w}")
-    if info["removed_stale"]:
-        print(f"removed {len(info['removed_stale'])} stale file(s) of an earlier run: "
-              + ", ".join(info["removed_stale"]))
+    from engine.app.outputs import print_run_notes
+
+    print_run_notes(info)
     print(f"{len(result.sim.log)} trigger events; results in {out}")
     if getattr(args, "report", False):
         from engine.app.report import write_run_report

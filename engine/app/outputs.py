@@ -39,7 +39,7 @@ from typing import Any
 
 from engine.errors import ConfigError
 
-__all__ = ["JOURNAL", "LEGACY_FILES", "MANIFEST", "RunDir", "register_files"]
+__all__ = ["JOURNAL", "LEGACY_FILES", "MANIFEST", "RunDir", "print_run_notes", "register_files"]
 
 #: The file holding the manifest (``"files"``) and the run's metadata.
 MANIFEST = "run.json"
@@ -209,3 +209,17 @@ def register_files(root: str | Path, names: Iterable[str]) -> None:
     files = sorted(set(info["files"]) | {Path(n).as_posix() for n in names})
     if files != info["files"]:
         manifest.write_text(json.dumps({**info, "files": files}, indent=2, default=str))
+
+
+def print_run_notes(info: dict[str, Any]) -> None:
+    """Print what a finished run's run.json says a user must know: when the benchmarks were
+    bought (backtest, sweep), the config warnings, and the stale files removed."""
+    if info.get("benchmarks_from"):
+        from engine.app.backtest import benchmark_note
+
+        print(benchmark_note(info))
+    for w in info.get("warnings", ()):
+        print(f"warning: {w}")
+    if info.get("removed_stale"):
+        print(f"removed {len(info['removed_stale'])} stale file(s) of an earlier run: "
+              + ", ".join(info["removed_stale"]))

@@ -170,9 +170,9 @@ def run(args: argparse.Namespace) -> int:
     print(info.pop("_quality").summary())
     secs = ", ".join(f"{k} {v:.1f} s" for k, v in info["seconds"].items())
     print(f"stress sections: {secs}; total {info['seconds_total']:.1f} s; results in {args.out}")
-    if info["removed_stale"]:
-        print(f"removed {len(info['removed_stale'])} stale file(s) of an earlier run: "
-              + ", ".join(info["removed_stale"]))
+    from engine.app.outputs import print_run_notes
+
+    print_run_notes(info)
     if getattr(args, "report", False):
         from engine.app.report import write_run_report
 

@@ -232,16 +232,9 @@ def run(args: argparse.Namespace) -> int:
                       enabled=None if not getattr(args, "quiet", False) else False) as update:
         info = run_sweep(cfg, Path(args.out), chunk=args.chunk, scheduler=args.scheduler,
                          progress=update)
-    from engine.app.backtest import benchmark_note
+    from engine.app.outputs import print_run_notes
 
-    note = benchmark_note(info)
-    if note:
-        print(note)
-    for w in info["warnings"]:
-        print(f"warning: {w}")
-    if info["removed_stale"]:
-        print(f"removed {len(info['removed_stale'])} stale file(s) of an earlier run: "
-              + ", ".join(info["removed_stale"]))
+    print_run_notes(info)
     print(f"{info['n_variants']} variants x {info['n_bars']} bars in {info['seconds']} s "
           f"({info['n_chunks']} chunks, {info['scheduler']}); results in {args.out}")
     if getattr(args, "report", False):
