@@ -31,10 +31,9 @@ import pandas as pd
 
 from engine.market import CASH
 from engine.nb.rebalance_nb import KIND_DRIFT, rebalance_schedule_nb
-from engine.peaks import drawdown_from_peak
 from strategies.base import LOG_COLUMNS, Decisions
 from strategies.core_satellite import CoreSatellite, CoreSatelliteParams, calendar_positions
-from strategies.triggers import Condition, apply_action, compare, describe_action
+from strategies.triggers import Condition, apply_action, compare, describe_action, measure_values
 
 __all__ = ["PathDecisions", "decide_paths", "measures"]
 
@@ -140,30 +139,10 @@ class PathDecisions:
 def measures(cond: Condition, x: np.ndarray, dates: pd.DatetimeIndex) -> np.ndarray:
     """A condition's measure on many series at once: ``x`` (T, P) -> (T, P), NaN where undefined.
 
-    The same expressions as :func:`strategies.triggers.condition_measure` (element by
-    element, so the values are bit-for-bit equal), with time on axis 0.
+    :func:`strategies.triggers.measure_values`, the definition
+    :func:`strategies.triggers.condition_measure` uses, so the values are bit-for-bit equal.
     """
-    x = np.asarray(x, dtype=np.float64)
-    out = np.full(x.shape, np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if cond.measure == "value":
-            out = x.copy()
-        elif cond.measure == "return_window":
-            w = cond.window_bars
-            if 0 < w < len(x):
-                out[w:] = x[w:] / x[:-w] - 1.0
-        elif len(x):
-            start = dates[0] if cond.anchor is None else pd.Timestamp(cond.anchor)
-            after = np.asarray(dates >= start)
-            if after.any():
-                a = int(np.argmax(after))
-                if cond.measure == "return_since_anchor":
-                    out[a:] = x[a:] / x[a] - 1.0
-                elif cond.measure == "drawdown":
-                    out[a:] = drawdown_from_peak(x[a:])
-                else:
-                    raise ValueError(f"unknown measure {cond.measure!r}")
-    return out
+    return measure_values(cond, x, dates)[0]
 
 
 def _fires(hit: np.ndarray, rearm: bool) -> list[np.ndarray]:

@@ -215,6 +215,60 @@ def _series(cond: Condition, ctx: Context) -> pd.Series:
     return s.astype(np.float64)
 
 
+def measure_values(cond: Condition, x: np.ndarray, dates: pd.DatetimeIndex
+                   ) -> tuple[np.ndarray, list[tuple | None]]:
+    """A condition's measure on one series ``(T,)`` or many ``(T, P)`` (time on axis 0).
+
+    The one definition behind :func:`condition_measure` and the fast decision path
+    (:func:`strategies.core_satellite_paths.measures`), so both give bit-for-bit equal values,
+    including the anchor moved to the first session with a value (see
+    :func:`condition_measure`). NumPy, not pandas: a sweep or Monte Carlo run evaluates every
+    condition of every variant or path.
+
+    Returns
+    -------
+    out : np.ndarray, shape of ``x``
+        NaN where undefined.
+    notes : list, one per column
+        ``None``, or ``(requested anchor date, text)`` where the anchor moved.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    X = x.reshape(len(x), -1)
+    out = np.full(X.shape, np.nan)
+    notes: list[tuple | None] = [None] * X.shape[1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if cond.measure == "value":
+            out = X.copy()
+        elif cond.measure == "return_window":
+            w = cond.window_bars
+            if 0 < w < len(X):
+                out[w:] = X[w:] / X[:-w] - 1.0
+        elif cond.measure not in ("return_since_anchor", "drawdown"):
+            raise ValueError(f"unknown measure {cond.measure!r}")
+        elif len(X):
+            start = dates[0] if cond.anchor is None else pd.Timestamp(cond.anchor)
+            after = np.asarray(dates >= start)
+            if after.any():
+                a0 = int(np.argmax(after))
+                finite = np.isfinite(X[a0:])
+                has = finite.any(axis=0)
+                anchor = np.where(has, a0 + np.argmax(finite, axis=0), -1)
+                for j in np.flatnonzero(anchor != a0):
+                    a = int(anchor[j])
+                    what = (f"anchor moved to {dates[a].date()}" if a >= 0
+                            else "never armed: no later value either")
+                    notes[j] = (dates[a0], f"{cond.name} has no value on the anchor session "
+                                           f"{dates[a0].date()}; {what}")
+                for a in np.unique(anchor[anchor >= 0]):
+                    cols = np.flatnonzero(anchor == a)
+                    seg = X[a:, cols]
+                    if cond.measure == "return_since_anchor":
+                        out[a:, cols] = seg / seg[0] - 1.0
+                    else:
+                        out[a:, cols] = drawdown_from_peak(seg)
+    return out.reshape(x.shape), notes
+
+
 def condition_measure(cond: Condition, ctx: Context) -> pd.Series:
     """The measured value of a condition on every date of ``ctx`` (NaN where undefined).
 
@@ -230,36 +284,8 @@ def condition_measure(cond: Condition, ctx: Context) -> pd.Series:
     tests/strategies/test_trust_drops.py::test_nan_price_at_anchor_moves_it_and_logs).
     """
     dates = ctx.dates
-    x = _series(cond, ctx).to_numpy(np.float64)
-    out = np.full(len(x), np.nan)
-    note = None
-    # NumPy, not pandas: a sweep evaluates every condition of every variant.
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if cond.measure == "value":
-            out = x.copy()
-        elif cond.measure == "return_window":
-            w = cond.window_bars
-            if 0 < w < len(x):
-                out[w:] = x[w:] / x[:-w] - 1.0
-        elif len(x):
-            start = dates[0] if cond.anchor is None else pd.Timestamp(cond.anchor)
-            after = np.asarray(dates >= start)
-            if after.any():
-                a0 = int(np.argmax(after))
-                valued = np.flatnonzero(np.isfinite(x[a0:]))
-                a = a0 + int(valued[0]) if len(valued) else None
-                if a != a0:
-                    what = (f"anchor moved to {dates[a].date()}" if a is not None
-                            else "never armed: no later value either")
-                    note = (dates[a0], f"{cond.name} has no value on the anchor session "
-                                       f"{dates[a0].date()}; {what}")
-                if a is not None:
-                    if cond.measure == "return_since_anchor":
-                        out[a:] = x[a:] / x[a] - 1.0
-                    elif cond.measure == "drawdown":
-                        out[a:] = drawdown_from_peak(x[a:])
-                    else:
-                        raise ValueError(f"unknown measure {cond.measure!r}")
+    out, notes = measure_values(cond, _series(cond, ctx).to_numpy(np.float64), dates)
+    note = notes[0]
     res = pd.Series(out, index=dates, name=cond.name)
     if note is not None:
         res.attrs["anchor_note"] = note

@@ -73,3 +73,27 @@ def test_signal_conditions_are_refused(paths):
         base.triggers[0].condition, on="signal", name="flow"))
     with pytest.raises(ValueError, match="signal conditions"):
         decide_paths(dataclasses.replace(base, triggers=(t,)), px, COLS, dates)
+
+
+def test_path_measures_move_a_nan_anchor_like_the_backtest():
+    """The fast path and condition_measure share one definition: with a NaN price on the
+    anchor session, both anchor at the first session with a value (issue #10 item 6)."""
+    import numpy as np
+    import pandas as pd
+
+    from strategies.base import Context
+    from strategies.core_satellite_paths import measures
+    from strategies.triggers import Condition, condition_measure
+
+    d = pd.bdate_range("2024-01-01", periods=6)
+    a = np.array([np.nan, 100.0, 104.0, 95.0, 99.0, 112.0])
+    b = np.array([50.0, 51.0, np.nan, 48.0, 56.0, 45.0])
+    for measure, thr in (("return_since_anchor", 0.1), ("drawdown", -0.05)):
+        c = Condition(on="asset", name="A", measure=measure, op=">=" if thr > 0 else "<=",
+                      threshold=thr)
+        fast = measures(c, np.column_stack([a, b]), d)
+        for j, x in enumerate((a, b)):
+            ctx = Context(pd.DataFrame({"A": x, "CASH": 1.0}, index=d))
+            np.testing.assert_array_equal(fast[:, j], condition_measure(c, ctx).to_numpy())
+        # column 0 is anchored on 2024-01-02 (its first value), not left NaN for ever
+        assert np.isfinite(fast[1:, 0]).all()
