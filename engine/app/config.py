@@ -365,6 +365,11 @@ def validate_config(raw: dict, *, file: str | None = None) -> Config:
                               "run one sweep per data, signals or simulation setting", file=file)
         _check_path(raw, key, file)
     warnings = (*_simulation_warnings(top.simulation), *param_warnings(params, "strategy"))
+    if top.sweep and (top.contributions is not None or top.fx is not None):
+        tables = " and ".join(f"[{t}]" for t in ("contributions", "fx")
+                              if getattr(top, t) is not None)
+        warnings = (*warnings, f"{tables}: run by flowbt backtest only; flowbt sweep "
+                               "compares the strategy variants without them")
     return Config(name=top.name, data=top.data, signals=top.signals,
                   simulation=top.simulation, strategy_kind=kind, strategy_params=params,
                   sweep=top.sweep, raw=raw, file=file, warnings=tuple(warnings),

@@ -212,3 +212,34 @@ def test_a_backtest_after_the_fx_series_is_refused():
     with pytest.raises(ConfigError) as exc:
         investor_sections(cfg, Market(meta={"currency": "USD"}), eq)
     assert exc.value.key_path == "data.end"
+
+
+def test_the_report_shows_both_sections_from_the_files(krw_run):
+    from engine.report import build_report
+
+    html = build_report(krw_run)
+    assert 'id="fx"' in html and 'id="contributions"' in html
+    summ = pd.read_csv(krw_run / "contributions_summary.csv")
+    irr = summ.loc[summ["curve"] == "krw_core_satellite KRW hedged", "money_weighted_return"]
+    assert f"{irr.iloc[0]:+.2%}" in html
+
+
+def test_fx_on_a_store_in_krw_is_refused_when_the_store_is_read():
+    from engine.app.investor import investor_sections
+    from engine.market import Market
+
+    raw = _raw()
+    raw["data"] = {"source": "store", "path": "somewhere"}
+    cfg = validate_config(raw)  # a store's currency is known only once it is read
+    d = pd.bdate_range("2020-01-01", periods=5)
+    eq = pd.DataFrame({"krw_core_satellite": np.linspace(1, 2, 5)}, index=d)
+    with pytest.raises(ConfigError) as exc:
+        investor_sections(cfg, Market(meta={"currency": "KRW"}), eq)
+    assert exc.value.key_path == "fx"
+
+
+def test_a_sweep_config_warns_that_the_tables_are_backtest_only():
+    raw = _raw(DCA)
+    raw["sweep"] = {"strategy.drift_band": [0.0, 0.05]}
+    cfg = validate_config(raw)
+    assert any("[contributions]: run by flowbt backtest only" in w for w in cfg.warnings)

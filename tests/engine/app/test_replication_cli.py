@@ -47,6 +47,10 @@ def test_replication_writes_tracking_and_prints_the_error(tmp_path, capsys):
     td = daily.loc[(daily["etf"] == etf) & (daily["n"] == 5), "tracking_difference"].dropna()
     assert te == pytest.approx(np.std(td.to_numpy(), ddof=1) * np.sqrt(252), rel=1e-9)
     assert te > 0
+    from engine.report import build_report
+
+    html = build_report(out)
+    assert 'id="tracking"' in html and f"{te:.2%}" in html
 
 
 @pytest.mark.parametrize("bad", ["0", "5,x", "-3"])
