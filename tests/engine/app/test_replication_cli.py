@@ -59,3 +59,30 @@ def test_a_bad_sample_size_is_refused_naming_the_flag(tmp_path, capsys, bad):
         main([*ARGS, "--replication", bad, "--out", str(tmp_path / "o")])
     assert exc.value.code == 2
     assert "--replication" in capsys.readouterr().err
+
+
+def test_a_store_gives_the_same_tracking_as_the_market_it_was_written_from(tmp_path):
+    store = tmp_path / "store"
+    assert main(["data", "synth", "--days", "120", "--stocks", "40", "--etfs", "3",
+                 "--seed", "3", "--out", str(store)]) == 0
+    assert main(["signals", "--store", str(store), "--investor", "foreign",
+                 "--replication", "5", "--out", str(tmp_path / "a")]) == 0
+    assert main([*ARGS, "--replication", "5", "--out", str(tmp_path / "b")]) == 0
+    a = pd.read_csv(tmp_path / "a" / "tracking_summary.csv")
+    b = pd.read_csv(tmp_path / "b" / "tracking_summary.csv")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_replication_needs_daily_closes(tmp_path, capsys):
+    from tests.conftest import FIXTURES
+
+    pk = FIXTURES / "pykrx"
+    store = tmp_path / "store"
+    files = [pk / "net_purchases_by_ticker_KOSPI_inv1000_20210115_20210122.csv",
+             pk / "market_cap_by_ticker_ALL_20210104.csv", pk / "etf_pdf_152100_20210402.csv"]
+    assert main(["data", "import", *map(str, files), "--store", str(store)]) == 0
+    capsys.readouterr()
+    assert main(["signals", "--store", str(store), "--etf", "152100", "--investor",
+                 "financial_investment", "--max-stale-sessions", "15", "--replication", "10",
+                 "--out", str(tmp_path / "o")]) == 2
+    assert "--replication" in capsys.readouterr().err
