@@ -91,13 +91,21 @@ def replication_returns(holdings: Holdings, prices: pd.DataFrame, etf: str,
     dates = pd.DatetimeIndex(prices.index)
     cols = pd.Index(prices.columns).astype(str)
     px = prices.to_numpy(np.float64)
+    _, csr = holdings.to_csr(dates, cols, etfs=[etf], lag_days=lag_days)
+    return _csr_returns(csr, np.arange(len(csr.etf)), px, cols, dates, n, etf, quality)
+
+
+def _csr_returns(csr, snaps: np.ndarray, px: np.ndarray, cols: pd.Index,
+                 dates: pd.DatetimeIndex, n: int | None, etf: str,
+                 quality: DataQuality | None) -> pd.DataFrame:
+    """The returns of :func:`replication_returns` from snapshots ``snaps`` of a laid-out
+    :class:`engine.market.HoldingsCSR` (one ETF's, in date order)."""
     T = len(dates)
     ret = np.full(T, np.nan)
     n_held = np.full(T, np.nan)
     w_held = np.full(T, np.nan)
-    _, csr = holdings.to_csr(dates, cols, etfs=[etf], lag_days=lag_days)
     missing_days, first_missing = 0, None
-    for s in range(len(csr.etf)):
+    for s in snaps:
         lo, hi = csr.indptr[s], csr.indptr[s + 1]
         pos, w = csr.stock[lo:hi], csr.weight[lo:hi]
         a, b = int(csr.start[s]), int(min(csr.stop[s], T - 1))
@@ -116,6 +124,7 @@ def replication_returns(holdings: Holdings, prices: pd.DataFrame, etf: str,
         else:
             seg = px[a:b + 1][:, keep_pos]
         with np.errstate(invalid="ignore", divide="ignore"):
+            # buy and hold from the close of a: each holding's value is w_i P_i(t) / P_i(a)
             ok = np.isfinite(seg).all(axis=1) & np.isfinite(seg[0]).all()
             value = np.where(ok, (seg / seg[0]) @ keep_w, np.nan)
             r = value[1:] / value[:-1] - 1.0
@@ -166,9 +175,9 @@ class TrackingResult:
         sample holds).
     summary : pd.DataFrame
         One row per (etf, n): ``sessions`` (known tracking differences), ``n_constituents``
-        (of the last snapshot), ``weight_held`` (mean), ``tracking_difference_total`` (sampled
-        minus full cumulative return over the known sessions, fraction) and
-        ``tracking_error`` (fraction per year).
+        (of the last snapshot usable on the price dates), ``weight_held`` (mean),
+        ``tracking_difference_total`` (sampled minus full cumulative return over the known
+        sessions, fraction) and ``tracking_error`` (fraction per year).
     """
 
     daily: pd.DataFrame
@@ -203,16 +212,18 @@ def replication_tracking(holdings: Holdings, prices: pd.DataFrame, ns, *,
     unknown = sorted(set(etfs) - set(holdings.etfs))
     if unknown:
         raise DataError(f"no holdings for ETFs {unknown}")
+    dates = pd.DatetimeIndex(prices.index)
+    cols = pd.Index(prices.columns).astype(str)
+    px = prices.to_numpy(np.float64)
+    # one layout of every ETF's snapshots (to_csr is one pass over the whole table)
+    _, csr = holdings.to_csr(dates, cols, etfs=etfs, lag_days=lag_days)
     daily, rows = [], []
-    tab = holdings.table
-    for etf in etfs:
-        full = replication_returns(holdings, prices, etf, FULL, lag_days=lag_days,
-                                   quality=quality)
-        last = tab.loc[tab["etf"] == etf, "effective_date"].max()
-        n_const = int(((tab["etf"] == etf) & (tab["effective_date"] == last)).sum())
+    for e, etf in enumerate(etfs):
+        snaps = np.flatnonzero(csr.etf == e)
+        full = _csr_returns(csr, snaps, px, cols, dates, FULL, etf, quality)
+        n_const = int(csr.indptr[snaps[-1] + 1] - csr.indptr[snaps[-1]]) if len(snaps) else 0
         for n in ns:
-            samp = replication_returns(holdings, prices, etf, n, lag_days=lag_days,
-                                       quality=None)
+            samp = _csr_returns(csr, snaps, px, cols, dates, n, etf, None)
             td = samp["return"] - full["return"]
             known = td.notna() & full["return"].notna()
             daily.append(pd.DataFrame({
