@@ -2,7 +2,9 @@
 
     .venv/bin/python examples/dca_krw.py [--monthly-krw 1000000] [--hedge-cost-pct 1.5]
 
-The runner's TOML has no contribution or currency section, so this example is Python: it runs
+``flowbt backtest examples/krw_investor.toml`` runs the same plan from a config ([fx] and
+[contributions] tables, written to fx.csv and contributions.csv); this script is the same
+thing through the Python API: it runs
 ``examples/core_satellite.toml`` (USD, bundled real data), turns the strategy's USD equity
 into a KRW unit curve -- unhedged (``E * USDKRW``) and fully hedged at a carry of
 ``--hedge-cost-pct`` percent a year (see :mod:`engine.fx`) -- and adds a fixed KRW amount on

@@ -10,7 +10,11 @@ Writes to ``DIR``:
 * ``run.json`` -- config hash, data hash, package versions, date range, command, when the
   benchmarks were bought (``benchmark_start``, ``benchmarks_from``), the warnings printed and
   the manifest ``files`` (:mod:`engine.app.outputs`);
-* ``scenarios.csv`` -- only for strategies that declare scenarios (regime).
+* ``scenarios.csv`` -- only for strategies that declare scenarios (regime);
+* ``fx.csv``, ``fx_summary.csv`` -- with an ``[fx]`` table: the equity of a KRW investor,
+  unhedged and/or hedged, next to the USD one (:mod:`engine.app.investor`);
+* ``contributions.csv``, ``contributions_summary.csv`` -- with a ``[contributions]`` table:
+  invested vs value of the contribution plan, money- and time-weighted returns.
 """
 
 from __future__ import annotations
@@ -106,6 +110,15 @@ def write_outputs(result, out: Path, argv: list[str] | None = None) -> dict:
 
             rd.path("quality.json").write_text(json.dumps(quality_records(q), indent=2))
         info["config"] = cfg.raw  # as run: the report's parameters table reads it
+        inv = getattr(result, "investor", None)
+        for name in ("fx", "fx_summary", "contributions", "contributions_summary"):
+            table = getattr(inv, name, None)
+            if table is not None:
+                table.to_csv(rd.path(f"{name}.csv"), index=False)
+        if inv is not None and inv.contributions_summary is not None:
+            info["contributions"] = inv.contributions_summary.to_dict("records")
+        if inv is not None and inv.fx_summary is not None:
+            info["fx"] = inv.fx_summary.to_dict("records")
         scen = scenario_results(result)
         if scen is not None:
             scen.to_csv(rd.path("scenarios.csv"), index=False)
@@ -168,6 +181,11 @@ def run(args: argparse.Namespace) -> int:
     from engine.app.outputs import print_run_notes
 
     print_run_notes(info)
+    if result.investor is not None:
+        from engine.app.investor import summary_lines
+
+        for line in summary_lines(cfg, result.investor):
+            print(line)
     print(f"{len(result.sim.log)} trigger events; results in {out}")
     if getattr(args, "report", False):
         from engine.app.report import write_run_report

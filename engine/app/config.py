@@ -35,6 +35,10 @@ Schema (every key; see examples/core_satellite.toml)::
     kind = "core_satellite"                  # strategies.REGISTRY key
     ...                                      # the Params dataclass fields
 
+    [contributions]                          # optional: dollar-cost averaging; [fx] optional:
+    amount = 1000000.0                       #   a KRW investor in USD assets (schema in
+                                             #   engine.app.investor_config)
+
     [sweep]                                  # cartesian grid over dotted key paths
     "strategy.triggers.2.condition.threshold" = [-0.03, -0.05, -0.07]
 
@@ -66,6 +70,8 @@ from engine.app.config_checks import (
     param_warnings,
     short_value,
 )
+from engine.app.investor_config import HINTS as INVESTOR_HINTS
+from engine.app.investor_config import ContributionsConfig, FxConfig, check_investor
 from engine.errors import ConfigError
 
 __all__ = [
@@ -111,6 +117,7 @@ HINTS = {
     "signal_strength": "a correlation in [0, 1): 0.1 is the README's planted strength",
     "listing_fraction": "a fraction of stocks: 0.2 means 20%",
     "cash_rate_pct": "percent per year: 2.5 means 2.5%",
+    **INVESTOR_HINTS,
 }
 
 
@@ -187,6 +194,8 @@ class _Top(_Strict):
     simulation: SimulationConfig = Field(default_factory=SimulationConfig)
     strategy: dict[str, Any]
     sweep: dict[str, list[Any]] = Field(default_factory=dict)
+    contributions: ContributionsConfig | None = None
+    fx: FxConfig | None = None
     # Validated by engine.app.stress_config when `flowbt stress` runs (its own schema).
     stress: dict[str, Any] = Field(default_factory=dict)
 
@@ -224,6 +233,9 @@ class Config:
     file: str | None = None
     warnings: tuple[str, ...] = ()
     stress: dict[str, Any] = field(default_factory=dict)
+    #: ``[contributions]`` and ``[fx]`` (None when absent), run by ``flowbt backtest``
+    contributions: ContributionsConfig | None = None
+    fx: FxConfig | None = None
 
     @property
     def hash(self) -> str:
@@ -321,6 +333,7 @@ def validate_config(raw: dict, *, file: str | None = None) -> Config:
                           f"{top.data.source!r}); remove the table or change the source",
                           file=file)
     _check_simulation(top.simulation, file)
+    check_investor(top.data.source, top.contributions, top.fx, file)
     _check_signals(top.signals, file)
     table = dict(top.strategy)
     kind = table.pop("kind", None)
@@ -352,10 +365,15 @@ def validate_config(raw: dict, *, file: str | None = None) -> Config:
                               "run one sweep per data, signals or simulation setting", file=file)
         _check_path(raw, key, file)
     warnings = (*_simulation_warnings(top.simulation), *param_warnings(params, "strategy"))
+    if top.sweep and (top.contributions is not None or top.fx is not None):
+        tables = " and ".join(f"[{t}]" for t in ("contributions", "fx")
+                              if getattr(top, t) is not None)
+        warnings = (*warnings, f"{tables}: run by flowbt backtest only; flowbt sweep "
+                               "compares the strategy variants without them")
     return Config(name=top.name, data=top.data, signals=top.signals,
                   simulation=top.simulation, strategy_kind=kind, strategy_params=params,
                   sweep=top.sweep, raw=raw, file=file, warnings=tuple(warnings),
-                  stress=top.stress)
+                  stress=top.stress, contributions=top.contributions, fx=top.fx)
 
 
 def _check_synthetic_keys(raw: Any, file: str | None) -> None:

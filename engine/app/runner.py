@@ -53,6 +53,8 @@ class RunResult:
     prepared: Prepared
     decisions: dict[str, Decisions]
     sim: object  # engine.simulation.SimResult (kept untyped: vectorbt stays out of import time)
+    #: ``[fx]`` and ``[contributions]`` tables (engine.app.investor.InvestorResult)
+    investor: object = None
 
 
 def _cut(df: pd.DataFrame | None, start, end) -> pd.DataFrame | None:
@@ -288,4 +290,7 @@ def run_backtest(cfg: Config, start=None, end=None) -> RunResult:
     sim = simulate(prep.market.prices, weights, benchmarks=list(cfg.simulation.benchmarks),
                    **sim_kwargs(cfg, prep.market))
     sim.log = variant_log(decisions)
-    return RunResult(cfg, prep, decisions, sim)
+    from engine.app.investor import investor_sections
+
+    return RunResult(cfg, prep, decisions, sim,
+                     investor_sections(cfg, prep.market, sim.equity))

@@ -7,12 +7,15 @@ Examples::
     flowbt signals --synthetic --days 500 --stocks 100 --etfs 5 --etf all --compare-methods \\
         --out runs/sig-synth
     flowbt signals --bundled --evaluate --out runs/sig-krx     # KOSPI/KOSDAQ market-wide flows
+    flowbt signals --synthetic --etf all --replication 10,30 --out runs/track
 
 Writes into ``--out`` (schema in :mod:`engine.flow_signals`): ``signals.parquet`` and
 ``signals.csv`` (long: date, etf, investor, method, value, unit, period_start, period_end),
 ``positions.parquet`` (the running sums), ``coverage.parquet`` (one row per ETF-day or
 ETF-period), ``quality.json`` (the data-quality items), ``point_in_time.csv`` and ``run.json``;
-with ``--evaluate`` also ``evaluation.csv``. Prints the point-in-time problems (ETF, first
+with ``--evaluate`` also ``evaluation.csv``; with ``--replication N,...`` also ``tracking.csv``
+(daily sampled vs full replication returns and their difference) and ``tracking_summary.csv``
+(annualized tracking error per ETF and N, :mod:`engine.tracking`). Prints the point-in-time problems (ETF, first
 usable date, days without usable weights, weight not covered) and the data-quality summary.
 """
 
@@ -56,6 +59,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default 0, or [data] max_stale_sessions); each use is counted")
     parser.add_argument("--evaluate", action="store_true",
                         help="evaluate the signal against forward returns (IC, quantiles, ...)")
+    parser.add_argument("--replication", type=replication_sizes, default=None,
+                        metavar="N[,N2...]",
+                        help="also compare sampling (the top N constituents by weight, "
+                             "renormalized) with full replication on the constituent closes: "
+                             "tracking.csv (daily tracking difference) and tracking_summary.csv "
+                             "(annualized tracking error); see engine.tracking")
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
     parser.add_argument("--report", action="store_true",
                         help="also write DIR/report.html (flowbt report DIR)")
@@ -67,6 +76,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--signal-strength", type=float, default=0.0)
     g.add_argument("--signal-horizon-days", type=int, default=10,
                    help="sessions the planted signal moves returns over (default 10)")
+
+
+def replication_sizes(text: str) -> list[int]:
+    """``--replication 10,30`` -> [10, 30] (positive integers, comma separated).
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        Naming the bad item (argparse prefixes the flag).
+    """
+    out = []
+    for item in str(text).split(","):
+        item = item.strip()
+        if not item.isdigit() or int(item) < 1:
+            raise argparse.ArgumentTypeError(
+                f"{item!r} is not a sample size: give positive integers, e.g. 10,30")
+        out.append(int(item))
+    return sorted(set(out))
 
 
 def _bundled_inputs():
@@ -150,6 +177,40 @@ def load_signal_inputs(args, quality):
     return flows, hold, periods, store.prices(start=args.start, end=args.end)
 
 
+def _replication(args, flows, hold, etfs, quality):
+    """Sampling vs full replication on the constituent closes of the daily panel."""
+    import pandas as pd
+
+    from engine.errors import ConfigError
+    from engine.tracking import replication_tracking
+
+    if flows is None:
+        raise ConfigError("--replication", ",".join(map(str, args.replication)),
+                          "needs daily constituent closes; the data has period totals only")
+    close = flows.frame("close")
+    if args.start is not None:
+        close = close.loc[close.index >= pd.Timestamp(args.start)]
+    if args.end is not None:
+        close = close.loc[close.index <= pd.Timestamp(args.end)]
+    return replication_tracking(hold, close, args.replication, etfs=etfs,
+                                lag_days=args.lag_days, quality=quality)
+
+
+def tracking_lines(summary) -> str:
+    """The terminal lines of ``--replication``: one per (ETF, N) up to 20, else the median."""
+    head = "replication by sampling (top N by weight) vs full: annualized tracking error"
+    if len(summary) <= 20:
+        lines = [f"  {r.etf} top {r.n} of {r.n_constituents}: TE {r.tracking_error:.2%}/yr, "
+                 f"weight held {r.weight_held:.1%}, tracking difference "
+                 f"{r.tracking_difference_total:+.2%} over {r.sessions} sessions"
+                 for r in summary.itertuples()]
+    else:
+        med = summary.groupby("n")["tracking_error"].median()
+        lines = [f"  top {n}: median TE {te:.2%}/yr over {summary['etf'].nunique()} ETFs"
+                 for n, te in med.items()]
+    return "\n".join([head, *lines, "  (tracking.csv, tracking_summary.csv)"])
+
+
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``flowbt signals``."""
     import json
@@ -211,6 +272,9 @@ def run(args: argparse.Namespace) -> int:
     signals = pd.concat(sig_parts, ignore_index=True)
     coverage = pd.concat(cov_parts, ignore_index=True)
     positions = positions_long(signals)
+    tracking = None
+    if args.replication:
+        tracking = _replication(args, flows, hold, etfs, q)
     out = Path(args.out)
     from engine.app.outputs import RunDir, register_files
 
@@ -225,6 +289,9 @@ def run(args: argparse.Namespace) -> int:
         coverage.to_parquet(rd.path("coverage.parquet"), index=False)
         pit = pd.concat(pit_parts)
         pit.to_csv(rd.path("point_in_time.csv"))
+        if tracking is not None:
+            tracking.daily.to_csv(rd.path("tracking.csv"), index=False)
+            tracking.summary.to_csv(rd.path("tracking_summary.csv"), index=False)
         evaluation = None
         if args.evaluate:
             from engine.app.signals_eval import evaluate_run
@@ -265,6 +332,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {e} {k} {m}: {r['value']:,.6g} {r['unit']} ({r['date'].date()})")
     if evaluation is not None:
         print(evaluation)
+    if tracking is not None:
+        print(tracking_lines(tracking.summary))
     print(q.summary())
     print(f"position chart: {chart}")
     if getattr(args, "report", False):

@@ -18,7 +18,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.errors import DataError
-from engine.report import flows, monitor, performance, quality, stress, sweep  # noqa: F401
+from engine.report import (  # noqa: F401
+    flows,
+    investor,
+    monitor,
+    performance,
+    quality,
+    stress,
+    sweep,
+)
 from engine.report._html import Context, esc, page
 from engine.report.files import RunFiles, quality_records
 from engine.report.flows import position_figure, write_signals_chart
