@@ -61,8 +61,7 @@ def write_outputs(result, out: Path, argv: list[str] | None = None) -> dict:
     import pandas as pd
 
     from engine.app.outputs import RunDir
-    from engine.app.runner import benchmark_start_date, data_hash
-    from engine.metrics import annualized_warning
+    from engine.app.runner import benchmark_start_date, run_identity
 
     sim = result.sim
     with RunDir(out, command="backtest") as rd:
@@ -83,33 +82,21 @@ def write_outputs(result, out: Path, argv: list[str] | None = None) -> dict:
         sim.metrics.to_csv(rd.path("metrics.csv"))
         prices = result.prepared.market.prices
         cfg = result.config
-        short = annualized_warning(len(prices))
-        info = {
-            "name": cfg.name,
-            "config_file": cfg.file,
-            "config_hash": cfg.hash,
-            "data_hash": data_hash(prices),
-            "data_source": cfg.data.source,
-            "start": str(prices.index[0].date()),
-            "end": str(prices.index[-1].date()),
-            "n_bars": len(prices),
+        info = run_identity(cfg, prices)
+        info.update({
             "variants": list(map(str, sim.equity.columns)),
             "unexecuted_decisions": sim.unexecuted,
-            "benchmark_start": cfg.simulation.benchmark_start,
             "benchmarks_from": (str(benchmark_start_date(
                 cfg, result.prepared.ctx, result.decisions[cfg.name]).date())
                 if cfg.simulation.benchmarks else None),
-            "warnings": [*cfg.warnings, *([short] if short else [])],
-            "packages": package_versions(),
             "command": argv if argv is not None else sys.argv,
-        }
+        })
         q = result.prepared.market.quality
         if q is not None:
             # the report's data-quality section reads it (README "Run directories")
             from engine.report.files import quality_records
 
             rd.path("quality.json").write_text(json.dumps(quality_records(q), indent=2))
-        info["config"] = cfg.raw  # as run: the report's parameters table reads it
         inv = getattr(result, "investor", None)
         for name in ("fx", "fx_summary", "contributions", "contributions_summary"):
             table = getattr(inv, name, None)

@@ -258,6 +258,34 @@ def sim_kwargs(cfg: Config, market: Market) -> dict:
                 expense_ratio=expense)
 
 
+def run_identity(cfg, prices: pd.DataFrame) -> dict:
+    """The run.json fields every config-driven run shares (backtest, sweep): what ran on what.
+
+    Config name, file and hash; the data hash, source and dates of the price panel used; the
+    benchmark start rule; the config's warnings plus the under-a-year note of
+    :func:`engine.metrics.annualized_warning`; the package versions and the config as run (the
+    report's parameters table reads it). Callers add their own fields.
+    """
+    from engine.app.backtest import package_versions
+    from engine.metrics import annualized_warning
+
+    short = annualized_warning(len(prices))
+    return {
+        "name": cfg.name,
+        "config_file": cfg.file,
+        "config_hash": cfg.hash,
+        "data_hash": data_hash(prices),
+        "data_source": cfg.data.source,
+        "start": str(prices.index[0].date()),
+        "end": str(prices.index[-1].date()),
+        "n_bars": len(prices),
+        "benchmark_start": cfg.simulation.benchmark_start,
+        "warnings": [*cfg.warnings, *([short] if short else [])],
+        "packages": package_versions(),
+        "config": cfg.raw,
+    }
+
+
 def data_hash(prices: pd.DataFrame) -> str:
     """SHA-256 of the price panel used (values, dates and column names)."""
     h = hashlib.sha256()

@@ -158,10 +158,8 @@ def _run_in(rd, cfg, out: Path, prep, kwargs: dict, grid: list, chunk: int,
     """The body of :func:`run_sweep` inside its output directory."""
     import pandas as pd
 
-    from engine.app.backtest import package_versions
-    from engine.app.runner import benchmark_start_date, benchmark_weights, data_hash
+    from engine.app.runner import benchmark_start_date, benchmark_weights, data_hash, run_identity
     from engine.app.scale import claim_dir, run_chunks
-    from engine.metrics import annualized_warning
     from engine.simulation import simulate
 
     # Everything the chunks depend on: a rerun resumes only from chunks of the same run, and a
@@ -192,32 +190,21 @@ def _run_in(rd, cfg, out: Path, prep, kwargs: dict, grid: list, chunk: int,
     if sel is not None:
         sel.to_parquet(rd.path("selected_equity.parquet"))
     prices = prep.market.prices
-    short = annualized_warning(len(prices))
-    info = {
-        "name": cfg.name,
-        "config_file": cfg.file,
-        "config_hash": cfg.hash,
-        "data_hash": data_hash(prices),
-        "start": str(prices.index[0].date()),
-        "end": str(prices.index[-1].date()),
-        "n_bars": len(prices),
+    info = run_identity(cfg, prices)
+    info.update({
         "n_variants": len(grid),
         "swept_keys": list(cfg.sweep),
         "chunk_variants": chunk,
         "n_chunks": len(tasks),
         "scheduler": scheduler or "in-process",
-        "benchmark_start": cfg.simulation.benchmark_start,
         # one date for every variant: the benchmarks are simulated once, from the base
         # config's first decision (or the first bar)
         "benchmarks_from": (str(benchmark_start_date(cfg, prep.ctx).date())
                             if cfg.simulation.benchmarks else None),
-        "warnings": [*cfg.warnings, *([short] if short else [])],
         "selected_by": SELECT_BY,
-        "config": cfg.raw,
         "seconds": round(time.perf_counter() - t0, 3),
-        "packages": package_versions(),
         "command": sys.argv,
-    }
+    })
     return rd.finish(info)
 
 
