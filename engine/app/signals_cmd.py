@@ -227,7 +227,7 @@ def run(args: argparse.Namespace) -> int:
         positions_long,
         signals_long,
     )
-    from engine.synthesis import UnmatchedConstituentsWarning
+    from engine.synthesis import NoUsableHoldingsWarning, UnmatchedConstituentsWarning
 
     q = DataQuality()
     flows, hold, periods, prices = load_signal_inputs(args, q)
@@ -254,6 +254,9 @@ def run(args: argparse.Namespace) -> int:
     sig_parts, cov_parts, pit_parts = [], [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnmatchedConstituentsWarning)  # counted in quality
+        # printed under "point in time" (ETF, first usable date, days without weights) and
+        # counted in quality: the Python warning would say it again with a source line
+        warnings.simplefilter("ignore", NoUsableHoldingsWarning)
         if flows is not None:
             s, c = signals_long(flows, hold, etfs=etfs, investors=args.investor,
                                 methods=methods, lag_days=args.lag_days, quality=q)
