@@ -106,7 +106,7 @@ def position_figure(positions: pd.DataFrame, *, etf: str | None = None, method: 
     fig = go.Figure()
     for inv in _investor_order(wide.columns):
         fig.add_trace(go.Scatter(
-            x=wide.index, y=wide[inv], name=investor_label(inv), mode="lines",
+            x=wide.index, y=wide[inv], name=investor_label(inv), mode=_mode(len(wide)),
             line=dict(color=INVESTOR_COLORS.get(inv, "#999999"),
                       width=2 if inv in SHOWN[:3] else 1.2),
             visible=True if inv in SHOWN else "legendonly"))
@@ -114,6 +114,7 @@ def position_figure(positions: pd.DataFrame, *, etf: str | None = None, method: 
                       yaxis_title=_unit_title(unit), hovermode="x unified",
                       legend=dict(orientation="h", y=-0.12))
     fig.add_hline(y=0, line=dict(color="#888", width=1))
+    _date_axis(fig, wide.index)
     return fig
 
 
@@ -134,6 +135,38 @@ def _etf_dropdown(fig, etfs: list[str], visibility: list[list]):
 def _methods(long: pd.DataFrame) -> list[str]:
     m = [str(x) for x in long["method"].unique()]
     return (["bp"] if "bp" in m else []) + [x for x in m if x != "bp"]
+
+
+#: Up to this many points a line also draws its markers (one period total is one point: a
+#: line alone would draw nothing).
+MARKERS_UP_TO = 60
+
+
+def _mode(n: int) -> str:
+    return "lines+markers" if n <= MARKERS_UP_TO else "lines"
+
+
+def _date_axis(fig, index: pd.DatetimeIndex) -> None:
+    """Day ticks for a short history (plotly would otherwise zoom a single date down to
+    milliseconds), a week either side of a single date."""
+    if len(index) and index.max() - index.min() < pd.Timedelta(days=14):
+        fig.update_xaxes(tickformat="%Y-%m-%d", dtick=86_400_000)
+        if index.min() == index.max():
+            d = pd.Timestamp(index.min())
+            fig.update_xaxes(range=[d - pd.Timedelta(days=7), d + pd.Timedelta(days=7)])
+
+
+def _period_labels(long: pd.DataFrame) -> dict | None:
+    """``{date: "start..end"}`` when the rows are period totals (a KRX query over several
+    sessions, README "Bring your own data"), else None: such a value is never one day's flow."""
+    if "period_start" not in long.columns:
+        return None
+    p = long.dropna(subset=["period_start"])
+    p = p[pd.DatetimeIndex(p["period_start"]) != pd.DatetimeIndex(p["date"])]
+    if p.empty:
+        return None
+    return {pd.Timestamp(d): f"{pd.Timestamp(a).date()}..{pd.Timestamp(d).date()}"
+            for d, a in p[["date", "period_start"]].drop_duplicates().itertuples(index=False)}
 
 
 @section("positions", "Flows: position chart and daily net-buy table", order=60)
@@ -159,7 +192,7 @@ def positions_section(files, ctx):
         for inv in invs:
             vis = (True if inv in SHOWN else "legendonly") if i == 0 else False
             fig.add_trace(go.Scatter(x=wide.index, y=wide[inv], name=investor_label(inv),
-                                     mode="lines", visible=vis,
+                                     mode=_mode(len(wide)), visible=vis,
                                      line=dict(color=INVESTOR_COLORS.get(inv, "#999"),
                                                width=2 if inv in SHOWN[:3] else 1.2)))
     unit = str(pm["unit"].iloc[0])
@@ -168,6 +201,7 @@ def positions_section(files, ctx):
                       hovermode="x unified", legend=dict(orientation="h", y=-0.12))
     if len(etfs) > 1:
         _etf_dropdown(fig, etfs, visibility)
+    _date_axis(fig, pd.DatetimeIndex(pm["date"]))
     out = [ctx.heading("positions", "Flows: position chart and daily net-buy table"),
            f'<p class="note">{len(etfs)} series ({esc(", ".join(etfs[:12]))}'
            f'{" ..." if len(etfs) > 12 else ""}); pick one in the menu. Foreign green, '
@@ -178,10 +212,17 @@ def positions_section(files, ctx):
         wide = _wide(dm, etfs[0], method)[_investor_order(dm["investor"].unique())]
         tail = wide.tail(TABLE_ROWS).iloc[::-1]
         tail.columns = [investor_label(c) for c in tail.columns]
-        tail.index = tail.index.date
-        tail.index.name = "date"
-        out += [f"<h3>Daily net-buy table (일별 순매수): {esc(etfs[0])}, last "
-                f"{len(tail)} sessions, {esc(_unit_title(unit, files.run))}</h3>",
+        periods = _period_labels(dm)
+        if periods:  # a period total is labelled with its period, never as one day's flow
+            tail.index = [periods.get(d, str(d.date())) for d in tail.index]
+            tail.index.name = "period"
+            what = ("Net-buy table by period (기간 순매수)", "periods (KRX period totals)")
+        else:
+            tail.index = tail.index.date
+            tail.index.name = "date"
+            what = ("Daily net-buy table (일별 순매수)", "sessions")
+        out += [f"<h3>{what[0]}: {esc(etfs[0])}, last "
+                f"{len(tail)} {what[1]}, {esc(_unit_title(unit, files.run))}</h3>",
                 table(tail, default="+,.2f" if unit == "bp" else "+,.0f")]
         out.append(_naive_block(daily, etfs[0], ctx))
     return "".join(out)
@@ -206,7 +247,7 @@ def _naive_block(daily: pd.DataFrame, etf: str, ctx) -> str:
         d = d.sort_values("date")
         unit = str(d["unit"].iloc[0]) if len(d) else ""
         fig.add_trace(go.Scatter(x=pd.DatetimeIndex(d["date"]), y=d["value"].cumsum(),
-                                 name=f"{m} ({unit}, cumulative)", mode="lines",
+                                 name=f"{m} ({unit}, cumulative)", mode=_mode(len(d)),
                                  line=dict(width=2 if m == "bp" else 1.3,
                                            dash=None if m == "bp" else "dot")),
                       secondary_y=(m != "bp"))
@@ -221,6 +262,7 @@ def _naive_block(daily: pd.DataFrame, etf: str, ctx) -> str:
     fig.update_layout(title=f"{investor_label(inv)} net buying of {etf}: bp method vs the "
                             "naive sums (right axis)", legend=dict(orientation="h", y=-0.15))
     fig.update_yaxes(title_text="bp", secondary_y=False)
+    _date_axis(fig, pd.DatetimeIndex(daily["date"]))
     return ("<h3>bp vs the naive sums</h3>"
             '<p class="note">Summing KRW amounts lets one mega-cap drown the rest; summing '
             "shares mixes units of different prices. The bp method normalizes each "
@@ -243,17 +285,25 @@ def flow_heatmap(files, ctx):
     wide = d.pivot_table(index="date", columns="etf", values="value", aggfunc="first",
                          dropna=False)
     wide.index = pd.DatetimeIndex(wide.index)
-    # a week with any unknown day stays NaN (min_count = its number of sessions)
-    weekly = wide.resample("W-FRI").sum(min_count=1).tail(52)
+    periods = _period_labels(d)
+    if periods:  # period totals are shown per period: summing them into weeks would mislabel
+        weekly = wide.tail(52)
+        x = [periods.get(t, str(t.date())) for t in weekly.index]
+        per, hover = f"last {len(weekly)} periods", "period %{x}"
+    else:
+        # a week with any unknown day stays NaN (min_count = its number of sessions)
+        weekly = wide.resample("W-FRI").sum(min_count=1).tail(52)
+        x = [str(t.date()) for t in weekly.index]
+        per, hover = f"last {len(weekly)} weeks", "week to %{x}"
     z = weekly.T.to_numpy()
     lim = float(np.nanpercentile(np.abs(z), 98)) if np.isfinite(z).any() else 1.0
-    fig = go.Figure(go.Heatmap(z=z, x=[str(x.date()) for x in weekly.index],
-                               y=list(map(str, weekly.columns)), colorscale="RdYlGn",
+    fig = go.Figure(go.Heatmap(z=z, x=x, y=list(map(str, weekly.columns)), colorscale="RdYlGn",
                                zmid=0, zmin=-lim, zmax=lim,
-                               hovertemplate="%{y}, week to %{x}: %{z:+.2f}<extra></extra>"))
-    fig.update_layout(title=f"Weekly {investor_label(inv)} net buying by ETF "
-                            f"({method}), last {len(weekly)} weeks",
-                      yaxis_autorange="reversed")
+                               hovertemplate="%{y}, " + hover + ": %{z:+.2f}<extra></extra>"))
+    # category axes: plotly would read the week labels as dates and zoom a single one to ms
+    fig.update_layout(title=f"{'Weekly ' if not periods else ''}{investor_label(inv)} net "
+                            f"buying by ETF ({method}), {per}",
+                      yaxis_autorange="reversed", xaxis_type="category", yaxis_type="category")
     out = ctx.heading("flow_heatmap", "Flows: ETF x week heatmap") + ctx.figure(
         fig, height=max(300, 18 * len(weekly.columns) + 140))
     cov = files.parquet("coverage.parquet")
