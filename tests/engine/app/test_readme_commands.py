@@ -104,3 +104,44 @@ def test_every_help_example_parses_and_names_files_that_exist(path, argv):
     for a in argv:
         if a.startswith(("examples/", "tests/", "datasets/")):
             assert (ROOT / a).exists(), f"the --help example of flowbt {' '.join(path)} names {a}"
+
+
+def _shown_output(prompt: str) -> tuple[list[str], list[str]]:
+    """(argv, output lines) of the README block that starts with ``$ <prompt>``."""
+    for lines in fenced_blocks(README.read_text()):
+        if lines and lines[0] == "$ " + prompt:
+            return shlex.split(prompt)[1:], lines[1:]
+    raise AssertionError(f"README shows no `$ {prompt}` block")
+
+
+def _run_lines(argv, capsys) -> list[str]:
+    from engine.app.cli import main
+
+    assert main(argv) == 0
+    return [ln.rstrip() for ln in capsys.readouterr().out.splitlines()]
+
+
+def _without_report(argv: list[str], out: str) -> list[str]:
+    argv = [a for a in argv if a != "--report"]
+    return [*argv[:argv.index("--out") + 1], out, *argv[argv.index("--out") + 2:]]
+
+
+def test_the_readme_monitor_output_is_what_it_prints(tmp_path, capsys):
+    argv, shown = _shown_output("flowbt monitor --asof 2026-02-27 --out out/monitor --report")
+    got = _run_lines(_without_report(argv, str(tmp_path / "m")), capsys)
+    for line in shown:
+        if line.startswith(("report: ", "monitor.json in ")):
+            continue  # the paths of this run differ
+        assert line in got, f"README shows {line!r}; flowbt monitor prints no such line"
+
+
+@pytest.mark.slow
+def test_the_readme_backtest_output_is_what_it_prints(tmp_path, capsys, monkeypatch):
+    argv, shown = _shown_output(
+        "flowbt backtest examples/core_satellite.toml --out out/cs --report")
+    monkeypatch.chdir(ROOT)
+    got = _run_lines(_without_report(argv, str(tmp_path / "cs")), capsys)
+    for line in shown:
+        if line.startswith(("report: ", "3 trigger events; results in ")):
+            continue
+        assert line in got, f"README shows {line!r}; flowbt backtest prints no such line"
