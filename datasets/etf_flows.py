@@ -7,8 +7,9 @@ Two published shapes (README "Concepts", ETF-level flows):
       date,ticker,flow_usd
       2026-01-02,SPY,-2385360000
 
-  ``flow_usd`` is the day's net creation (+) / redemption (-) in USD (``flow`` and
-  ``net_flow`` are accepted names; pass ``currency=`` for other currencies).
+  ``flow_usd`` is the day's net creation (+) / redemption (-) in USD (``flow_krw`` says
+  KRW; ``flow`` and ``net_flow`` say no currency: pass ``currency=``, ``--currency`` on
+  ``flowbt data import``).
 * **Shares outstanding x NAV panels**, long::
 
       date,ticker,shares,nav[,close][,volume][,expense_pct]
@@ -68,6 +69,8 @@ PANEL_COLUMNS = {
     "volume": ("volume", "Volume", "거래량"),
     "expense_pct": ("expense_pct", "Expense", "expense_ratio_pct"),
 }
+#: The currency a flow column's name states; the other accepted names state none.
+FLOW_COLUMN_CURRENCY = {"flow_usd": "USD", "flow_krw": "KRW"}
 #: Columns of the scraped US panel that this loader does not use (accepted, ignored).
 PANEL_IGNORED = ("Assets_MUSD", "PrevClose", "Open", "N_Hold")
 
@@ -95,6 +98,8 @@ def read_etf_flows(path, *, quality: DataQuality | None = None, strict: bool = F
     -------
     pd.DataFrame
         (dates x tickers) flows in the file's currency; NaN where the file has no row.
+        ``attrs``: ``source``, ``flow_column`` (the header used) and ``currency`` (what that
+        header states, :data:`FLOW_COLUMN_CURRENCY`, or None).
     """
     q = quality if quality is not None else DataQuality()
     t = read_table(path, encoding=encoding, quality=q)
@@ -114,11 +119,13 @@ def read_etf_flows(path, *, quality: DataQuality | None = None, strict: bool = F
     q.add(t.source, "left NaN", "ETF-days without a flow row",
           int(wide.isna().to_numpy().sum()) - int(np.isnan(flow).sum()),
           rule="NaN = no data, never zero flow")
-    wide.attrs.update(source=t.source)
+    # what the file says about its currency (flow_usd / flow_krw), None when it says nothing
+    wide.attrs.update(source=t.source, flow_column=cols["flow"],
+                      currency=FLOW_COLUMN_CURRENCY.get(cols["flow"].replace(" ", "").lower()))
     return wide
 
 
-def load_etf_flows(path, *, quality: DataQuality | None = None, currency: str = "USD",
+def load_etf_flows(path, *, quality: DataQuality | None = None, currency: str | None = None,
                    strict: bool = False, encoding: str | None = None) -> EtfData:
     """Load a long ``date, ticker, flow_usd`` export as :class:`EtfData` with ``flow`` only.
 
@@ -128,8 +135,9 @@ def load_etf_flows(path, *, quality: DataQuality | None = None, currency: str = 
         CSV or Parquet.
     quality : DataQuality, optional
         Receives rows read and ETF-days left NaN.
-    currency : str
-        Currency of the flows (USD for etf.com exports).
+    currency : str, optional
+        Currency of the flows. Default: what the flow column says (``flow_usd`` USD,
+        ``flow_krw`` KRW), else USD (etf.com exports).
     strict : bool
         Reject empty flow cells instead of leaving them NaN (counted).
     encoding : str, optional
@@ -143,10 +151,17 @@ def load_etf_flows(path, *, quality: DataQuality | None = None, currency: str = 
     ------
     DataError
         Empty file, missing/unknown columns, bad dates, non-numeric flows (empty ones with
-        ``strict``), duplicate (date, ticker).
+        ``strict``), duplicate (date, ticker); ``currency`` other than the one the flow
+        column states.
     """
     wide = read_etf_flows(path, quality=quality, strict=strict, encoding=encoding)
-    return EtfData(dates=wide.index, etfs=wide.columns, flow=wide.to_numpy(), currency=currency)
+    said = wide.attrs["currency"]
+    if currency is not None and said is not None and currency != said:
+        raise DataError(f"the flow column {wide.attrs['flow_column']!r} says {said}, not "
+                        f"{currency}", file=wide.attrs["source"], column=wide.attrs["flow_column"],
+                        fix=f"pass --currency {said} or leave --currency out")
+    return EtfData(dates=wide.index, etfs=wide.columns, flow=wide.to_numpy(),
+                   currency=currency or said or "USD")
 
 
 def read_etf_shares_nav(path, *, nav_from: str | None = None,

@@ -25,7 +25,7 @@ from datasets.store import Store, _write_atomic, create_store, file_fingerprint
 from engine.errors import DataError, DataQuality
 from engine.investors import INVESTORS
 
-__all__ = ["ImportResult", "import_files", "rows_of_file"]
+__all__ = ["ETF_FLOW_KINDS", "ImportResult", "etf_file_currency", "import_files", "rows_of_file"]
 
 _STOCK_IN_NAME = re.compile(r"_([0-9A-Z]{6})(?:_|$)")
 
@@ -92,10 +92,13 @@ def _investor_rows(base: pd.DataFrame, net: dict, shares: dict) -> tuple[pd.Data
 
 def rows_of_file(path, kind: str, *, quality: DataQuality, encoding=None, date=None,
                  stock=None, effective_date=None, etf=None, weight_unit: str = "pct",
-                 allow_partial: bool = False, nav_from=None) -> list[tuple[str, pd.DataFrame, dict]]:
+                 allow_partial: bool = False, nav_from=None, currency: str | None = None,
+                 meta: dict | None = None) -> list[tuple[str, pd.DataFrame, dict]]:
     """Read one file as ``kind`` into store rows: a list of ``(table, rows, groups)``.
 
-    ``src_*`` columns are -1 here; :func:`import_files` sets the file's id.
+    ``src_*`` columns are -1 here; :func:`import_files` sets the file's id. For the ETF-flow
+    kinds ``meta`` (when given) receives ``etf_currency`` (:func:`etf_file_currency`) and
+    ``currency_stated`` (whether the file itself says it).
     """
     name = Path(path).name
     out: list[tuple[str, pd.DataFrame, dict]] = []
@@ -204,10 +207,21 @@ def rows_of_file(path, kind: str, *, quality: DataQuality, encoding=None, date=N
         tab["src_weight"] = np.int32(-1)
         out.append(("holdings", tab, {"weight": ["weight"]}))
     elif kind in ("etf-flows", "etf-shares-nav"):
-        from datasets.etf_flows import load_etf_flows, load_etf_shares_nav
+        from datasets.etf_flows import load_etf_shares_nav, read_etf_flows
+        from engine.market import EtfData
 
-        e = (load_etf_flows(path, quality=quality, encoding=encoding) if kind == "etf-flows"
-             else load_etf_shares_nav(path, quality=quality, encoding=encoding, nav_from=nav_from))
+        if kind == "etf-flows":
+            wide = read_etf_flows(path, quality=quality, encoding=encoding)
+            stated = wide.attrs["currency"]
+            cur = etf_file_currency(name, stated, currency, column=wide.attrs["flow_column"])
+            e = EtfData(dates=wide.index, etfs=wide.columns, flow=wide.to_numpy(), currency=cur)
+        else:  # a shares x NAV panel never says its currency
+            stated = None
+            cur = etf_file_currency(name, None, currency, column=None)
+            e = load_etf_shares_nav(path, quality=quality, encoding=encoding, nav_from=nav_from,
+                                    currency=cur)
+        if meta is not None:
+            meta.update(etf_currency=cur, currency_stated=stated is not None)
         E = len(e.etfs)
         base = pd.DataFrame({"date": np.repeat(e.dates.to_numpy(), E),
                              "etf": np.tile(np.asarray(e.etfs, dtype=object), len(e.dates))})
@@ -238,6 +252,68 @@ def rows_of_file(path, kind: str, *, quality: DataQuality, encoding=None, date=N
             if c in rows:
                 rows[c] = rows[c].astype(str).astype(object)
     return out
+
+
+#: Kinds whose rows are ETF flows (the store records their one currency, ``etf_currency``).
+ETF_FLOW_KINDS = ("etf-flows", "etf-shares-nav")
+
+
+def etf_file_currency(name: str, stated: str | None, given: str | None, *,
+                      column: str | None) -> str:
+    """The currency of one ETF-flow file: what the file states, else ``--currency``.
+
+    Parameters
+    ----------
+    name : str
+        File name (for messages).
+    stated : str or None
+        What the file says (its ``flow_usd`` / ``flow_krw`` header), None when it says nothing.
+    given : str or None
+        ``--currency``.
+    column : str or None
+        The flow column's header, when the file has one.
+
+    Raises
+    ------
+    DataError
+        The file says nothing and no ``--currency`` is given, or the two disagree.
+    """
+    if stated is not None:
+        if given is not None and given != stated:
+            raise DataError(f"the flow column {column!r} says {stated}, not --currency {given}",
+                            file=name, column=column,
+                            fix=f"pass --currency {stated} or leave --currency out")
+        return stated
+    if given is None:
+        what = (f"its flow column {column!r} names no currency" if column is not None
+                else "a shares x NAV panel does not say its currency")
+        raise DataError(f"cannot tell the currency of the ETF flows: {what}", file=name,
+                        column=column, fix="pass --currency USD (or KRW), or name the column "
+                                           "flow_usd / flow_krw")
+    return given
+
+
+def _check_etf_currency(store: Store, name: str, meta: dict, first: str | None) -> str:
+    """Refuse an ETF-flow file whose currency differs from the store's; return the currency.
+
+    ``first`` names the file that set the currency in this import (None: the store did).
+    """
+    cur = meta["etf_currency"]
+    have = store.manifest.get("etf_currency")
+    if have is None and "etfs" in store.manifest.get("groups", {}):
+        raise DataError("the store holds ETF flows imported without a recorded currency (an "
+                        "older flowbt)", file=name,
+                        fix=f"import every ETF-flow file again into a new --store (with "
+                            f"--currency {cur} where a file does not say it)")
+    if have is not None and have != cur:
+        src = first or next((f["name"] for f in store.files if f.get("kind") in ETF_FLOW_KINDS),
+                            "the synthetic market" if "synthetic" in store.manifest else "the store")
+        hint = "" if meta.get("currency_stated") else f", or pass --currency {have} if they are {have}"
+        raise DataError(f"its ETF flows are in {cur} but the store's are in {have} (from {src}): "
+                        "a store holds ETF flows of one currency", file=name,
+                        fix=f"import it into another --store{hint}")
+    store.manifest["etf_currency"] = cur
+    return cur
 
 
 def _check_periods_vs_daily(store: Store, batch: dict[str, list], names: dict[int, str]) -> None:
@@ -313,7 +389,8 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
         Files read before their rows are merged into the store (bounds memory).
     **options
         ``date``, ``stock``, ``effective_date``, ``etf``, ``encoding``, ``weight_unit``,
-        ``allow_partial``, ``nav_from`` for the loaders.
+        ``allow_partial``, ``nav_from`` for the loaders; ``currency`` for ETF-flow files
+        that do not say theirs (recorded as the manifest's ``etf_currency``).
 
     Returns
     -------
@@ -323,7 +400,8 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
     ------
     DataError
         Bad file, conflicting overlap (naming both files, the key and column), period totals
-        mixed with daily flows.
+        mixed with daily flows, ETF flows of an unknown currency or of another currency than
+        the store's.
     """
     from tqdm import tqdm
 
@@ -338,6 +416,7 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
     pending: list[tuple[dict, list]] = []
     next_id = max([f["id"] for f in store.files], default=0) + 1
     seen: set[str] = set()
+    first_etf: str | None = None  # the file of this import that set the ETF-flow currency
 
     def flush():
         nonlocal pending
@@ -380,20 +459,27 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
         named = {f"name_{a}": str(b) for a, b in _name_meta(p).items()}
         if m := _STOCK_IN_NAME.search(p.stem):
             named["name_stock"] = m.group(1)
+        # --currency is part of an ETF-flow file's data (a re-import with another one is a
+        # mix, not a skip); other kinds ignore it
         fp = file_fingerprint(p, k, {**named, **{o: opts[o] for o in (
-            "date", "stock", "effective_date", "etf") if o in opts}})
+            "date", "stock", "effective_date", "etf",
+            *(("currency",) if k in ETF_FLOW_KINDS else ())) if o in opts}})
         if fp in seen or store.has_fingerprint(fp):
             res.skipped.append(p.name)
             q.add(p.name, "skipped", "files already in the store", 1,
                   rule="same bytes and options: importing twice changes nothing")
             continue
         seen.add(fp)
+        meta: dict = {}
         try:
-            items = rows_of_file(p, k, quality=q, **opts)
+            items = rows_of_file(p, k, quality=q, meta=meta, **opts)
         except DataError as exc:
             if kind is None:
                 raise
             raise explain_kind_failure(exc, p, kind, opts) from exc
+        if "etf_currency" in meta:
+            _check_etf_currency(store, p.name, meta, first_etf)
+            first_etf = first_etf or p.name
         rec = {"id": next_id, "name": p.name, "sha256": fp, "kind": k,
                "rows": int(sum(len(r) for _, r, _ in items)),
                "options": {o: str(v) for o, v in opts.items()}}

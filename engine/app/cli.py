@@ -18,7 +18,7 @@ __all__ = ["main"]
 #: (command path, module, help). The module provides add_arguments(parser) and run(args).
 COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("demo",), "engine.app.demo", "run the main job end to end on the bundled data"),
-    (("data", "check"), "engine.app.data_check", "load and validate a data file, print its data quality"),
+    (("data", "check"), "engine.app.data_check", "load and validate data files, print their data quality"),
     (("data", "synth"), "engine.app.data_synth", "write a seeded synthetic market to a Parquet store"),
     (("data", "import"), "engine.app.data_import", "import real data files into a Parquet store"),
     (("signals",), "engine.app.signals_cmd", "compute and export constituent-synthesized flow signals"),
@@ -34,7 +34,8 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
 #: One example per command for its --help (a module's own epilog wins).
 EXAMPLES: dict[tuple[str, ...], str] = {
     ("demo",): "flowbt demo --out out/demo            # prints a summary, writes out/demo/report.html",
-    ("data", "check"): "flowbt data check export.csv --kind krx-netbuy",
+    ("data", "check"): "flowbt data check tests/data/pykrx/"
+                       "net_purchases_by_ticker_KOSPI_inv8000_20210115_20210122.csv --kind krx-netbuy",
     ("data", "synth"): "flowbt data synth --days 7500 --stocks 3000 --etfs 200 --seed 0 --out store/",
     ("bench",): "flowbt bench --small 250 300 12 20 --skip-large --repeats 3",
     ("backtest",): "flowbt backtest examples/core_satellite.toml --out out/cs --report",
@@ -43,8 +44,17 @@ EXAMPLES: dict[tuple[str, ...], str] = {
     ("monitor",): "flowbt monitor --asof 2026-02-27 --out out/monitor --report",
     ("stress",): "flowbt stress examples/stress_core_satellite.toml --out out/stress --report",
     ("signals",): "flowbt signals --store store/ --etf 152100 --out out/signals --report",
-    ("data", "import"): "flowbt data import krx/*.csv --store store/",
+    ("data", "import"): "flowbt data import datasets/data/us_etf_daily_flows_2026q1.parquet "
+                        "datasets/data/us_etf_adjclose.parquet --store us_store/",
 }
+
+#: Descriptions of command groups (``flowbt data --help``) and the command whose example
+#: their help shows.
+GROUPS: dict[str, str] = {
+    "data": "Data files and stores: check a file, import real files into a versioned Parquet "
+            "store, or write a seeded synthetic market to one.",
+}
+GROUP_EXAMPLE: dict[str, tuple[str, ...]] = {"data": ("data", "import")}
 
 #: Descriptions for commands whose module sets none.
 DESCRIPTIONS: dict[tuple[str, ...], str] = {
@@ -56,11 +66,22 @@ DESCRIPTIONS: dict[tuple[str, ...], str] = {
                    "weights, orders, the trigger log, metrics and run.json to --out.",
     ("sweep",): "Run the cartesian grid of the config's [sweep] table in resumable chunks "
                 "(in process or on Dask) and write one metrics row per variant to --out.",
-    ("data", "check"): "Load and validate one data file with its format's loader; print what "
-                       "was read and the data-quality summary (exit 2 on bad input).",
+    ("data", "check"): "Load and validate data files with their format's loader; print what "
+                       "was read and the data-quality summary of each (exit 2 on the first bad "
+                       "file). A progress bar over several files on a terminal.",
     ("data", "synth"): "Write a seeded synthetic KRX-like market (per-stock investor flows, "
                        "holdings, prices) to a Parquet store.",
 }
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions wrapped to the terminal; the epilog (``example:`` and its indented
+    command lines) kept as written."""
+
+    def _fill_text(self, text, width, indent):
+        if "\n  " in text or text.startswith("example"):
+            return super()._fill_text(text, width, indent)
+        return argparse.HelpFormatter._fill_text(self, text, width, indent)
 
 
 def _version() -> str:
@@ -74,8 +95,10 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="flowbt", description="Backtest ETF fund-flow rotation strategies."
-    )
+        prog="flowbt", description="Backtest ETF fund-flow rotation strategies.",
+        epilog="example:\n  flowbt demo --out out/demo   # the whole job on the bundled data\n"
+               "`flowbt COMMAND --help` describes each command.",
+        formatter_class=_HelpFormatter)
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     parser.add_argument("--version", action="version", version=f"flowbt {_version()}")
@@ -84,14 +107,17 @@ def build_parser() -> argparse.ArgumentParser:
     for path, module, help_ in COMMANDS:
         if len(path) == 1:
             p = subs.add_parser(path[0], help=help_,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=_HelpFormatter)
         else:
             if path[0] not in groups:
-                g = subs.add_parser(path[0], help=f"{path[0]} commands")
+                g = subs.add_parser(path[0], help=f"{path[0]} commands",
+                                    description=GROUPS.get(path[0]),
+                                    epilog=f"example:\n  {EXAMPLES[GROUP_EXAMPLE[path[0]]]}",
+                                    formatter_class=_HelpFormatter)
                 groups[path[0]] = g.add_subparsers(dest="subcommand", metavar="SUBCOMMAND",
                                                    required=True)
             p = groups[path[0]].add_parser(
-                path[1], help=help_, formatter_class=argparse.RawDescriptionHelpFormatter)
+                path[1], help=help_, formatter_class=_HelpFormatter)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show tracebacks on errors")
         p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,

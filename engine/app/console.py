@@ -11,7 +11,7 @@ import contextlib
 import sys
 from dataclasses import dataclass
 
-__all__ = ["Console", "progress_bar"]
+__all__ = ["Console", "bar_enabled", "progress_bar"]
 
 
 def _interactive() -> bool:
@@ -19,9 +19,24 @@ def _interactive() -> bool:
 
 
 @contextlib.contextmanager
-def progress_bar(description: str, total: int, *, enabled: bool | None = None):
-    """Yield ``update(key, done, total)`` drawing a rich progress bar; a no-op when output is
-    not a terminal (or ``enabled=False``)."""
+def progress_bar(description: str, total: int | None, *, enabled: bool | None = None,
+                 console=None):
+    """Yield ``update(key, done, total)`` drawing a rich progress bar.
+
+    Parameters
+    ----------
+    description : str
+        Shown left of the bar ("sweep chunks").
+    total : int or None
+        Number of steps when known; ``update`` may set it later (a chunk runner knows it
+        only once it has looked at what is already written).
+    enabled : bool, optional
+        Default: only when stdout is a terminal. ``False`` (``--quiet``, pipes, logs) yields a
+        no-op, so no control characters reach the output.
+    console : rich.console.Console, optional
+        Where to draw (default: rich's console on stdout); tests pass one writing to a
+        ``StringIO``.
+    """
     if enabled is None:
         enabled = _interactive()
     if not enabled:
@@ -30,13 +45,20 @@ def progress_bar(description: str, total: int, *, enabled: bool | None = None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     with Progress("[progress.description]{task.description}", BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(), transient=True) as prog:
+                  MofNCompleteColumn(), TimeElapsedColumn(), transient=True,
+                  console=console) as prog:
         task = prog.add_task(description, total=total)
 
         def update(key, done, total_):
             prog.update(task, completed=done, total=total_)
 
         yield update
+
+
+def bar_enabled(args) -> bool | None:
+    """``enabled`` for :func:`progress_bar` from a command's arguments: off with ``--quiet``,
+    else decided by the terminal (None)."""
+    return False if getattr(args, "quiet", False) else None
 
 
 @dataclass

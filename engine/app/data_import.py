@@ -45,6 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="holdings: accept top-N snapshots that sum to less than 100%%")
     parser.add_argument("--nav-from", default=None, choices=("close",),
                         help="etf-shares-nav: use the close as NAV when there is none")
+    parser.add_argument("--currency", default=None, choices=("USD", "KRW"),
+                        help="etf-flows, etf-shares-nav: the flows' currency when the file does "
+                             "not say it (a flow_usd column says USD); a store holds ETF flows "
+                             "of one currency")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
                        progress=False if getattr(args, "quiet", False) else None,
                        effective_date=args.effective_date, date=args.date, stock=args.stock,
                        etf=args.etf, encoding=args.encoding, weight_unit=args.weight_unit,
-                       allow_partial=args.allow_partial, nav_from=args.nav_from)
+                       allow_partial=args.allow_partial, nav_from=args.nav_from,
+                       currency=args.currency)
     from collections import Counter
 
     by_kind = Counter(res.kinds[n] for n in res.added)

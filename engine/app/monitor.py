@@ -1,5 +1,7 @@
 """``flowbt monitor [--asof DATE] [--store DIR] [--out DIR] [--report]``: the weekly and
-monthly flow checklist (:mod:`engine.monitor`) on the bundled 2026 Q1 ETF flows and prices."""
+monthly flow checklist (:mod:`engine.monitor`) on the bundled 2026 Q1 ETF flows and prices, or
+on a store's (:func:`datasets.store.load_monitor_inputs`; a store of the bundled files gives the
+same monitor.json: tests/engine/app/test_monitor_store_cli.py)."""
 
 from __future__ import annotations
 
@@ -20,9 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "example:\n  flowbt monitor --asof 2026-02-27 --out out/monitor --report"
     parser.add_argument("--asof", default=None,
                         help="date to monitor, YYYY-MM-DD (default: the last flow date)")
-    parser.add_argument("--store", default=None,
+    parser.add_argument("--store", default=None, metavar="DIR",
                         help="read flows/prices from a flowbt data store instead of the "
-                             "bundled data")
+                             "bundled data (USD ETF flows: flowbt data import FLOWS PRICES "
+                             "--store DIR records their currency)")
     parser.add_argument("--out", default="out/monitor",
                         help="output directory for monitor.json (default: out/monitor)")
     parser.add_argument("--report", action="store_true", help="also write DIR/report.html")

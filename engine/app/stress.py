@@ -159,17 +159,21 @@ def fingerprint(*parts) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from engine.app.config import load_config
+    from engine.app.console import bar_enabled, progress_bar
 
     cfg = load_config(args.config)
-
-    def progress(key: str, done: int, total: int) -> None:
-        print(f"  {key} written ({done}/{total})", flush=True)
-
-    info = run_stress(cfg, Path(args.out), scheduler=args.scheduler, chunk=args.chunk,
-                      progress=progress)
+    # a bar over the Monte Carlo chunks on a terminal (none with --quiet or when piped); the
+    # chunk count is known inside run_montecarlo, which passes it with every update
+    with progress_bar("Monte Carlo chunks", None, enabled=bar_enabled(args)) as update:
+        info = run_stress(cfg, Path(args.out), scheduler=args.scheduler, chunk=args.chunk,
+                          progress=update)
     print(info.pop("_quality").summary())
     secs = ", ".join(f"{k} {v:.1f} s" for k, v in info["seconds"].items())
-    print(f"stress sections: {secs}; total {info['seconds_total']:.1f} s; results in {args.out}")
+    mc = info.get("montecarlo")
+    paths = (f"; {mc['n_paths']:,} paths in {mc['n_chunks']} chunks of {mc['chunk_paths']:,}"
+             if mc else "")
+    print(f"stress sections: {secs}; total {info['seconds_total']:.1f} s{paths}; results in "
+          f"{args.out}")
     from engine.app.outputs import print_run_notes
 
     print_run_notes(info)

@@ -210,13 +210,12 @@ def _run_in(rd, cfg, out: Path, prep, kwargs: dict, grid: list, chunk: int,
 
 def run(args: argparse.Namespace) -> int:
     from engine.app.config import load_config
-    from engine.app.console import progress_bar
+    from engine.app.console import bar_enabled, progress_bar
 
     cfg = load_config(args.config)
     # a bar on a terminal (off with --quiet or when piped); the chunks' count is known only
     # inside run_sweep, which passes it with every update
-    with progress_bar("sweep chunks", None,
-                      enabled=None if not getattr(args, "quiet", False) else False) as update:
+    with progress_bar("sweep chunks", None, enabled=bar_enabled(args)) as update:
         info = run_sweep(cfg, Path(args.out), chunk=args.chunk, scheduler=args.scheduler,
                          progress=update)
     from engine.app.outputs import print_run_notes

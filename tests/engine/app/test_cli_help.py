@@ -47,3 +47,11 @@ def test_quiet_prints_nothing(tmp_path, capsys):
 def test_error_names_the_flag(tmp_path, capsys):
     assert main(["report", str(tmp_path / "missing")]) == 2
     assert "flowbt report RUN_DIR" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("path", [(), ("data",)], ids=["flowbt", "flowbt data"])
+def test_the_top_level_and_group_help_have_description_and_example(path):
+    text = _sub(build_parser(), path).format_help()
+    p = _sub(build_parser(), path)
+    assert p.description and len(p.description) > 30
+    assert "example:" in text and "flowbt " in text.split("example:")[1]
