@@ -130,9 +130,15 @@ def _krw(x: float) -> str:
     return f"{x:,.0f} KRW"
 
 
-def _top(series, n: int, fmt) -> list[str]:
+def _top(series, n: int, fmt, *, positive: bool = False) -> list[str]:
+    """The ``n`` largest values as display lines; ``positive``: only values > 0 (a list of
+    inflows must not show the smallest outflow), ``none`` when there are none."""
     # display only (the largest values); NaN counts are in the printed quality summary
     s = series.dropna()
+    if positive:
+        s = s[s > 0]
+        if s.empty:
+            return ["    none"]
     big = s.sort_values(ascending=False).head(n)
     return [f"    {k}: {fmt(v)}" for k, v in big.items()]
 
@@ -161,9 +167,9 @@ def check_file(path, kind: str, *, encoding=None, etf=None, date=None, weight_un
             figures.append(f"  total net buying in shares: {f['net_buy_shares'].sum():,.0f}")
         label = f["net_buy_krw"].rename(lambda s: f"{s} {f.loc[s, 'name']}".strip())
         figures.append("  largest net buying:")
-        figures += _top(label, top, _krw)
+        figures += _top(label, top, _krw, positive=True)
         figures.append("  largest net selling:")
-        figures += _top(-label, top, lambda v: _krw(-v))
+        figures += _top(-label, top, lambda v: _krw(-v), positive=True)
     elif kind == "krx-marketcap":
         from datasets.krx import read_krx_marketcap
 
@@ -226,9 +232,9 @@ def check_file(path, kind: str, *, encoding=None, etf=None, date=None, weight_un
         total = fl.sum()
         figures.append(f"  total net flow: {total.sum():,.0f} {e.currency}")
         figures.append("  largest inflows over the period:")
-        figures += _top(total, top, lambda v: f"{v:,.0f} {e.currency}")
+        figures += _top(total, top, lambda v: f"{v:,.0f} {e.currency}", positive=True)
         figures.append("  largest outflows over the period:")
-        figures += _top(-total, top, lambda v: f"{-v:,.0f} {e.currency}")
+        figures += _top(-total, top, lambda v: f"{-v:,.0f} {e.currency}", positive=True)
     elif kind in ("holdings", "holdings-wide"):
         from datasets.holdings_files import load_holdings, load_top_holdings_wide
 

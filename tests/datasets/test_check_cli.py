@@ -114,3 +114,15 @@ def test_every_kind_has_a_report(tmp_path):
     assert "dropped 1 cash rows" in check_file(files["pykrx-pdf"], "pykrx-pdf")
     wide = check_file(files["holdings-wide"], "holdings-wide", etf="XLB")
     assert "holdings of 1 ETFs, 10 snapshots" in wide and "XLB latest: LIN 16.92%" in wide
+
+
+def test_inflow_and_outflow_lists_hold_only_their_sign():
+    # every ETF's total over the slice, by plain pandas: the inflow list is the positive ones
+    raw = pd.read_csv(US / "etf_flows_2026q1_slice.csv")
+    totals = raw.groupby("ticker")["flow_usd"].sum()
+    text = check_file(US / "etf_flows_2026q1_slice.csv", "etf-flows")
+    inflows = text.split("largest inflows over the period:")[1].split("largest outflows")[0]
+    outflows = text.split("largest outflows over the period:")[1]
+    for t, v in totals.items():
+        assert (f"    {t}:" in inflows) == (v > 0), t
+        assert (f"    {t}:" in outflows) == (v < 0), t
