@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -336,6 +337,47 @@ def read_table(path, *, encoding: str | None = None, quality: DataQuality | None
     source = source or path.name
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
+    key = None
+    if _SHARED is not None:
+        st = path.stat()
+        key = (str(path.resolve()), st.st_mtime_ns, st.st_size, encoding, source)
+        table = _SHARED.get(key)
+        if table is not None:
+            _record(table, quality)
+            return table
+    table = _read_table(path, encoding, source)
+    if key is not None:
+        _SHARED[key] = table
+    _record(table, quality)
+    return table
+
+
+#: Tables read while :func:`shared_tables` is active (key: path, mtime, size, encoding, name).
+_SHARED: dict | None = None
+
+
+@contextmanager
+def shared_tables():
+    """Within the block, :func:`read_table` parses each file once (loaders do not modify a
+    :class:`Table`): detecting a file's kind tries a dozen loaders on the same text."""
+    global _SHARED
+    outer = _SHARED
+    if outer is None:
+        _SHARED = {}
+    try:
+        yield
+    finally:
+        _SHARED = outer
+
+
+def _record(table: Table, quality: DataQuality | None) -> None:
+    if quality is not None:
+        quality.read(table.source, len(table.frame))
+        quality.add(table.source, "dropped", "blank lines", table.blank_lines,
+                    rule="blank lines carry no data")
+
+
+def _read_table(path: Path, encoding, source: str) -> Table:
     if path.suffix.lower() in (".parquet", ".pq"):
         try:
             raw_frame = pd.read_parquet(path)
@@ -356,10 +398,6 @@ def read_table(path, *, encoding: str | None = None, quality: DataQuality | None
                                 "the request or had no data for the day")
         text, enc = decode_bytes(raw, source, encoding)
         table = _parse_csv_text(text, source, enc)
-    if quality is not None:
-        quality.read(source, len(table.frame))
-        quality.add(source, "dropped", "blank lines", table.blank_lines,
-                    rule="blank lines carry no data")
     return table
 
 

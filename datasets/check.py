@@ -80,14 +80,17 @@ def readable_kinds(path, *, encoding=None, options=None, stop_at_first: bool = F
     ok = []
     kw = {k: opts[k] for k in ("etf", "weight_unit", "allow_partial", "nav_from") if k in opts}
     date = opts.get("effective_date", opts.get("date"))
-    for kind in DETECT_ORDER:
-        try:
-            check_file(path, kind, encoding=encoding, date=date, **kw)
-        except (DataError, KeyError, IndexError):
-            continue
-        ok.append(kind)
-        if stop_at_first:
-            break
+    from datasets._csv import shared_tables
+
+    with shared_tables():  # the file is parsed once, not once per kind tried
+        for kind in DETECT_ORDER:
+            try:
+                check_file(path, kind, encoding=encoding, date=date, **kw)
+            except (DataError, KeyError, IndexError):
+                continue
+            ok.append(kind)
+            if stop_at_first:
+                break
     _DETECTED[key] = tuple(ok)
     return _DETECTED[key]
 
