@@ -147,13 +147,35 @@ def _dict_text(col) -> tuple[np.ndarray, list[str]]:
 
 def _codes(col, missing) -> tuple[np.ndarray, np.ndarray]:
     """Stripped text codes: (sorted unique values, position of each row's value)."""
-    idx, words = _dict_text(col)
-    stripped = np.asarray([w.strip() for w in words], dtype=object)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    a = _chunked(col)
+    if a.null_count:
+        raise _Fallback
+    if not pa.types.is_dictionary(a.type):
+        if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)):
+            raise _Fallback
+        a = pc.dictionary_encode(a)
+    d = a.dictionary
+    if not (pa.types.is_string(d.type) or pa.types.is_large_string(d.type)):
+        raise _Fallback
+    idx = a.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    # plain codes (nothing to strip, not a missing marker): sort in Arrow (UTF-8 byte order
+    # is code-point order, as Python sorts str); anything else: strip and sort in Python
+    if len(d) and pc.all(pc.match_substring_regex(d, r"^[0-9A-Za-z._-]+$")).as_py() and \
+            not pc.any(pc.is_in(d, value_set=pa.array(sorted(missing)))).as_py():
+        order = pc.sort_indices(d).to_numpy(zero_copy_only=False)
+        uniq = d.take(pa.array(order)).to_numpy(zero_copy_only=False).astype(object)
+        rank = np.empty(len(order), np.int64)
+        rank[order] = np.arange(len(order))
+        return uniq, rank[idx]
+    stripped = np.asarray([w.strip() for w in d.to_pylist()], dtype=object)
     if any(w in missing for w in stripped):
         raise _Fallback
     uniq, inv = np.unique(stripped, return_inverse=True) if len(stripped) else (
         stripped, np.zeros(0, np.int64))
-    return uniq, inv.astype(np.int64)[idx]
+    return uniq, inv.astype(np.int64).reshape(-1)[idx]
 
 
 def _dates(col) -> tuple[np.ndarray, np.ndarray]:
@@ -279,7 +301,7 @@ def netbuy_rows(path, *, quality: DataQuality | None = None, encoding: str | Non
             raise _Fallback from exc
         ki = np.asarray(canon, dtype=np.int64)[idx]
         net = _numbers(tab.column(cols["net_buy"]), required=True)
-        shares = (_numbers(tab.column(cols["net_buy_shares"]), required=False)
+        shares = (_numbers(tab.column(cols["net_buy_shares"]), required=True)
                   if "net_buy_shares" in cols else np.full(n, np.nan))
         udates, di = dates
         code, space = _key((di, len(udates)), (si, len(stocks)), (ki, len(INVESTORS)))

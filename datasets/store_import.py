@@ -312,7 +312,7 @@ def _check_snapshots(store: Store, frames: list[pd.DataFrame], names: dict[int, 
 
 def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
                  quality: DataQuality | None = None, progress: bool | None = None,
-                 batch_files: int = 250, **options) -> ImportResult:
+                 batch_files: int = 250, vectorized: bool = True, **options) -> ImportResult:
     """Import ``paths`` into the store at ``store_dir`` (created if missing).
 
     Parameters
@@ -328,6 +328,9 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
         Show a progress bar over files (default: when stderr is a terminal).
     batch_files : int
         Files read before their rows are merged into the store (bounds memory).
+    vectorized : bool
+        Read clean generic long files through :mod:`datasets.arrow_long` (same store, same
+        errors; False forces the text loaders, for comparison).
     **options
         ``date``, ``stock``, ``effective_date``, ``etf``, ``encoding``, ``weight_unit``,
         ``allow_partial``, ``nav_from`` for the loaders.
@@ -407,7 +410,7 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             continue
         seen.add(fp)
         try:
-            items = rows_of_file(p, k, quality=q, **opts)
+            items = rows_of_file(p, k, quality=q, vectorized=vectorized, **opts)
         except DataError as exc:
             if kind is None:
                 raise
