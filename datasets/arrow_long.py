@@ -122,7 +122,9 @@ def _resolve(tab, spec, optional, kind, row_kind):
 def _chunked(col):
     import pyarrow as pa
 
-    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if isinstance(col, pa.ChunkedArray):
+        return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+    return col
 
 
 def _dict_text(col) -> tuple[np.ndarray, list[str]]:
@@ -313,14 +315,14 @@ def netbuy_rows(path, *, quality: DataQuality | None = None, encoding: str | Non
     sd, space = _key((di, len(udates)), (si, len(stocks)))
     usd, row, _ = _dense_unique(sd, space)
     base = pd.DataFrame({"date": udates[usd // ns], "stock": stocks[usd % ns]})
-    nets, shrs = {}, {}
-    for k in np.flatnonzero(np.bincount(ki, minlength=len(INVESTORS))):
-        m = ki == k
-        a = np.full(len(usd), np.nan)
-        a[row[m]] = net[m]
-        b = np.full(len(usd), np.nan)
-        b[row[m]] = shares[m]
-        nets[INVESTORS[k]], shrs[INVESTORS[k]] = a, b
+    # one scatter per quantity into (investor, stock-day): each investor's row contiguous
+    a = np.full((len(INVESTORS), len(usd)), np.nan)
+    a[ki, row] = net
+    b = np.full((len(INVESTORS), len(usd)), np.nan)
+    b[ki, row] = shares
+    present = np.flatnonzero(np.bincount(ki, minlength=len(INVESTORS)))
+    nets = {INVESTORS[k]: a[k] for k in present}
+    shrs = {INVESTORS[k]: b[k] for k in present}
     _record(quality, Path(path).name, n)
     return base, nets, shrs
 

@@ -320,10 +320,14 @@ class Store:
             _write_atomic(frame, path)
         return len(plan)
 
-    def read_table(self, table: str, *, start=None, end=None, columns=None) -> pd.DataFrame:
-        """All rows of ``table`` (partitions outside ``[start, end]`` are not read)."""
+    def read_table(self, table: str, *, start=None, end=None, columns=None,
+                   isin: Mapping[str, list] | None = None) -> pd.DataFrame:
+        """Rows of ``table``: partitions outside ``[start, end]`` are not read, only
+        ``columns`` (those a partition has; all by default), only rows whose ``isin`` columns
+        hold one of the given values (e.g. ``{"stock": [...]}``)."""
         spec = TABLES[table]
         frames = []
+        filters = [(c, "in", list(v)) for c, v in isin.items()] if isin else None
         for path in self.partitions(table):
             if spec.partition != "all" and (start is not None or end is not None):
                 lo = pd.Timestamp(path.stem + ("-01" if spec.partition == "month" else "-01-01"))
@@ -332,7 +336,13 @@ class Store:
                 if (start is not None and hi < pd.Timestamp(start)) or (
                         end is not None and lo > pd.Timestamp(end)):
                     continue
-            frames.append(pd.read_parquet(path, columns=columns))
+            cols = columns
+            if columns is not None:  # an older partition may lack a newer group's columns
+                import pyarrow.parquet as pq
+
+                have = set(pq.read_schema(path).names)
+                cols = [c for c in columns if c in have]
+            frames.append(pd.read_parquet(path, columns=cols, filters=filters))
         if not frames:
             return pd.DataFrame(columns=list(spec.keys))
         out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
@@ -367,9 +377,23 @@ class Store:
         return dates
 
     def flows(self, *, start=None, end=None, max_stale_sessions: int = 0,
-              quality: DataQuality | None = None) -> ConstituentFlows | None:
-        """The daily flow panel (None when the store has no daily net buying nor market caps)."""
-        t = self.read_table("flows", start=start, end=end)
+              quality: DataQuality | None = None, stocks=None, investors=None,
+              shares: bool = True) -> ConstituentFlows | None:
+        """The daily flow panel (None when the store has no daily net buying nor market caps).
+
+        ``stocks`` / ``investors`` (sequences) read only those stocks' rows and those
+        investors' columns, ``shares=False`` leaves the share counts out (one ETF's signal from
+        a large store needs a few hundred of its stocks); the values read are the same as in
+        the whole panel, and the stale-market-cap counts cover the stocks read.
+        """
+        cols = None
+        if investors is not None or not shares:
+            want = [k for k in INVESTORS if investors is None or k in set(investors)]
+            cols = ["date", "stock", "market_cap", "close", "src_market"] + [
+                c for k in want for c in (f"net_buy_{k}", f"src_net_buy_{k}")
+                + ((f"net_buy_shares_{k}",) if shares else ())]
+        isin = None if stocks is None else {"stock": sorted({str(x) for x in stocks})}
+        t = self.read_table("flows", start=start, end=end, columns=cols, isin=isin)
         if t.empty:
             return None
         inv = tuple(k for k in INVESTORS if f"net_buy_{k}" in t.columns)
@@ -497,8 +521,10 @@ class Store:
             out.append(PeriodTotal(s, e, flows))
         return out
 
-    def holdings(self) -> Holdings | None:
-        t = self.read_table("holdings")
+    def holdings(self, *, etfs=None) -> Holdings | None:
+        """Every snapshot (of ``etfs`` only, when given)."""
+        t = self.read_table("holdings", isin=None if etfs is None else {
+            "etf": sorted({str(e) for e in etfs})})
         if t.empty:
             return None
         return Holdings(t[["etf", "effective_date", "stock", "weight"]])
