@@ -110,13 +110,23 @@ def _read_arrow(path, encoding):
 
 
 def _resolve(tab, spec, optional, kind, row_kind):
+    """:func:`datasets._csv.resolve_columns` on the header (once per distinct header)."""
     from datasets._csv import Table, resolve_columns
 
-    shell = Table(pd.DataFrame(columns=list(tab.column_names)), "", row_kind=row_kind)
-    try:
-        return resolve_columns(shell, spec, optional=optional, allowed_extra=(), kind=kind)
-    except DataError as exc:
-        raise _Fallback from exc
+    key = (tuple(tab.column_names), id(spec), tuple(optional), kind, row_kind)
+    if key not in _RESOLVED:
+        shell = Table(pd.DataFrame(columns=list(tab.column_names)), "", row_kind=row_kind)
+        try:
+            _RESOLVED[key] = resolve_columns(shell, spec, optional=optional, allowed_extra=(),
+                                             kind=kind)
+        except DataError:
+            _RESOLVED[key] = None
+    if _RESOLVED[key] is None:
+        raise _Fallback
+    return _RESOLVED[key]
+
+
+_RESOLVED: dict = {}
 
 
 def _chunked(col):
@@ -163,6 +173,25 @@ def _codes(col, missing) -> tuple[np.ndarray, np.ndarray]:
     if not (pa.types.is_string(d.type) or pa.types.is_large_string(d.type)):
         raise _Fallback
     idx = a.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    key = (str(d.type), len(d), frozenset(missing))
+    hit = _LAST_CODES.get(key)
+    if hit is not None and hit[0].equals(d):  # the day before listed the same stocks
+        return hit[1], hit[2][idx]
+    uniq, rank = _sorted_codes(d, missing)
+    _LAST_CODES[key] = (d, uniq, rank)
+    if len(_LAST_CODES) > 8:
+        del _LAST_CODES[next(iter(_LAST_CODES))]
+    return uniq, rank[idx]
+
+
+_LAST_CODES: dict = {}
+
+
+def _sorted_codes(d, missing) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted stripped values, position of each dictionary entry among them)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     # plain codes (nothing to strip, not a missing marker): sort in Arrow (UTF-8 byte order
     # is code-point order, as Python sorts str); anything else: strip and sort in Python
     if len(d) and pc.all(pc.match_substring_regex(d, r"^[0-9A-Za-z._-]+$")).as_py() and \
@@ -171,13 +200,13 @@ def _codes(col, missing) -> tuple[np.ndarray, np.ndarray]:
         uniq = d.take(pa.array(order)).to_numpy(zero_copy_only=False).astype(object)
         rank = np.empty(len(order), np.int64)
         rank[order] = np.arange(len(order))
-        return uniq, rank[idx]
+        return uniq, rank
     stripped = np.asarray([w.strip() for w in d.to_pylist()], dtype=object)
     if any(w in missing for w in stripped):
         raise _Fallback
     uniq, inv = np.unique(stripped, return_inverse=True) if len(stripped) else (
         stripped, np.zeros(0, np.int64))
-    return uniq, inv.astype(np.int64).reshape(-1)[idx]
+    return uniq, inv.astype(np.int64).reshape(-1)
 
 
 def _dates(col) -> tuple[np.ndarray, np.ndarray]:
@@ -314,7 +343,9 @@ def netbuy_rows(path, *, quality: DataQuality | None = None, encoding: str | Non
     ns = max(len(stocks), 1)
     sd, space = _key((di, len(udates)), (si, len(stocks)))
     usd, row, _ = _dense_unique(sd, space)
-    base = pd.DataFrame({"date": udates[usd // ns], "stock": stocks[usd % ns]})
+    # stock codes stay Python str objects (the store's key dtype; pandas would infer "str")
+    base = pd.DataFrame({"date": udates[usd // ns],
+                         "stock": pd.Series(stocks[usd % ns], dtype=object)})
     # one scatter per quantity into (investor, stock-day): each investor's row contiguous
     a = np.full((len(INVESTORS), len(usd)), np.nan)
     a[ki, row] = net
@@ -361,6 +392,7 @@ def market_rows(path, *, quality: DataQuality | None = None, encoding: str | Non
     if quality is not None and "close" in cols:
         quality.add(src, "left NaN", "empty close cells", int(np.isnan(close).sum()),
                     rule="no close given")
-    return pd.DataFrame({"date": udates[di], "stock": stocks[si], "market_cap": mcap,
+    return pd.DataFrame({"date": udates[di], "stock": pd.Series(stocks[si], dtype=object),
+                         "market_cap": mcap,
                          "close": close})
 

@@ -198,6 +198,14 @@ def _stack(frames: list[pd.DataFrame], keys, groups: Mapping[str, list[str]]) ->
     """The frames one under the other, with every group's columns (NaN values and src -1
     where a frame lacks the group): column by column in NumPy, as ``pd.concat`` of the
     completed frames gives it but without copying each frame first and aligning columns."""
+    runs: list[list[pd.DataFrame]] = []
+    for f in frames:  # consecutive frames with the same columns (one kind of daily file)
+        if runs and list(runs[-1][0].columns) == list(f.columns):
+            runs[-1].append(f)
+        else:
+            runs.append([f])
+    # pandas stacks same-column frames block by block; order is kept (first source wins)
+    frames = [r[0] if len(r) == 1 else pd.concat(r, ignore_index=True) for r in runs]
     n = [len(f) for f in frames]
     cols: dict[str, np.ndarray] = {}
     # only the keys and the groups' columns: nothing else reaches the merged partition

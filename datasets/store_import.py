@@ -106,6 +106,7 @@ def rows_of_file(path, kind: str, *, quality: DataQuality, encoding=None, date=N
     """
     name = Path(path).name
     out: list[tuple[str, pd.DataFrame, dict]] = []
+    fast = False  # rows from datasets.arrow_long (keys already datetime64[ns] / str objects)
     if kind == "krx-netbuy":
         from datasets.krx import read_krx_netbuy
 
@@ -157,9 +158,11 @@ def rows_of_file(path, kind: str, *, quality: DataQuality, encoding=None, date=N
 
             # vectorized when the file is clean; else the text loader (exact error messages)
             f = market_rows(path, quality=quality, encoding=encoding) if vectorized else None
+            fast = f is not None
             if f is None:
                 f = read_long_market(path, quality=quality, encoding=encoding)
-            base = pd.DataFrame({"date": f["date"].to_numpy(), "stock": f["stock"].to_numpy()})
+            base = pd.DataFrame({"date": f["date"].to_numpy(), "stock": pd.Series(
+                f["stock"].to_numpy(), dtype=object)})
             f = f.rename(columns={"market_cap": "market_cap_krw", "close": "close_krw"})
         base["market_cap"] = f["market_cap_krw"].to_numpy(np.float64)
         base["close"] = f["close_krw"].to_numpy(np.float64)
@@ -174,10 +177,11 @@ def rows_of_file(path, kind: str, *, quality: DataQuality, encoding=None, date=N
             f = read_pykrx_investor_value(path, quality=quality, encoding=encoding)
             base = pd.DataFrame({"date": f.index, "stock": _stock(path, stock)})
             base, groups = _investor_rows(base, {k: f[k].to_numpy() for k in f.columns}, {})
-        elif vectorized and (fast := netbuy_rows(path, quality=quality,
-                                                  encoding=encoding)) is not None:
-            base, net, shares = fast  # vectorized read and pivot of a clean file
+        elif vectorized and (got := netbuy_rows(path, quality=quality,
+                                                 encoding=encoding)) is not None:
+            base, net, shares = got  # vectorized read and pivot of a clean file
             base, groups = _investor_rows(base, net, shares)
+            fast = True
         else:
             from datasets.generic import read_long_netbuy
 
@@ -249,10 +253,10 @@ def rows_of_file(path, kind: str, *, quality: DataQuality, encoding=None, date=N
         raise ValueError(f"unknown kind {kind!r}")
     for _table, rows, _ in out:
         for c in ("date", "start", "end", "effective_date"):
-            if c in rows:
+            if c in rows and rows[c].dtype != "datetime64[ns]":
                 rows[c] = pd.DatetimeIndex(rows[c]).as_unit("ns")
         for c in ("stock", "etf", "asset"):
-            if c in rows:
+            if c in rows and not (fast and rows[c].dtype == object):  # fast: str objects
                 rows[c] = rows[c].astype(str).astype(object)
     return out
 
