@@ -223,8 +223,12 @@ def _dates(col) -> tuple[np.ndarray, np.ndarray]:
             raise _Fallback
         d = pc.dictionary_encode(a)
         idx = d.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        days = d.dictionary.to_numpy(zero_copy_only=False).astype("datetime64[D]") \
-            .astype("datetime64[ns]")
+        days = d.dictionary.to_numpy(zero_copy_only=False).astype("datetime64[D]")
+        # the text path prints 4-digit years and parses nanosecond timestamps
+        if len(days) and (days.min() < np.datetime64("1678-01-01")
+                          or days.max() > np.datetime64("2262-04-10")):
+            raise _Fallback
+        days = days.astype("datetime64[ns]")
     else:
         idx, words = _dict_text(a)
         parsed = _parse_date_strings(pd.Series(words, dtype=object).astype(str))
