@@ -144,7 +144,7 @@ def rows_of_file(path, kind: str, *, quality: DataQuality, encoding=None, date=N
             from datasets._csv import read_table
             from datasets.pykrx_files import read_pykrx_marketcap, read_pykrx_marketcap_by_date
 
-            first = read_table(path, encoding=encoding).frame.columns[0]
+            first = read_table(path, encoding=encoding).columns[0]
             if first in ("날짜", "일자", "date"):
                 f = read_pykrx_marketcap_by_date(path, quality=quality, encoding=encoding)
                 base = pd.DataFrame({"date": f.index, "stock": _stock(path, stock)})
