@@ -361,7 +361,9 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
     opts = {k: v for k, v in options.items() if v is not None}
     pending: list[tuple[dict, list]] = []
     next_id = max([f["id"] for f in store.files], default=0) + 1
-    seen: set[str] = set()
+    # fingerprints already in the store and read in this run: a set, not a scan of the
+    # manifest's file list per file (15,000 files at the scale)
+    seen: set[str] = {f["sha256"] for f in store.files}
 
     def flush():
         nonlocal pending
@@ -407,7 +409,7 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             named["name_stock"] = m.group(1)
         fp = file_fingerprint(p, k, {**named, **{o: opts[o] for o in (
             "date", "stock", "effective_date", "etf") if o in opts}})
-        if fp in seen or store.has_fingerprint(fp):
+        if fp in seen:
             res.skipped.append(p.name)
             q.add(p.name, "skipped", "files already in the store", 1,
                   rule="same bytes and options: importing twice changes nothing")
