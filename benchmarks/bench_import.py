@@ -85,7 +85,6 @@ def _write_quarterly_holdings(m, out: Path) -> tuple[list[Path], int]:
 
 
 def _child(spec: dict) -> None:
-    import resource
     import time
 
     from datasets.store_import import import_files
@@ -94,9 +93,22 @@ def _child(spec: dict) -> None:
     res = import_files(spec["files"], spec["store"], progress=False,
                        vectorized=spec.get("vectorized", True))
     dt, cpu = time.perf_counter() - t0, time.process_time() - c0
-    ru = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"seconds": dt, "rows": res.rows, "cpu": cpu,
-                      "maxrss_mb": ru.ru_maxrss / 1024}))
+                      "maxrss_mb": _peak_rss_mb()}))
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS: VmHWM belongs to the address space exec made; ru_maxrss
+    would also count the parent's pages at fork (the parent holds the whole market)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _run_child(spec: dict) -> dict:

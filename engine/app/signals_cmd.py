@@ -160,7 +160,9 @@ def load_signal_inputs(args, quality):
     if flows is None and not periods:
         raise DataError("the store has no net buying", file=str(store.path),
                         fix="import net-purchases files with `flowbt data import`")
-    return flows, hold, periods, store.prices(start=args.start, end=args.end)
+    # closes serve --evaluate only
+    prices = store.prices(start=args.start, end=args.end) if args.evaluate else None
+    return flows, hold, periods, prices
 
 
 def run(args: argparse.Namespace) -> int:
