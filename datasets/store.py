@@ -337,9 +337,11 @@ class Store:
         """Rows of ``table``: partitions outside ``[start, end]`` are not read, only
         ``columns`` (those a partition has; all by default), only rows whose ``isin`` columns
         hold one of the given values (e.g. ``{"stock": [...]}``)."""
+        import pyarrow.parquet as pq
+
         spec = TABLES[table]
         frames = []
-        filters = [(c, "in", list(v)) for c, v in isin.items()] if isin else None
+        tables = []  # with isin: filtered Arrow tables, converted to pandas once
         for path in self.partitions(table):
             if spec.partition != "all" and (start is not None or end is not None):
                 lo = pd.Timestamp(path.stem + ("-01" if spec.partition == "month" else "-01-01"))
@@ -350,11 +352,27 @@ class Store:
                     continue
             cols = columns
             if columns is not None:  # an older partition may lack a newer group's columns
-                import pyarrow.parquet as pq
-
                 have = set(pq.read_schema(path).names)
                 cols = [c for c in columns if c in have]
-            frames.append(pd.read_parquet(path, columns=cols, filters=filters))
+            if isin:  # filter in Arrow (half the time of pd.read_parquet(filters=...))
+                import pyarrow as pa
+                import pyarrow.compute as pc
+
+                t = pq.ParquetFile(path).read(columns=cols)
+                mask = None
+                for c, v in isin.items():
+                    m = pc.is_in(t[c], value_set=pa.array(list(v), type=t.schema.field(c).type))
+                    mask = m if mask is None else pc.and_(mask, m)
+                tables.append(t.filter(mask))
+            else:
+                frames.append(pd.read_parquet(path, columns=cols))
+        if tables:
+            import pyarrow as pa
+
+            if all(t.schema.equals(tables[0].schema) for t in tables):
+                frames = [pa.concat_tables(tables).to_pandas()]
+            else:  # partitions written before a group was added: pandas aligns them
+                frames = [t.to_pandas() for t in tables]
         if not frames:
             return pd.DataFrame(columns=list(spec.keys))
         out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
