@@ -427,10 +427,11 @@ class Store:
         if t.empty:
             return None
         inv = tuple(k for k in INVESTORS if f"net_buy_{k}" in t.columns)
-        dates = pd.DatetimeIndex(pd.unique(t["date"])).sort_values().as_unit("ns")
-        stocks = pd.Index(np.sort(pd.unique(t["stock"]).astype(str)), dtype="str")
-        ti = dates.get_indexer(pd.DatetimeIndex(t["date"]).as_unit("ns"))
-        si = stocks.get_indexer(t["stock"].astype(str))
+        # one sorted factorization per key (not unique + sort + get_indexer)
+        ti, udates = pd.factorize(pd.DatetimeIndex(t["date"]).as_unit("ns"), sort=True)
+        dates = pd.DatetimeIndex(udates).as_unit("ns")
+        si, ustocks = pd.factorize(t["stock"].astype(str), sort=True)
+        stocks = pd.Index(np.asarray(ustocks, dtype=object).astype(str), dtype="str")
         T, N, K = len(dates), len(stocks), len(inv)
         dt = self.dtype
         full_grid = len(t) == T * N and np.array_equal(ti, np.repeat(np.arange(T), N)) and \
