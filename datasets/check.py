@@ -81,7 +81,6 @@ def readable_kinds(path, *, encoding=None, options=None, stop_at_first: bool = F
     kw = {k: opts[k] for k in ("etf", "weight_unit", "allow_partial", "nav_from") if k in opts}
     date = opts.get("effective_date", opts.get("date"))
     from datasets._csv import shared_tables
-
     from datasets.arrow_long import market_rows, netbuy_rows
 
     fast = {"generic-netbuy": netbuy_rows, "generic-market": market_rows}
