@@ -412,9 +412,10 @@ class Store:
         """The daily flow panel (None when the store has no daily net buying nor market caps).
 
         ``stocks`` / ``investors`` (sequences) read only those stocks' rows and those
-        investors' columns, ``shares=False`` leaves the share counts out (one ETF's signal from
-        a large store needs a few hundred of its stocks); the values read are the same as in
-        the whole panel, and the stale-market-cap counts cover the stocks read.
+        investors' columns (investor axis in the order given), ``shares=False`` leaves the
+        share counts out (one ETF's signal from a large store needs a few hundred of its
+        stocks); the values read are the same as in the whole panel, and the
+        stale-market-cap counts cover the stocks read.
         """
         cols = None
         if investors is not None or not shares:
@@ -426,7 +427,8 @@ class Store:
         t = self.read_table("flows", start=start, end=end, columns=cols, isin=isin)
         if t.empty:
             return None
-        inv = tuple(k for k in INVESTORS if f"net_buy_{k}" in t.columns)
+        order = INVESTORS if investors is None else list(dict.fromkeys(investors))
+        inv = tuple(k for k in order if f"net_buy_{k}" in t.columns)
         # one sorted factorization per key (not unique + sort + get_indexer)
         ti, udates = pd.factorize(pd.DatetimeIndex(t["date"]).as_unit("ns"), sort=True)
         dates = pd.DatetimeIndex(udates).as_unit("ns")

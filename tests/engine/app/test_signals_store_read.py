@@ -24,7 +24,7 @@ def test_selected_stocks_and_investors_are_slices_of_the_whole_panel(tmp_path):
     full = st.flows()
     want = [str(s) for s in full.stocks[[3, 17, 40]]]
     part = st.flows(stocks=want + ["NOPE"], investors=["individual", "foreign"], shares=False)
-    assert list(part.stocks) == sorted(want) and part.investors == ("foreign", "individual")
+    assert list(part.stocks) == sorted(want) and part.investors == ("individual", "foreign")
     assert part.net_buy_shares is None
     si = full.stocks.get_indexer(part.stocks)
     ki = [full.investors.index(k) for k in part.investors]
