@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m benchmarks.bench_import [--days 250] [--stocks 3000] [--etfs 200]
+    python -m benchmarks.bench_import [--days 1000] [--stocks 3000] [--etfs 200]
                                       [--compare-days 10] [--seed 0]
 
 The synthetic market (``datasets.make_market``, all 12 investors) is written as one
@@ -127,7 +127,7 @@ def _same_store(a: Path, b: Path) -> bool:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--days", type=int, default=250)
+    p.add_argument("--days", type=int, default=1000)
     p.add_argument("--stocks", type=int, default=3000)
     p.add_argument("--etfs", type=int, default=200)
     p.add_argument("--compare-days", type=int, default=10)
