@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,6 +135,11 @@ class Table:
     def __len__(self) -> int:
         return len(self.frame)
 
+    @property
+    def columns(self) -> pd.Index:
+        """The header (cleaned names), without parsing any cell."""
+        return self.frame.columns
+
     # -- errors --------------------------------------------------------------------------
     def error(self, problem: str, *, pos: int | None = None, column: str | None = None,
               fix: str | None = None) -> DataError:
@@ -144,7 +150,7 @@ class Table:
 
     def require_rows(self, what: str) -> None:
         """Raise if the table has no data rows (pykrx returns an empty frame when KRX refuses)."""
-        if len(self.frame) == 0:
+        if len(self) == 0:
             raise DataError(
                 f"no data rows: an empty {what} is a failed download, not zero flow",
                 file=self.source,
@@ -336,18 +342,108 @@ def read_table(path, *, encoding: str | None = None, quality: DataQuality | None
     source = source or path.name
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
+    key = None
+    if _SHARED is not None:
+        st = path.stat()
+        key = (str(path.resolve()), st.st_mtime_ns, st.st_size, encoding, source)
+        table = _SHARED.get(key)
+        if table is not None:
+            _record(table, quality)
+            return table
+    table = _read_table(path, encoding, source)
+    if key is not None:
+        _SHARED[key] = table
+    _record(table, quality)
+    return table
+
+
+#: Tables read while :func:`shared_tables` is active (key: path, mtime, size, encoding, name).
+_SHARED: dict | None = None
+
+
+@contextmanager
+def shared_tables():
+    """Within the block, :func:`read_table` parses each file once (loaders do not modify a
+    :class:`Table`): detecting a file's kind tries a dozen loaders on the same text."""
+    global _SHARED
+    outer = _SHARED
+    if outer is None:
+        _SHARED = {}
+    try:
+        yield
+    finally:
+        _SHARED = outer
+
+
+def _record(table: Table, quality: DataQuality | None) -> None:
+    if quality is not None:
+        quality.read(table.source, len(table))
+        quality.add(table.source, "dropped", "blank lines", table.blank_lines,
+                    rule="blank lines carry no data")
+
+
+def _parquet_text(path: Path, source: str) -> pd.DataFrame:
+    try:
+        raw_frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises many types for a corrupt file
+        raise DataError(f"cannot read Parquet: {exc}", file=source,
+                        fix="re-export the file") from exc
+    if not isinstance(raw_frame.index, pd.RangeIndex):
+        raw_frame = raw_frame.reset_index()
+    frame = pd.DataFrame(
+        {str(c).strip(): _to_text(raw_frame[c]) for c in raw_frame.columns})
+    frame.index = pd.RangeIndex(len(frame))
+    return frame
+
+
+class _LazyParquetTable(Table):
+    """A Parquet file's :class:`Table` whose cells become text on first use: kind detection
+    tries a dozen loaders on a file and most of them need only its header."""
+
+    def __init__(self, path: Path, source: str, columns: list[str], n_rows: int):
+        self._path, self._frame, self._n = path, None, int(n_rows)
+        self._columns = pd.Index(columns, dtype=object)
+        self.source, self.row_kind, self.encoding, self.blank_lines = source, "row", None, 0
+
+    @property
+    def frame(self) -> pd.DataFrame:  # type: ignore[override]
+        if self._frame is None:
+            self._frame = _parquet_text(self._path, self.source)
+        return self._frame
+
+    @property
+    def columns(self) -> pd.Index:
+        return self._columns
+
+    def __len__(self) -> int:
+        return self._n
+
+
+def _lazy_parquet(path: Path, source: str) -> Table | None:
+    """The lazy table, when its header is known without reading the data (no stored index,
+    distinct names); None otherwise."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_metadata(path)
+        schema = meta.schema.to_arrow_schema()
+    except Exception:  # a corrupt file: the eager read gives the error
+        return None
+    pmeta = schema.pandas_metadata or {}
+    if any(not isinstance(ix, dict) for ix in pmeta.get("index_columns", [])):
+        return None
+    names = [str(c).strip() for c in schema.names]
+    if len(set(names)) != len(names):
+        return None
+    return _LazyParquetTable(path, source, names, meta.num_rows)
+
+
+def _read_table(path: Path, encoding, source: str) -> Table:
     if path.suffix.lower() in (".parquet", ".pq"):
-        try:
-            raw_frame = pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises many types for a corrupt file
-            raise DataError(f"cannot read Parquet: {exc}", file=source,
-                            fix="re-export the file") from exc
-        if not isinstance(raw_frame.index, pd.RangeIndex):
-            raw_frame = raw_frame.reset_index()
-        frame = pd.DataFrame(
-            {str(c).strip(): _to_text(raw_frame[c]) for c in raw_frame.columns})
-        frame.index = pd.RangeIndex(len(frame))
-        table = Table(frame, source, row_kind="row", encoding=None)
+        lazy = _lazy_parquet(path, source)
+        if lazy is not None:
+            return lazy
+        table = Table(_parquet_text(path, source), source, row_kind="row", encoding=None)
     else:
         raw = path.read_bytes()
         if not raw.strip(b" \t\r\n" + _UTF8_BOM):
@@ -356,10 +452,6 @@ def read_table(path, *, encoding: str | None = None, quality: DataQuality | None
                                 "the request or had no data for the day")
         text, enc = decode_bytes(raw, source, encoding)
         table = _parse_csv_text(text, source, enc)
-    if quality is not None:
-        quality.read(source, len(table.frame))
-        quality.add(source, "dropped", "blank lines", table.blank_lines,
-                    rule="blank lines carry no data")
     return table
 
 
@@ -450,7 +542,7 @@ def resolve_columns(table: Table, spec: Mapping[str, Sequence[str]], *,
     def norm(c: str) -> str:
         return re.sub(r"\s+", "", str(c)).lower()
 
-    by_norm = {norm(c): c for c in table.frame.columns}
+    by_norm = {norm(c): c for c in table.columns}
     found: dict[str, str] = {}
     for field_name, names in spec.items():
         for n in names:
@@ -462,12 +554,12 @@ def resolve_columns(table: Table, spec: Mapping[str, Sequence[str]], *,
         f = missing[0]
         raise DataError(
             f"missing column {f!r} (accepted names: {', '.join(n for n in spec[f] if n)}); the header has "
-            f"{', '.join(repr(c) for c in table.frame.columns)}",
+            f"{', '.join(repr(c) for c in table.columns)}",
             file=table.source, row=1 if table.row_kind == "line" else None, column=spec[f][0],
             fix=f"is this a {kind}? rename the column or choose the matching --kind")
     if allowed_extra is not None:
         known = {norm(c) for c in found.values()} | {norm(c) for c in allowed_extra}
-        unknown = [c for c in table.frame.columns if norm(c) not in known]
+        unknown = [c for c in table.columns if norm(c) not in known]
         if unknown:
             expected = sorted({n for names in spec.values() for n in names[:1]})
             raise DataError(

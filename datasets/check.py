@@ -80,14 +80,26 @@ def readable_kinds(path, *, encoding=None, options=None, stop_at_first: bool = F
     ok = []
     kw = {k: opts[k] for k in ("etf", "weight_unit", "allow_partial", "nav_from") if k in opts}
     date = opts.get("effective_date", opts.get("date"))
-    for kind in DETECT_ORDER:
-        try:
-            check_file(path, kind, encoding=encoding, date=date, **kw)
-        except (DataError, KeyError, IndexError):
-            continue
-        ok.append(kind)
-        if stop_at_first:
-            break
+    from datasets._csv import shared_tables
+    from datasets.arrow_long import market_rows, netbuy_rows
+
+    fast = {"generic-netbuy": netbuy_rows, "generic-market": market_rows}
+    with shared_tables():  # the file is parsed once, not once per kind tried
+        for kind in DETECT_ORDER:
+            # a generic long file the vectorized reader accepts is one the text loader reads
+            # (datasets.arrow_long returns None on anything it does not decide)
+            if kind in fast and fast[kind](path, encoding=encoding) is not None:
+                ok.append(kind)
+                if stop_at_first:
+                    break
+                continue
+            try:
+                check_file(path, kind, encoding=encoding, date=date, **kw)
+            except (DataError, KeyError, IndexError):
+                continue
+            ok.append(kind)
+            if stop_at_first:
+                break
     _DETECTED[key] = tuple(ok)
     return _DETECTED[key]
 
@@ -207,7 +219,7 @@ def check_file(path, kind: str, *, encoding=None, etf=None, date=None, weight_un
         from datasets._csv import read_table
         from datasets.pykrx_files import read_pykrx_marketcap, read_pykrx_marketcap_by_date
 
-        first = read_table(path, encoding=encoding).frame.columns[0]
+        first = read_table(path, encoding=encoding).columns[0]
         if first in ("날짜", "일자", "date"):
             f = read_pykrx_marketcap_by_date(path, quality=q, encoding=encoding)
             lines.append(f"{name}: market cap of one ticker, {len(f)} days "

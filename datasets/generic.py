@@ -393,15 +393,15 @@ def read_prices(path, *, quality: DataQuality | None = None,
     """
     q = quality if quality is not None else DataQuality()
     t = read_table(path, encoding=encoding, quality=q)
-    norm = {c.lower(): c for c in t.frame.columns}
+    norm = {c.lower(): c for c in t.columns}
     date_col = next((norm[n] for n in ("date", "일자", "날짜", "") if n in norm), None)
     if date_col is None:
-        raise DataError(f"missing date column; the header has {list(t.frame.columns)}",
+        raise DataError(f"missing date column; the header has {list(t.columns)}",
                         file=t.source, row=1 if t.row_kind == "line" else None, column="date",
                         fix="name the first column 'date'")
     t.require_rows("price file")
     dates = t.dates(date_col)
-    if {"ticker", "close"} <= set(norm) and len(t.frame.columns) == 3:
+    if {"ticker", "close"} <= set(norm) and len(t.columns) == 3:
         tickers = t.codes(norm["ticker"], what="ticker")
         close = t.numbers(norm["close"], what="close", min_value=0, strict_min=True)
         t.check_unique([dates, tickers.to_numpy()], ["date", "ticker"])
@@ -411,7 +411,7 @@ def read_prices(path, *, quality: DataQuality | None = None,
         order = t.check_time_order(dates, date_col)
         data = {c: t.numbers(c, what=f"close of {c}", required=False, min_value=0,
                              strict_min=True)[order]
-                for c in t.frame.columns if c != date_col}
+                for c in t.columns if c != date_col}
         if not data:
             raise DataError("no price columns", file=t.source, row=1,
                             fix="add one column per asset after the date column")

@@ -370,7 +370,7 @@ def load_top_holdings_wide(path, *, etf: str | None = None, quality: DataQuality
     t = read_table(path, encoding=encoding, quality=quality)
     etf = etf if etf is not None else Path(path).stem
     t.require_rows("holdings file")
-    date_col = t.frame.columns[0]
+    date_col = t.columns[0]
     dates = t.dates(date_col)
     steps = np.diff(dates.asi8)
     if (steps < 0).any():
@@ -387,7 +387,7 @@ def load_top_holdings_wide(path, *, etf: str | None = None, quality: DataQuality
         quality.add(t.source, "dropped", "rows of a repeated date (the last one kept)",
                     int((~last).sum()), rule="a later scrape supersedes an earlier one")
     order = np.flatnonzero(last)
-    names = [c for c in t.frame.columns[1:] if c.upper() != "SUM"]
+    names = [c for c in t.columns[1:] if c.upper() != "SUM"]
     if not names:
         raise DataError("no holding columns", file=t.source, row=1 if t.row_kind == "line"
                         else None, fix="one column per holding ticker after the date")
@@ -398,7 +398,7 @@ def load_top_holdings_wide(path, *, etf: str | None = None, quality: DataQuality
         quality.add(t.source, "treated as 0", "empty weight cells (holding not listed that day)",
                     int(empty[order].sum()), rule="an empty cell of a top-N history is not held")
     w = np.where(empty, 0.0, w)  # counted above: an empty cell is "not held that day", like 0
-    sum_col = next((c for c in t.frame.columns[1:] if c.upper() == "SUM"), None)
+    sum_col = next((c for c in t.columns[1:] if c.upper() == "SUM"), None)
     if sum_col is not None:
         total = t.numbers(sum_col, what="SUM") / 100.0
         # Scraped SUMs are off the row sum by up to 0.32 pp in the real IWN history.

@@ -347,14 +347,14 @@ def investor_frame(t: Table, *, date_names=_DATE_NAMES, what: str = "investor fi
 
     t.require_rows(what)
     wanted = {n.lower() for n in date_names}
-    date_col = next((c for c in t.frame.columns if c.replace(" ", "").lower() in wanted), None)
+    date_col = next((c for c in t.columns if c.replace(" ", "").lower() in wanted), None)
     if date_col is None:
         raise DataError(f"missing date column (accepted names: {', '.join(n for n in date_names if n)})",
                         file=t.source, row=1 if t.row_kind == "line" else None,
                         column=date_names[0], fix="name the first column 날짜 or TRD_DD")
     inv_cols: dict[str, str] = {}
     total_col = None
-    for c in t.frame.columns:
+    for c in t.columns:
         if c == date_col:
             continue
         if c.replace(" ", "") in _TOTAL_NAMES:

@@ -50,6 +50,8 @@ def _select(flows: ConstituentFlows, investors: Sequence[str] | None) -> Constit
         raise DataError(f"none of the investors {list(investors)} is in the data "
                         f"(it has {', '.join(flows.investors)})", column="investor",
                         fix="pass --investor with one of those")
+    if tuple(keep) == tuple(flows.investors):
+        return flows  # already these investors in this order (a store read them so)
     idx = [flows.investors.index(k) for k in keep]
     return ConstituentFlows(
         dates=flows.dates, stocks=flows.stocks, investors=tuple(keep),

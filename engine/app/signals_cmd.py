@@ -159,22 +159,37 @@ def load_signal_inputs(args, quality):
                         signal_strength=args.signal_strength,
                         signal_horizon_days=args.signal_horizon_days)
         return m.flows, m.holdings, [], m.prices
+    import pandas as pd
+
     from datasets.store import open_store
 
     store = open_store(path or args.store)
+    # named ETFs: read only their holdings, their constituents' rows and the investors and
+    # columns asked for (a large store holds thousands of stocks); --evaluate reads it all
+    etfs = None if args.etf == ["all"] else [str(e) for e in args.etf]
+    hold = store.holdings(etfs=etfs) if etfs and not args.evaluate else None
+    if hold is None or set(etfs or ()) - set(hold.etfs):
+        hold = store.holdings()  # all of it: an unknown --etf is named against every ETF
+        stocks = investors = None
+    else:
+        stocks = pd.unique(hold.table["stock"])
+        # an investor the store lacks: read them all, so the message lists what it has
+        investors = args.investor if set(args.investor) <= set(store.investors) else None
+    shares = bool(args.compare_methods or args.method == "shares" or stocks is None)
     flows = store.flows(start=args.start, end=args.end, max_stale_sessions=stale,
-                        quality=quality)
+                        quality=quality, stocks=stocks, investors=investors, shares=shares)
     if flows is not None and not flows.investors:
         flows = None  # market caps only (snapshots serving period totals)
     periods = store.period_totals(max_stale_sessions=stale, quality=quality)
-    hold = store.holdings()
     if hold is None:
         raise DataError("the store has no holdings", file=str(store.path),
                         fix="import PDFs or holdings files with `flowbt data import`")
     if flows is None and not periods:
         raise DataError("the store has no net buying", file=str(store.path),
                         fix="import net-purchases files with `flowbt data import`")
-    return flows, hold, periods, store.prices(start=args.start, end=args.end)
+    # closes serve --evaluate only
+    prices = store.prices(start=args.start, end=args.end) if args.evaluate else None
+    return flows, hold, periods, prices
 
 
 def _replication(args, flows, hold, etfs, quality):

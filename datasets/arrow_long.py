@@ -1,0 +1,402 @@
+"""Vectorized reading of the generic long files (Parquet and CSV) for ``flowbt data import``.
+
+The text loaders (:func:`datasets.generic.read_long_netbuy` / :func:`~datasets.generic.read_long_market`
+over :class:`datasets._csv.Table`) turn every cell into a string and parse it, so that a bad
+cell is reported by file, line and column. That costs ~90% of an import of a large history of
+daily files, which are almost always clean. Here the same checks run as whole-column masks on
+Arrow arrays:
+
+* **Same result.** When every check passes, :func:`netbuy_rows` and :func:`market_rows` return
+  the store rows :func:`datasets.store_import.rows_of_file` builds from the text loaders, bit
+  for bit, and make the same data-quality calls (rows read, blank lines, empty closes).
+* **Same errors.** When any check fails, or the file holds anything these readers do not
+  handle exactly as the text path does (thousands separators or spaces around numbers, blank
+  lines, a non-UTF-8 encoding, Parquet columns of other types, an index), they return ``None``
+  without touching the data-quality summary, and the caller runs the text loader, which raises
+  the error naming file, line/row and column (or reads the file the slow way).
+
+Numbers are accepted here only where the text path's reading is exact and identical: float64
+and integer Parquet columns (the text path prints and re-parses them, which round-trips), and
+text cells that already match the number pattern with nothing to strip (Arrow's string to
+float64 cast rounds correctly, as Python's ``float`` does).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine.errors import DataError, DataQuality
+from engine.investors import INVESTORS, canonical_investor
+
+__all__ = ["market_rows", "netbuy_rows"]
+
+_BOM = b"\xef\xbb\xbf"
+
+
+class _Fallback(Exception):
+    """Something the vectorized path does not decide: the text path reads the file."""
+
+
+def _read_arrow(path, encoding):
+    """The file as an Arrow table (all CSV cells as strings) and its row kind."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    p = Path(path)
+    if p.suffix.lower() in (".parquet", ".pq"):
+        try:
+            tab = pq.ParquetFile(p).read()  # lighter than pq.read_table (no dataset layer)
+        except Exception as exc:  # the text path reports a corrupt file
+            raise _Fallback from exc
+        meta = tab.schema.pandas_metadata or {}
+        if any(not isinstance(ix, dict) for ix in meta.get("index_columns", [])):
+            raise _Fallback  # a stored index becomes columns in the text path
+        names = [str(c).strip() for c in tab.column_names]
+        if len(set(names)) != len(names):
+            raise _Fallback
+        return tab.rename_columns(names), "row"
+    if p.suffix.lower() not in (".csv", ".txt"):
+        raise _Fallback
+    if encoding is not None and encoding.lower().replace("_", "-") not in ("utf-8", "utf8",
+                                                                          "utf-8-sig"):
+        raise _Fallback
+    raw = p.read_bytes()
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM):]
+    # blank lines are counted and shift line numbers in the text path
+    if not raw.strip() or raw.startswith((b"\n", b"\r")) or b"\n\n" in raw or \
+            b"\n\r\n" in raw or b"\r\r" in raw:
+        raise _Fallback
+    try:
+        head = raw[:raw.index(b"\n")] if b"\n" in raw else raw
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Fallback from exc
+    import csv
+    import io
+
+    import pyarrow.csv as pcsv
+
+    header = next(csv.reader([head.decode("utf-8").rstrip("\r")]))
+    names = [f"f{j}" for j in range(len(header))]
+    try:
+        tab = pcsv.read_csv(
+            io.BytesIO(raw),
+            read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 26),
+            parse_options=pcsv.ParseOptions(newlines_in_values=False),
+            convert_options=pcsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                quoted_strings_can_be_null=False))
+    except Exception as exc:  # ragged rows, bad quoting: the text path names the line
+        raise _Fallback from exc
+    first = [tab.column(j)[0].as_py() for j in range(tab.num_columns)] if tab.num_rows else []
+    cols = [c.strip() for c in first]
+    if not cols or any(c == "" for c in cols) or len(set(cols)) != len(cols):
+        raise _Fallback
+    tab = tab.slice(1).rename_columns(cols)
+    if tab.num_rows:
+        import pyarrow.compute as pc
+
+        blank = None
+        for j in range(tab.num_columns):
+            e = pc.equal(tab.column(j), "")
+            blank = e if blank is None else pc.and_(blank, e)
+        if pc.any(blank).as_py():
+            raise _Fallback
+    return tab, "line"
+
+
+def _resolve(tab, spec, optional, kind, row_kind):
+    """:func:`datasets._csv.resolve_columns` on the header (once per distinct header)."""
+    from datasets._csv import Table, resolve_columns
+
+    key = (tuple(tab.column_names), id(spec), tuple(optional), kind, row_kind)
+    if key not in _RESOLVED:
+        shell = Table(pd.DataFrame(columns=list(tab.column_names)), "", row_kind=row_kind)
+        try:
+            _RESOLVED[key] = resolve_columns(shell, spec, optional=optional, allowed_extra=(),
+                                             kind=kind)
+        except DataError:
+            _RESOLVED[key] = None
+    if _RESOLVED[key] is None:
+        raise _Fallback
+    return _RESOLVED[key]
+
+
+_RESOLVED: dict = {}
+
+
+def _chunked(col):
+    import pyarrow as pa
+
+    if isinstance(col, pa.ChunkedArray):
+        return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+    return col
+
+
+def _dict_text(col) -> tuple[np.ndarray, list[str]]:
+    """Indices and dictionary (Python strings) of a string column; nulls fall back."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    a = _chunked(col)
+    if a.null_count:
+        raise _Fallback
+    if pa.types.is_dictionary(a.type):
+        if not (pa.types.is_string(a.type.value_type)
+                or pa.types.is_large_string(a.type.value_type)):
+            raise _Fallback
+    elif pa.types.is_string(a.type) or pa.types.is_large_string(a.type) or \
+            pa.types.is_string_view(a.type):
+        a = pc.dictionary_encode(a)
+    else:
+        raise _Fallback
+    return a.indices.to_numpy(zero_copy_only=False).astype(np.int64), a.dictionary.to_pylist()
+
+
+def _codes(col, missing) -> tuple[np.ndarray, np.ndarray]:
+    """Stripped text codes: (sorted unique values, position of each row's value)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    a = _chunked(col)
+    if a.null_count:
+        raise _Fallback
+    if not pa.types.is_dictionary(a.type):
+        if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)):
+            raise _Fallback
+        a = pc.dictionary_encode(a)
+    d = a.dictionary
+    if not (pa.types.is_string(d.type) or pa.types.is_large_string(d.type)):
+        raise _Fallback
+    idx = a.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    key = (str(d.type), len(d), frozenset(missing))
+    hit = _LAST_CODES.get(key)
+    if hit is not None and hit[0].equals(d):  # the day before listed the same stocks
+        return hit[1], hit[2][idx]
+    uniq, rank = _sorted_codes(d, missing)
+    _LAST_CODES[key] = (d, uniq, rank)
+    if len(_LAST_CODES) > 8:
+        del _LAST_CODES[next(iter(_LAST_CODES))]
+    return uniq, rank[idx]
+
+
+_LAST_CODES: dict = {}
+
+
+def _sorted_codes(d, missing) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted stripped values, position of each dictionary entry among them)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # plain codes (nothing to strip, not a missing marker): sort in Arrow (UTF-8 byte order
+    # is code-point order, as Python sorts str); anything else: strip and sort in Python
+    if len(d) and pc.all(pc.match_substring_regex(d, r"^[0-9A-Za-z._-]+$")).as_py() and \
+            not pc.any(pc.is_in(d, value_set=pa.array(sorted(missing)))).as_py():
+        order = pc.sort_indices(d).to_numpy(zero_copy_only=False)
+        uniq = d.take(pa.array(order)).to_numpy(zero_copy_only=False).astype(object)
+        rank = np.empty(len(order), np.int64)
+        rank[order] = np.arange(len(order))
+        return uniq, rank
+    stripped = np.asarray([w.strip() for w in d.to_pylist()], dtype=object)
+    if any(w in missing for w in stripped):
+        raise _Fallback
+    uniq, inv = np.unique(stripped, return_inverse=True) if len(stripped) else (
+        stripped, np.zeros(0, np.int64))
+    return uniq, inv.astype(np.int64).reshape(-1)
+
+
+def _dates(col) -> tuple[np.ndarray, np.ndarray]:
+    """Days as the text path reads them (a Parquet timestamp is its day): sorted unique
+    datetime64[ns] values and the position of each row's value."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from datasets._csv import _parse_date_strings
+
+    a = _chunked(col)
+    if pa.types.is_timestamp(a.type):
+        if a.type.tz is not None or a.null_count:
+            raise _Fallback
+        d = pc.dictionary_encode(a)
+        idx = d.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        days = d.dictionary.to_numpy(zero_copy_only=False).astype("datetime64[D]")
+        # the text path prints 4-digit years and parses nanosecond timestamps
+        if len(days) and (days.min() < np.datetime64("1678-01-01")
+                          or days.max() > np.datetime64("2262-04-10")):
+            raise _Fallback
+        days = days.astype("datetime64[ns]")
+    else:
+        idx, words = _dict_text(a)
+        parsed = _parse_date_strings(pd.Series(words, dtype=object).astype(str))
+        if parsed.isna().any():
+            raise _Fallback
+        days = parsed.to_numpy().astype("datetime64[ns]")
+    uniq, inv = np.unique(days, return_inverse=True)
+    return uniq, inv.astype(np.int64)[idx]
+
+
+def _numbers(col, *, required: bool, min_value: float | None = None) -> np.ndarray:
+    """float64 values as :meth:`datasets._csv.Table.numbers` gives them (missing = NaN)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from datasets._csv import _MISSING, _NUMBER_RE
+
+    a = _chunked(col)
+    t = a.type
+    if pa.types.is_float64(t) or pa.types.is_integer(t):
+        out = a.to_numpy(zero_copy_only=False).astype(np.float64)  # nulls -> NaN
+        missing = np.isnan(out)
+        if np.isinf(out).any():
+            raise _Fallback
+    elif pa.types.is_string(t) or pa.types.is_large_string(t):
+        if a.null_count:
+            raise _Fallback
+        missing = pc.is_in(a, value_set=pa.array(sorted(_MISSING))).to_numpy(
+            zero_copy_only=False)
+        ok = pc.match_substring_regex(a, _NUMBER_RE).to_numpy(zero_copy_only=False)
+        if (~ok & ~missing).any():
+            raise _Fallback  # commas, spaces, text: the text path decides
+        out = np.full(len(a), np.nan)
+        try:
+            out[ok] = pc.cast(a.filter(pa.array(ok)), pa.float64()).to_numpy(
+                zero_copy_only=False)
+        except pa.ArrowInvalid as exc:
+            raise _Fallback from exc
+        if not np.isfinite(out[ok]).all():
+            raise _Fallback
+    else:
+        raise _Fallback
+    if required and missing.any():
+        raise _Fallback
+    if min_value is not None and (out < min_value).any():
+        raise _Fallback
+    return out
+
+
+def _key(*parts: tuple[np.ndarray, int]) -> tuple[np.ndarray, int]:
+    """One int64 per row from (codes, cardinality) pairs, ordered as the pairs; and the size
+    of the key space."""
+    code = np.zeros(len(parts[0][0]), dtype=np.int64)
+    space = 1
+    for c, n in parts:
+        code = code * max(n, 1) + c
+        space *= max(n, 1)
+    return code, space
+
+
+def _dense_unique(code: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Sorted distinct codes, the position of each row's code among them, and whether a code
+    repeats (by counting over the key space when it is small, else by sorting)."""
+    if space <= 4 * len(code) + (1 << 20):
+        counts = np.bincount(code, minlength=space)
+        present = counts > 0
+        rank = np.cumsum(present) - 1
+        return np.flatnonzero(present), rank[code], bool((counts > 1).any())
+    uniq, inv = np.unique(code, return_inverse=True)
+    return uniq, inv, len(uniq) != len(code)
+
+
+def _record(quality: DataQuality | None, source: str, n: int) -> None:
+    if quality is not None:  # what datasets._csv.read_table records
+        quality.read(source, n)
+        quality.add(source, "dropped", "blank lines", 0, rule="blank lines carry no data")
+
+
+def netbuy_rows(path, *, quality: DataQuality | None = None, encoding: str | None = None):
+    """Store rows of a generic long net-buying file, or None to use the text path.
+
+    Returns
+    -------
+    (base, net, shares) or None
+        ``base``: DataFrame ``date, stock`` (one row per stock-day, sorted by date then
+        stock); ``net`` / ``shares``: investor id -> float64 array over ``base``'s rows (NaN
+        where the file has no row), for the investors present, in canonical order.
+    """
+    from datasets._csv import _MISSING
+    from datasets.generic import NETBUY_COLUMNS
+
+    try:
+        tab, row_kind = _read_arrow(path, encoding)
+        cols = _resolve(tab, NETBUY_COLUMNS, ("net_buy_shares",),
+                        "long net-buying file (date, stock, investor, net_buy)", row_kind)
+        n = tab.num_rows
+        if n == 0:
+            raise _Fallback
+        dates = _dates(tab.column(cols["date"]))
+        stocks, si = _codes(tab.column(cols["stock"]), _MISSING - {"-"})
+        idx, words = _dict_text(tab.column(cols["investor"]))
+        try:
+            canon = [INVESTORS.index(canonical_investor(w.strip())) for w in words]
+        except KeyError as exc:
+            raise _Fallback from exc
+        ki = np.asarray(canon, dtype=np.int64)[idx]
+        net = _numbers(tab.column(cols["net_buy"]), required=True)
+        shares = (_numbers(tab.column(cols["net_buy_shares"]), required=True)
+                  if "net_buy_shares" in cols else np.full(n, np.nan))
+        udates, di = dates
+        code, space = _key((di, len(udates)), (si, len(stocks)), (ki, len(INVESTORS)))
+        if _dense_unique(code, space)[2]:
+            raise _Fallback  # duplicate rows: the text path names the second one
+    except _Fallback:
+        return None
+    ns = max(len(stocks), 1)
+    sd, space = _key((di, len(udates)), (si, len(stocks)))
+    usd, row, _ = _dense_unique(sd, space)
+    # stock codes stay Python str objects (the store's key dtype; pandas would infer "str")
+    base = pd.DataFrame({"date": udates[usd // ns],
+                         "stock": pd.Series(stocks[usd % ns], dtype=object)})
+    # one scatter per quantity into (investor, stock-day): each investor's row contiguous
+    a = np.full((len(INVESTORS), len(usd)), np.nan)
+    a[ki, row] = net
+    b = np.full((len(INVESTORS), len(usd)), np.nan)
+    b[ki, row] = shares
+    present = np.flatnonzero(np.bincount(ki, minlength=len(INVESTORS)))
+    nets = {INVESTORS[k]: a[k] for k in present}
+    shrs = {INVESTORS[k]: b[k] for k in present}
+    _record(quality, Path(path).name, n)
+    return base, nets, shrs
+
+
+def market_rows(path, *, quality: DataQuality | None = None, encoding: str | None = None):
+    """Store rows of a generic long market file (``date, stock, market_cap, close``) or None.
+
+    Returns
+    -------
+    DataFrame or None
+        ``date, stock, market_cap, close`` in the file's row order, as
+        :func:`datasets.generic.read_long_market` gives them.
+    """
+    from datasets._csv import _MISSING
+    from datasets.generic import MARKET_COLUMNS
+
+    try:
+        tab, row_kind = _read_arrow(path, encoding)
+        cols = _resolve(tab, MARKET_COLUMNS, ("close",),
+                        "long market file (date, stock, market_cap, close)", row_kind)
+        n = tab.num_rows
+        if n == 0:
+            raise _Fallback
+        dates = _dates(tab.column(cols["date"]))
+        stocks, si = _codes(tab.column(cols["stock"]), _MISSING - {"-"})
+        mcap = _numbers(tab.column(cols["market_cap"]), required=True, min_value=0.0)
+        close = (_numbers(tab.column(cols["close"]), required=False, min_value=0.0)
+                 if "close" in cols else np.full(n, np.nan))
+        udates, di = dates
+        if _dense_unique(*_key((di, len(udates)), (si, len(stocks))))[2]:
+            raise _Fallback
+    except _Fallback:
+        return None
+    src = Path(path).name
+    _record(quality, src, n)
+    if quality is not None and "close" in cols:
+        quality.add(src, "left NaN", "empty close cells", int(np.isnan(close).sum()),
+                    rule="no close given")
+    return pd.DataFrame({"date": udates[di], "stock": pd.Series(stocks[si], dtype=object),
+                         "market_cap": mcap,
+                         "close": close})
+

@@ -1,0 +1,54 @@
+"""``flowbt signals --etf X --store DIR`` reads only X's constituents, investors and columns,
+and gives what the whole store gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from datasets.store import open_store
+from datasets.synth_store import write_store
+from datasets.synthetic import make_market
+from engine.app.cli import main
+from engine.flow_signals import signals_long
+
+
+def _store(tmp_path):
+    m = make_market(70, 60, 8, seed=5)
+    write_store(m, tmp_path / "store")
+    return open_store(tmp_path / "store")
+
+
+def test_selected_stocks_and_investors_are_slices_of_the_whole_panel(tmp_path):
+    st = _store(tmp_path)
+    full = st.flows()
+    want = [str(s) for s in full.stocks[[3, 17, 40]]]
+    part = st.flows(stocks=want + ["NOPE"], investors=["individual", "foreign"], shares=False)
+    assert list(part.stocks) == sorted(want) and part.investors == ("individual", "foreign")
+    assert part.net_buy_shares is None
+    si = full.stocks.get_indexer(part.stocks)
+    ki = [full.investors.index(k) for k in part.investors]
+    np.testing.assert_array_equal(part.net_buy, full.net_buy[:, si][:, :, ki])
+    np.testing.assert_array_equal(part.market_cap, full.market_cap[:, si])
+    assert part.dates.equals(full.dates)
+    h = st.holdings(etfs=["E003"])
+    assert list(h.etfs) == ["E003"]
+    pd.testing.assert_frame_equal(
+        h.table.reset_index(drop=True),
+        st.holdings().table.query("etf == 'E003'").reset_index(drop=True))
+
+
+def test_signals_for_one_etf_equal_the_whole_store_computation(tmp_path, capsys):
+    st = _store(tmp_path)
+    assert main(["signals", "--store", str(st.path), "--etf", "E002", "--out",
+                 str(tmp_path / "out")]) == 0
+    got = pd.read_parquet(tmp_path / "out" / "signals.parquet")
+    # reference: the whole panel, every investor and stock, through the same public function
+    ref, _ = signals_long(st.flows(), st.holdings(), etfs=["E002"],
+                          investors=["foreign", "institution", "individual", "pension"],
+                          methods=["bp"])
+    ref = ref.reset_index(drop=True)
+    ref.attrs = {}
+    assert len(got) > 0 and got["value"].notna().any()
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), ref, check_exact=True,
+                                  check_dtype=False)
