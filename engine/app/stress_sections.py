@@ -76,8 +76,10 @@ def run_montecarlo(cfg, sc, prep, variants, cols, sim, rets, block, out: Path, *
              for lo in range(0, mc.n_paths, chunk)]
     fp = fingerprint("montecarlo", cfg.hash, data_hash(prices), mc.model_dump(mode="json"),
                      chunk, block, sc.seed)
+    timings: dict = {}
     paths = run_chunks(mc_chunk, tasks, out / "chunks" / "montecarlo", scheduler=scheduler,
-                       shared=shared, progress=progress, fingerprint=fp)
+                       shared=shared, progress=progress, fingerprint=fp, command="stress",
+                       timings=timings)
     frame = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
     frame.to_parquet(out / "montecarlo.parquet", index=False)
     summ = summarize(frame, ["cagr", "max_drawdown", "final_value", "total_return"],
@@ -91,7 +93,8 @@ def run_montecarlo(cfg, sc, prep, variants, cols, sim, rets, block, out: Path, *
     tp.insert(2, "horizon_days", mc.horizon_days)
     tp.to_csv(out / "trigger_probability.csv", index=False)
     return {"n_paths": mc.n_paths, "horizon_days": mc.horizon_days, "chunk_paths": chunk,
-            "n_chunks": len(tasks), "block_length_days": block, "fingerprint": fp}
+            "n_chunks": len(tasks), "block_length_days": block, "fingerprint": fp,
+            "chunk_seconds": {k: round(v, 3) for k, v in timings.items()}}
 
 
 # --------------------------------------------------------------------------------- windows

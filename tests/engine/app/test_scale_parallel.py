@@ -55,3 +55,47 @@ def test_simulate_in_two_processes_equals_in_process():
     pd.testing.assert_frame_equal(one.returns, two.returns, rtol=0, atol=0)
     # the variants really differ (the comparison is not of six copies)
     assert one.equity.iloc[-1].nunique() == 6
+
+
+#: Set at run time by the test below; a forked worker sees the parent's value, a spawned one
+#: re-imports this module and sees the default.
+_PARENT_STATE = {"mark": "default"}
+
+
+def _read_mark(lo: int, hi: int, *, scale: float) -> pd.DataFrame:
+    return pd.DataFrame({"x": np.arange(lo, hi) * scale, "mark": _PARENT_STATE["mark"]})
+
+
+def test_local_cluster_workers_start_from_this_process(tmp_path):
+    """scheduler="local" forks its workers (no re-import, no numba cache reload) and reports
+    where its time went."""
+    pytest.importorskip("dask.distributed")
+    from engine.app.scale import LOCAL_START_METHOD
+
+    if LOCAL_START_METHOD != "fork":
+        pytest.skip("this OS cannot fork")
+    _PARENT_STATE["mark"] = "set in the parent"
+    try:
+        timings: dict = {}
+        tasks = [(f"c{i}", (i, i + 3)) for i in range(4)]
+        paths = run_chunks(_read_mark, tasks, tmp_path, scheduler="local", n_workers=2,
+                           shared={"scale": 2.0}, timings=timings)
+    finally:
+        _PARENT_STATE["mark"] = "default"
+    frames = [pd.read_parquet(p) for p in paths]
+    assert all((f["mark"] == "set in the parent").all() for f in frames)
+    np.testing.assert_array_equal(frames[2]["x"], [4.0, 6.0, 8.0])
+    assert set(timings) == {"cluster_start", "scatter", "tasks", "close"}
+    assert all(v >= 0 for v in timings.values())
+
+
+def test_refusal_names_the_command(tmp_path):
+    from engine.app.scale import claim_dir
+    from engine.errors import ConfigError
+
+    run_chunks(_chunk, [("c0", (0, 3))], tmp_path, shared={"scale": 1.0}, fingerprint="a")
+    with pytest.raises(ConfigError, match="different stress run"):
+        run_chunks(_chunk, [("c0", (0, 3))], tmp_path, shared={"scale": 1.0},
+                   fingerprint="b", command="stress")
+    with pytest.raises(ConfigError, match="different sweep run"):
+        claim_dir(tmp_path, "c")
