@@ -96,9 +96,10 @@ def run_chunks(
     command : str
         The flowbt command whose chunks these are (named in the refusal message).
     timings : dict, optional
-        Filled with seconds spent: ``cluster_start`` (Dask: starting the local cluster or
-        connecting), ``scatter`` (shipping ``shared`` to every worker), ``tasks`` (running and
-        writing the chunks) and ``close``.
+        Filled with seconds spent: ``tasks`` (running and writing the chunks); on Dask also
+        ``cluster_start`` (starting the local cluster or connecting), ``scatter`` (shipping
+        ``shared`` to every worker), ``close``, and for a forked local cluster
+        ``in_process`` (its first chunk, run here before the fork).
 
     Raises
     ------
@@ -116,14 +117,22 @@ def run_chunks(
     todo = [(k, a) for k, a in tasks if not chunk_path(out_dir, k).exists()]
     total, done = len(tasks), len(tasks) - len(todo)
     timings = {} if timings is None else timings
-    if scheduler is None:
-        t0 = time.perf_counter()
-        for key, args in todo:
+    t0 = time.perf_counter()
+    if scheduler is None or (scheduler == "local" and LOCAL_START_METHOD == "fork" and todo):
+        # In process; before forking a local cluster, its first task runs here: that loads
+        # every numba kernel the tasks use into this process, so the forked workers inherit
+        # them (a worker forked cold loaded them itself at ~10 s, and its later chunks ran
+        # ~3x slower than here: measured, benchmarks/bench_stress.py).
+        first = todo if scheduler is None else todo[:1]
+        for key, args in first:
             _write(fn(*args, **shared), chunk_path(out_dir, key))
             done += 1
             if progress:
                 progress(key, done, total)
-        timings["tasks"] = time.perf_counter() - t0
+        todo = todo[len(first):]
+        timings["in_process"] = time.perf_counter() - t0
+    if scheduler is None:
+        timings["tasks"] = timings.pop("in_process")
     elif todo:
         done = _run_dask(fn, todo, out_dir, scheduler, shared, n_workers, progress, done, total,
                          timings)

@@ -11,6 +11,9 @@ example: examples/stress_core_satellite.toml) and writes to ``DIR``:
   within the horizon; the betas (with standard errors and R²) that propagated each shock;
 * ``montecarlo.parquet`` -- one row per path and variant: CAGR, max drawdown, final value,
   total return, ``fire_day_<trigger>`` (days to the first fire, NaN = not within the horizon);
+* ``mc_fan.csv`` -- the fan chart: per variant and day (64 fixed days of the horizon), the
+  5/25/50/75/95th percentiles of portfolio value over all paths (each chunk keeps its paths'
+  values on those days, float32, so the percentiles are exact whatever the chunking);
 * ``mc_summary.csv`` -- percentiles, VaR / CVaR 95 / 99 per variant and metric;
 * ``trigger_probability.csv`` -- per trigger: probability of firing within the horizon, Wilson
   95 % interval, median days to fire;
@@ -128,7 +131,8 @@ def _run_in(rd, cfg, out: Path, sc, sim, prep, quality, variants, cols, schedule
             table.to_csv(rd.path("shocks.csv"), index=False)
             betas.to_csv(rd.path("shock_betas.csv"), index=False)
         elif name == "montecarlo":
-            for f in ("montecarlo.parquet", "mc_summary.csv", "trigger_probability.csv"):
+            for f in ("montecarlo.parquet", "mc_fan.csv", "mc_summary.csv",
+                      "trigger_probability.csv"):
                 rd.path(f)  # written by run_montecarlo into out
             mc = sec.run_montecarlo(cfg, sc, prep, variants, cols, sim, sample, block, out,
                                     scheduler=scheduler, chunk=chunk, progress=progress)

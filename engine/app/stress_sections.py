@@ -59,28 +59,34 @@ def _shared(rets: pd.DataFrame, start_prices: pd.Series, cols: list[str], last_d
 
 def run_montecarlo(cfg, sc, prep, variants, cols, sim, rets, block, out: Path, *,
                    scheduler=None, chunk=None, progress=None) -> dict:
-    """Chunks of paths through engine/app/scale.py; writes montecarlo.parquet, mc_summary.csv,
-    trigger_probability.csv; returns the run.json entry."""
+    """Chunks of paths through engine/app/scale.py; writes montecarlo.parquet, mc_fan.csv,
+    mc_summary.csv, trigger_probability.csv; returns the run.json entry."""
     from engine.app.runner import data_hash
     from engine.app.scale import run_chunks
     from engine.app.stress import fingerprint
-    from engine.app.stress_paths import mc_chunk
-    from engine.stress.montecarlo import summarize, trigger_probability
+    from engine.app.stress_paths import fan_column, mc_chunk, path_dates
+    from engine.stress.montecarlo import fan_days, summarize, trigger_probability
 
     mc = sc.montecarlo
     chunk = int(chunk or mc.chunk_paths)
     prices = prep.market.prices
     shared = _shared(rets, prices.iloc[-1], cols, prices.index[-1], mc.horizon_days, block,
                      sc.seed, variants, sim)
+    days = tuple(int(d) for d in fan_days(mc.horizon_days))
+    shared["fan_days"] = days
     tasks = [(f"paths_{lo:07d}", (lo, min(lo + chunk, mc.n_paths)))
              for lo in range(0, mc.n_paths, chunk)]
     fp = fingerprint("montecarlo", cfg.hash, data_hash(prices), mc.model_dump(mode="json"),
-                     chunk, block, sc.seed)
+                     chunk, block, sc.seed, {"fan_days": days})
     timings: dict = {}
     paths = run_chunks(mc_chunk, tasks, out / "chunks" / "montecarlo", scheduler=scheduler,
                        shared=shared, progress=progress, fingerprint=fp, command="stress",
                        timings=timings)
     frame = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    value_cols = [fan_column(d) for d in days]
+    fan_table(frame, value_cols, days, path_dates(prices.index[-1], mc.horizon_days)).to_csv(
+        out / "mc_fan.csv", index=False)
+    frame = frame.drop(columns=value_cols)
     frame.to_parquet(out / "montecarlo.parquet", index=False)
     summ = summarize(frame, ["cagr", "max_drawdown", "final_value", "total_return"],
                      init_cash=sim["init_cash"])
@@ -95,6 +101,22 @@ def run_montecarlo(cfg, sc, prep, variants, cols, sim, rets, block, out: Path, *
     return {"n_paths": mc.n_paths, "horizon_days": mc.horizon_days, "chunk_paths": chunk,
             "n_chunks": len(tasks), "block_length_days": block, "fingerprint": fp,
             "chunk_seconds": {k: round(v, 3) for k, v in timings.items()}}
+
+
+def fan_table(frame: pd.DataFrame, value_cols: list[str], days, dates) -> pd.DataFrame:
+    """``mc_fan.csv``: per variant and kept day, the 5/25/50/75/95th percentiles of the
+    portfolio value over every path (columns variant, day, date, n_paths, p05 .. p95)."""
+    from engine.stress.montecarlo import FAN_PERCENTILES, fan_quantiles
+
+    rows = []
+    for v, sub in frame.groupby("variant", sort=False):
+        q = fan_quantiles(sub[value_cols].to_numpy())
+        f = pd.DataFrame({"variant": v, "day": list(days),
+                          "date": [str(dates[d].date()) for d in days], "n_paths": len(sub)})
+        for i, p in enumerate(FAN_PERCENTILES):
+            f[f"p{p:02d}"] = q[i]
+        rows.append(f)
+    return pd.concat(rows, ignore_index=True)
 
 
 # --------------------------------------------------------------------------------- windows

@@ -85,7 +85,7 @@ def test_local_cluster_workers_start_from_this_process(tmp_path):
     frames = [pd.read_parquet(p) for p in paths]
     assert all((f["mark"] == "set in the parent").all() for f in frames)
     np.testing.assert_array_equal(frames[2]["x"], [4.0, 6.0, 8.0])
-    assert set(timings) == {"cluster_start", "scatter", "tasks", "close"}
+    assert set(timings) == {"in_process", "cluster_start", "scatter", "tasks", "close"}
     assert all(v >= 0 for v in timings.values())
 
 

@@ -66,9 +66,38 @@ def test_results_do_not_depend_on_the_chunking(tmp_path):
     fa = pd.read_parquet(tmp_path / "a" / "montecarlo.parquet")
     fb = pd.read_parquet(tmp_path / "b" / "montecarlo.parquet")
     pd.testing.assert_frame_equal(_sorted(fa), _sorted(fb))
-    for f in ("mc_summary.csv", "trigger_probability.csv"):
+    for f in ("mc_summary.csv", "trigger_probability.csv", "mc_fan.csv"):
         pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a" / f),
                                       pd.read_csv(tmp_path / "b" / f))
+
+
+def test_monte_carlo_fan_and_the_report_rebuilt_from_the_files(tmp_path):
+    from engine.app.report import write_run_report
+    from engine.report import build_report
+
+    run_stress(_cfg(), tmp_path)
+    mc = pd.read_parquet(tmp_path / "montecarlo.parquet")
+    assert not [c for c in mc.columns if c.startswith("value_d")]  # kept in mc_fan.csv only
+    fan = pd.read_csv(tmp_path / "mc_fan.csv")
+    assert list(fan.columns) == ["variant", "day", "date", "n_paths", "p05", "p25", "p50",
+                                 "p75", "p95"]
+    assert set(fan["variant"]) == set(mc["variant"]) and (fan["n_paths"] == 240).all()
+    for v, sub in fan.groupby("variant"):
+        assert sub["day"].iloc[0] == 0 and sub["day"].iloc[-1] == 120
+        assert sub["day"].is_monotonic_increasing and len(sub) <= 64
+        first = sub.iloc[0]
+        assert first[["p05", "p25", "p50", "p75", "p95"]].tolist() == [100_000.0] * 5
+        q = sub[["p05", "p25", "p50", "p75", "p95"]].to_numpy()
+        assert (np.diff(q, axis=1) >= 0).all()
+        # The last day's bands are the percentiles of the paths' final values (float32).
+        final = mc.loc[mc["variant"] == v, "final_value"].to_numpy()
+        want = np.percentile(final.astype(np.float32).astype(np.float64), [5, 25, 50, 75, 95])
+        np.testing.assert_allclose(q[-1], want, rtol=1e-12)
+        np.testing.assert_allclose(q[-1], np.percentile(final, [5, 25, 50, 75, 95]),
+                                   rtol=1e-6)
+    html = write_run_report(tmp_path).read_text(encoding="utf-8")
+    assert "Monte Carlo fan" in html
+    assert build_report(tmp_path) == html
 
 
 def test_monte_carlo_outputs(tmp_path):
