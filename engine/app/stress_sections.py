@@ -20,6 +20,11 @@ __all__ = ["return_sample", "run_montecarlo", "run_shocks", "run_tree", "run_win
 #: SHOCK_STREAM + k, branch b is TREE_STREAM + b.
 SHOCK_STREAM = 1_000
 TREE_STREAM = 2_000
+#: Shock factor names of the USD/KRW rate (KRW per USD): a shock on it is seen by a KRW-based
+#: investor holding the (USD) portfolio unhedged.
+FX_FACTORS = ("USDKRW", "USD/KRW")
+#: Column of the rate in the joint bootstrap sample of an FX shock.
+FX_COLUMN = "USDKRW"
 
 
 # ----------------------------------------------------------------------------- Monte Carlo
@@ -233,7 +238,6 @@ def run_shocks(cfg, sc, prep, variants, cols, sim, rets, block,
                quality: DataQuality | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every shock: betas, propagated moves, continuation paths through the strategy."""
     from engine.app.stress_paths import mc_chunk
-    from engine.stress.montecarlo import wilson_interval
     from engine.stress.shocks import ols_betas, propagate
 
     prices = prep.market.prices
@@ -246,6 +250,10 @@ def run_shocks(cfg, sc, prep, variants, cols, sim, rets, block,
             raise ConfigError(f"stress.shocks.{k}.lookback_days", shock.lookback_days,
                               f"only {len(hist) - 1} sessions of returns before {as_of.date()}")
         hist = hist.iloc[-(shock.lookback_days + 1):]
+        if shock.factor in FX_FACTORS:
+            rows += _fx_shock(cfg, k, shock, prices, hist, as_of, variants, cols, sim, rets,
+                              block, sc.seed, quality, beta_rows)
+            continue
         y = hist.pct_change(fill_method=None).iloc[1:]
         if shock.factors == "ff5":
             from datasets.factors import load_ff5_daily_pct
@@ -264,7 +272,8 @@ def run_shocks(cfg, sc, prep, variants, cols, sim, rets, block,
                               "se": betas.loc[a, f"se_{name}"], "r2": betas.loc[a, "r2"],
                               "n_obs": int(betas.loc[a, "n_obs"]),
                               "n_dropped": int(betas.loc[a, "n_dropped"]),
-                              "lookback_end": str(as_of.date()), "move": moves[a]})
+                              "lookback_end": str(as_of.date()), "move": moves[a],
+                              "basis": "OLS over the lookback"})
         lead = sim["execution_lag_bars"]
         horizon = lead + shock.horizon_days
         shared = _shared(rets, hist.iloc[-1], cols, as_of, horizon, block, sc.seed, variants,
@@ -272,38 +281,90 @@ def run_shocks(cfg, sc, prep, variants, cols, sim, rets, block,
         marks = tuple(m for m in (1, 30, 90, shock.horizon_days) if m <= shock.horizon_days)
         df = mc_chunk(0, shock.n_paths, **shared, first_day=moves.to_numpy(np.float64),
                       lead_in_days=lead, stream=SHOCK_STREAM + k, marks=tuple(sorted(set(marks))))
-        shock_day = lead + 1
-        strat = df[df["variant"] == cfg.name].set_index("path")
-        for v, sub in df.groupby("variant", sort=False):
-            sub = sub.set_index("path")
-            row = {"shock": shock.name, "factor": name, "factor_set": shock.factors,
-                   "move": shock.move, "as_of": str(as_of.date()), "variant": v,
-                   "n_paths": len(sub), "immediate_return": float(sub["return_1d"].median())}
-            for m in (30, 90):
-                c = f"return_{m}d"
-                if c in sub:
-                    for q in (5, 50, 95):
-                        row[f"return_{m}d_p{q:02d}"] = float(np.percentile(sub[c], q))
-                    if v != cfg.name:
-                        row[f"strategy_minus_this_{m}d_p50"] = float(
-                            np.median(strat[c] - sub[c].reindex(strat.index)))
-            fired_now, probs = [], {}
-            for c in [c for c in sub.columns if c.startswith("fire_day_")]:
-                d = sub[c].to_numpy()
-                if np.all(np.isnan(d)):
-                    continue
-                t = c[len("fire_day_"):]
-                if np.nanmin(d) <= shock_day and (d <= shock_day).all():
-                    fired_now.append(t)
-                n_f = int(np.sum(~np.isnan(d)))
-                lo, hi = wilson_interval(n_f, len(d))
-                probs[f"p_fire_{t}"] = n_f / len(d)
-                probs[f"p_fire_{t}_wilson_low"] = lo
-                probs[f"p_fire_{t}_wilson_high"] = hi
-            row["triggers_on_shock_day"] = "; ".join(fired_now)
-            row.update(probs)
-            rows.append(row)
+        rows += _shock_rows(cfg, shock, name, as_of, df, lead + 1, "USD")
     return pd.DataFrame(rows), pd.DataFrame(beta_rows)
+
+
+def _fx_shock(cfg, k, shock, prices, hist, as_of, variants, cols, sim, rets, block, seed,
+              quality, beta_rows) -> list[dict]:
+    """A USD/KRW shock for a KRW-based investor holding the USD portfolio unhedged.
+
+    The KRW value of a USD asset is its USD price times the rate (engine.fx), so its beta on
+    the rate is 1 by construction -- nothing is estimated; cash (USD) moves the same. On the
+    shock day the USD prices do not move and the rate moves by ``shock.move`` (``-0.05`` =
+    USD/KRW down 5 %, the won strengthens: every USD asset loses 5 % in KRW); the paths after
+    it resample the assets' and the rate's daily returns jointly (the same rows), so the
+    continuation keeps their co-movement. Outcomes are in KRW (per day 0's USD).
+    """
+    import datasets
+    from engine.app.stress_paths import mc_chunk
+    from engine.fx import align_fx
+
+    fx = align_fx(datasets.load_usdkrw(), prices.index, quality)
+    fx_ret = fx.pct_change(fill_method=None).reindex(rets.index)
+    if fx_ret.isna().any():
+        first = fx_ret.index[fx_ret.isna().to_numpy()][0]
+        raise ConfigError("stress.montecarlo.history_start", str(rets.index[0].date()),
+                          f"no USD/KRW return on {first.date()} (the bundled rate starts "
+                          f"{datasets.load_usdkrw().index[0].date()}); start the sample later")
+    for a in cols:
+        beta_rows.append({"shock": shock.name, "factor": FX_COLUMN, "asset": a, "beta": 1.0,
+                          "se": 0.0, "r2": np.nan, "n_obs": 0, "n_dropped": 0,
+                          "lookback_end": str(as_of.date()), "move": shock.move,
+                          "basis": "by construction: KRW value = USD price x USD/KRW"})
+    fcols = [*cols, FX_COLUMN]
+    sample = rets.assign(**{FX_COLUMN: fx_ret})
+    start = hist.iloc[-1].copy()
+    start[FX_COLUMN] = float(fx.loc[hist.index[-1]])
+    lead = sim["execution_lag_bars"]
+    first_day = np.zeros(len(fcols))
+    first_day[-1] = shock.move
+    shared = _shared(sample, start, fcols, as_of, lead + shock.horizon_days, block, seed,
+                     variants, sim)
+    marks = tuple(sorted({m for m in (1, 30, 90, shock.horizon_days)
+                          if m <= shock.horizon_days}))
+    df = mc_chunk(0, shock.n_paths, **shared, first_day=first_day, lead_in_days=lead,
+                  stream=SHOCK_STREAM + k, marks=marks, fx_column=len(fcols) - 1)
+    return _shock_rows(cfg, shock, FX_COLUMN, as_of, df, lead + 1, "KRW")
+
+
+def _shock_rows(cfg, shock, name, as_of, df, shock_day, currency) -> list[dict]:
+    """shocks.csv rows of one shock: per variant, immediate / 30 / 90-day returns, triggers."""
+    from engine.stress.montecarlo import wilson_interval
+
+    rows = []
+    strat = df[df["variant"] == cfg.name].set_index("path")
+    for v, sub in df.groupby("variant", sort=False):
+        sub = sub.set_index("path")
+        row = {"shock": shock.name, "factor": name, "factor_set": shock.factors,
+               "move": shock.move, "as_of": str(as_of.date()), "currency": currency,
+               "variant": v, "n_paths": len(sub),
+               "immediate_return": float(sub["return_1d"].median())}
+        for m in (30, 90):
+            c = f"return_{m}d"
+            if c in sub:
+                for q in (5, 50, 95):
+                    row[f"return_{m}d_p{q:02d}"] = float(np.percentile(sub[c], q))
+                if v != cfg.name:
+                    row[f"strategy_minus_this_{m}d_p50"] = float(
+                        np.median(strat[c] - sub[c].reindex(strat.index)))
+        fired_now, probs = [], {}
+        for c in [c for c in sub.columns if c.startswith("fire_day_")]:
+            d = sub[c].to_numpy()
+            if np.all(np.isnan(d)):
+                continue
+            t = c[len("fire_day_"):]
+            if np.nanmin(d) <= shock_day and (d <= shock_day).all():
+                fired_now.append(t)
+            n_f = int(np.sum(~np.isnan(d)))
+            lo, hi = wilson_interval(n_f, len(d))
+            probs[f"p_fire_{t}"] = n_f / len(d)
+            probs[f"p_fire_{t}_wilson_low"] = lo
+            probs[f"p_fire_{t}_wilson_high"] = hi
+        row["triggers_on_shock_day"] = "; ".join(fired_now)
+        row.update(probs)
+        rows.append(row)
+    return rows
 
 
 # ------------------------------------------------------------------------------------ tree
