@@ -84,9 +84,24 @@ def run_stress(cfg, out: Path, *, scheduler: str | None = None, chunk: int | Non
     from engine.errors import DataQuality
 
     t0 = time.perf_counter()
-    variants = variant_params(cfg)
-    cols = _columns(variants)
-    sc = validate_stress(cfg.stress, file=cfg.file, assets=cols)
+    if cfg.strategy_kind == "core_satellite":
+        variants = variant_params(cfg)
+        cols = _columns(variants)
+    else:
+        # Any strategy replays the historical windows through flowbt backtest's machinery;
+        # paths (shocks, Monte Carlo, the tree) need the core_satellite fast path.
+        variants, cols = {}, []
+        paths = [s for s in validate_stress(cfg.stress, file=cfg.file).sections
+                 if s != "windows"]
+        if paths:
+            from engine.errors import ConfigError
+
+            raise ConfigError("stress.sections", paths,
+                              f"a {cfg.strategy_kind} strategy runs the historical windows "
+                              "only (shocks, Monte Carlo and the tree simulate paths through "
+                              "the core_satellite fast path); set stress.sections = "
+                              "[\"windows\"]", file=cfg.file)
+    sc = validate_stress(cfg.stress, file=cfg.file, assets=cols or None)
     sim = _sim(cfg)
     prep = prepare(cfg)
     quality = DataQuality()
