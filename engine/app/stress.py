@@ -24,6 +24,8 @@ example: examples/stress_core_satellite.toml) and writes to ``DIR``:
 Monte Carlo paths run in chunks through engine/app/scale.py (in process by default; Dask with
 ``--scheduler``); each chunk is written to ``DIR/chunks/montecarlo/`` as it finishes and a
 rerun resumes from them (a fingerprint of config, data and chunking guards the directory).
+Each shock's continuation paths and each scenario branch's paths run the same way, in
+``DIR/chunks/shock_<k>/`` and ``DIR/chunks/branch_<b>/``.
 """
 
 from __future__ import annotations
@@ -47,8 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Dask scheduler address (tcp://HOST:PORT), or 'local' for a local "
                              "cluster; default: in process")
     parser.add_argument("--chunk", type=int, default=None,
-                        help="Monte Carlo paths per chunk (default [stress.montecarlo] "
-                             "chunk_paths)")
+                        help="paths per chunk of the Monte Carlo, each shock and each "
+                             "scenario branch (default [stress.montecarlo] chunk_paths)")
 
 
 def _sim(cfg) -> dict:
@@ -142,7 +144,8 @@ def _run_in(rd, cfg, out: Path, sc, sim, prep, quality, variants, cols, schedule
             table.to_csv(rd.path("windows.csv"), index=False)
         elif name == "shocks":
             table, betas = sec.run_shocks(cfg, sc, prep, variants, cols, sim, sample, block,
-                                          quality)
+                                          quality, out=out, chunk=chunk, scheduler=scheduler,
+                                          progress=progress)
             table.to_csv(rd.path("shocks.csv"), index=False)
             betas.to_csv(rd.path("shock_betas.csv"), index=False)
         elif name == "montecarlo":
@@ -153,7 +156,8 @@ def _run_in(rd, cfg, out: Path, sc, sim, prep, quality, variants, cols, schedule
                                     scheduler=scheduler, chunk=chunk, progress=progress)
             info["montecarlo"] = mc
         else:
-            table = sec.run_tree(cfg, sc, prep, variants, cols, sim, sample, block)
+            table = sec.run_tree(cfg, sc, prep, variants, cols, sim, sample, block, out=out,
+                                 chunk=chunk, scheduler=scheduler, progress=progress)
             table.to_csv(rd.path("scenarios.csv"), index=False)
         info["seconds"][name] = round(time.perf_counter() - t, 3)
     prices = prep.market.prices

@@ -6,6 +6,7 @@ path (``engine.app.stress_paths``), and returns the table the command writes.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -124,6 +125,38 @@ def fan_table(frame: pd.DataFrame, value_cols: list[str], days, dates) -> pd.Dat
     return pd.concat(rows, ignore_index=True)
 
 
+def run_paths(key: str, n_paths: int, shared: dict, *, out: Path | None = None,
+              chunk: int | None = None, scheduler=None, progress=None, fp_parts=(),
+              **kwargs) -> pd.DataFrame:
+    """``mc_chunk`` over paths ``0..n_paths-1``: in memory, or chunked and resumable.
+
+    With ``out``, the paths run in chunks of ``chunk`` through engine/app/scale.py into
+    ``out/chunks/<key>/`` (fingerprinted by ``fp_parts`` and everything passed here), so an
+    interrupted shock or scenario branch resumes like the Monte Carlo; results do not depend
+    on the chunking (each path has its own seed).
+    """
+    from engine.app.scale import run_chunks
+    from engine.app.stress import fingerprint
+    from engine.app.stress_paths import mc_chunk
+
+    if out is None:
+        return mc_chunk(0, n_paths, **shared, **kwargs)
+    chunk = int(chunk or n_paths)
+    tasks = [(f"paths_{lo:07d}", (lo, min(lo + chunk, n_paths)))
+             for lo in range(0, n_paths, chunk)]
+    def plain(d: dict) -> dict:
+        return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in d.items()}
+
+    fp = fingerprint(key, n_paths, chunk, list(fp_parts), plain(kwargs),
+                     plain({k: v for k, v in shared.items() if k not in ("returns", "variants")}),
+                     repr(shared["variants"]),
+                     hashlib.sha256(np.ascontiguousarray(shared["returns"])).hexdigest())
+    paths = run_chunks(mc_chunk, tasks, Path(out) / "chunks" / key, scheduler=scheduler,
+                       shared={**shared, **kwargs}, progress=progress, fingerprint=fp,
+                       command="stress")
+    return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+
+
 # --------------------------------------------------------------------------------- windows
 def run_windows(cfg, sc, quality: DataQuality) -> pd.DataFrame:
     """Every window on the full history (proxies spliced where declared)."""
@@ -235,10 +268,19 @@ def _factor_frame(shock, prices: pd.DataFrame) -> tuple[pd.DataFrame, str]:
 
 
 def run_shocks(cfg, sc, prep, variants, cols, sim, rets, block,
-               quality: DataQuality | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every shock: betas, propagated moves, continuation paths through the strategy."""
-    from engine.app.stress_paths import mc_chunk
+               quality: DataQuality | None = None, *, out: Path | None = None,
+               chunk: int | None = None, scheduler=None,
+               progress=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every shock: betas, propagated moves, continuation paths through the strategy.
+
+    With ``out``, each shock's paths run chunked and resumable in
+    ``out/chunks/shock_<k>/`` (:func:`run_paths`; ``chunk`` default
+    ``[stress.montecarlo] chunk_paths``).
+    """
     from engine.stress.shocks import ols_betas, propagate
+
+    runner = dict(out=out, chunk=chunk or sc.montecarlo.chunk_paths, scheduler=scheduler,
+                  progress=progress, fp_parts=(cfg.hash, sc.seed, block))
 
     prices = prep.market.prices
     quality = DataQuality() if quality is None else quality
@@ -252,7 +294,7 @@ def run_shocks(cfg, sc, prep, variants, cols, sim, rets, block,
         hist = hist.iloc[-(shock.lookback_days + 1):]
         if shock.factor in FX_FACTORS:
             rows += _fx_shock(cfg, k, shock, prices, hist, as_of, variants, cols, sim, rets,
-                              block, sc.seed, quality, beta_rows)
+                              block, sc.seed, quality, beta_rows, runner)
             continue
         y = hist.pct_change(fill_method=None).iloc[1:]
         if shock.factors == "ff5":
@@ -279,14 +321,15 @@ def run_shocks(cfg, sc, prep, variants, cols, sim, rets, block,
         shared = _shared(rets, hist.iloc[-1], cols, as_of, horizon, block, sc.seed, variants,
                          sim)
         marks = tuple(m for m in (1, 30, 90, shock.horizon_days) if m <= shock.horizon_days)
-        df = mc_chunk(0, shock.n_paths, **shared, first_day=moves.to_numpy(np.float64),
-                      lead_in_days=lead, stream=SHOCK_STREAM + k, marks=tuple(sorted(set(marks))))
+        df = run_paths(f"shock_{k:03d}", shock.n_paths, shared, **runner,
+                       first_day=moves.to_numpy(np.float64), lead_in_days=lead,
+                       stream=SHOCK_STREAM + k, marks=tuple(sorted(set(marks))))
         rows += _shock_rows(cfg, shock, name, as_of, df, lead + 1, "USD")
     return pd.DataFrame(rows), pd.DataFrame(beta_rows)
 
 
 def _fx_shock(cfg, k, shock, prices, hist, as_of, variants, cols, sim, rets, block, seed,
-              quality, beta_rows) -> list[dict]:
+              quality, beta_rows, runner) -> list[dict]:
     """A USD/KRW shock for a KRW-based investor holding the USD portfolio unhedged.
 
     The KRW value of a USD asset is its USD price times the rate (engine.fx), so its beta on
@@ -297,7 +340,6 @@ def _fx_shock(cfg, k, shock, prices, hist, as_of, variants, cols, sim, rets, blo
     continuation keeps their co-movement. Outcomes are in KRW (per day 0's USD).
     """
     import datasets
-    from engine.app.stress_paths import mc_chunk
     from engine.fx import align_fx
 
     fx = align_fx(datasets.load_usdkrw(), prices.index, quality)
@@ -323,8 +365,9 @@ def _fx_shock(cfg, k, shock, prices, hist, as_of, variants, cols, sim, rets, blo
                      variants, sim)
     marks = tuple(sorted({m for m in (1, 30, 90, shock.horizon_days)
                           if m <= shock.horizon_days}))
-    df = mc_chunk(0, shock.n_paths, **shared, first_day=first_day, lead_in_days=lead,
-                  stream=SHOCK_STREAM + k, marks=marks, fx_column=len(fcols) - 1)
+    df = run_paths(f"shock_{k:03d}", shock.n_paths, shared, **runner, first_day=first_day,
+                   lead_in_days=lead, stream=SHOCK_STREAM + k, marks=marks,
+                   fx_column=len(fcols) - 1)
     return _shock_rows(cfg, shock, FX_COLUMN, as_of, df, lead + 1, "KRW")
 
 
@@ -378,9 +421,14 @@ def _group_vector(spec: dict, groups: dict, cols: list[str], default: float) -> 
     return out
 
 
-def run_tree(cfg, sc, prep, variants, cols, sim, rets, block) -> pd.DataFrame:
-    """Every branch's paths through its response allocation and the benchmarks; the mixture."""
-    from engine.app.stress_paths import mc_chunk, variant_params
+def run_tree(cfg, sc, prep, variants, cols, sim, rets, block, *, out: Path | None = None,
+             chunk: int | None = None, scheduler=None, progress=None) -> pd.DataFrame:
+    """Every branch's paths through its response allocation and the benchmarks; the mixture.
+
+    With ``out``, each branch's paths run chunked and resumable in ``out/chunks/branch_<b>/``
+    (:func:`run_paths`).
+    """
+    from engine.app.stress_paths import variant_params
     from engine.stress.tree import mixture, tree_table
 
     tree = sc.tree
@@ -402,8 +450,11 @@ def run_tree(cfg, sc, prep, variants, cols, sim, rets, block) -> pd.DataFrame:
         lead = sim["execution_lag_bars"] if sh is not None else 0
         shared = _shared(rets, prices.iloc[-1], bcols, prices.index[-1],
                          tree.horizon_days + lead, block, sc.seed, vs, sim)
-        samples[br.name] = mc_chunk(0, tree.n_paths, **shared, drift_mult=dm, vol_mult=vm,
-                                    first_day=sh, lead_in_days=lead, stream=TREE_STREAM + b)
+        samples[br.name] = run_paths(
+            f"branch_{b:03d}", tree.n_paths, shared, out=out,
+            chunk=chunk or sc.montecarlo.chunk_paths, scheduler=scheduler, progress=progress,
+            fp_parts=(cfg.hash, sc.seed, block), drift_mult=dm, vol_mult=vm, first_day=sh,
+            lead_in_days=lead, stream=TREE_STREAM + b)
         probs[br.name] = br.probability
     mix = mixture(samples, probs)
     benches = [b for b in cfg.simulation.benchmarks]
