@@ -101,9 +101,9 @@ def child(mode: str, args) -> dict:
         parts = parts[-len(times):]  # the timed runs (median_time's warm-up run, if any, first)
         return {"mode": mode, "paths": args.paths, "s": t, "times": times, "warmup_s": warm,
                 "chunks": len(tasks), "rows": len(frame),
-                "start_method": scale.LOCAL_START_METHOD,
+                "start_method": parts[0].get("start_method"),
                 "parts": {k: float(np.median([p.get(k, np.nan) for p in parts]))
-                          for k in parts[0]},
+                          for k in parts[0] if k != "start_method"},
                 "final_value_mean": float(frame["final_value"].mean())}
     if mode == "mc_dask2_warm":
         # An existing cluster (what --scheduler tcp://... uses): started and warmed outside the
@@ -139,7 +139,7 @@ def child(mode: str, args) -> dict:
                 "warmup_s": warm, "cluster_start_s": start, "chunks": len(tasks),
                 "start_method": "spawn",
                 "parts": {k: float(np.median([p.get(k, np.nan) for p in parts]))
-                          for k in parts[0]}}
+                          for k in parts[0] if k != "start_method"}}
     if mode == "mc_backtest":
         return _child_backtest(args)
     if mode == "cli":

@@ -11,7 +11,7 @@ fingerprint into the same directory is refused, so stale chunks are never mixed 
   (deterministic, no extra dependency).
 * ``scheduler="local"``: a ``dask.distributed.LocalCluster`` with ``n_workers`` single-threaded
   worker processes (one per core) is started for the run. Where the OS allows it (Linux,
-  macOS) the workers are forked from this process (:data:`LOCAL_START_METHOD`) instead of
+  macOS) the workers are forked from this process (:func:`local_start_method`) instead of
   spawned: a spawned worker re-imports vectorbt, pandas and the engine (about 3-5 s per worker
   on the 2-core reference machine) and reloads every numba kernel from the cache, which cost
   the 10,000-path Monte Carlo 3.6x its in-process time; a forked worker starts with all of
@@ -42,9 +42,27 @@ FINGERPRINT_FILE = "FINGERPRINT"
 
 #: How ``scheduler="local"`` starts its worker processes (``distributed.worker.
 #: multiprocessing-method``): ``fork`` where available -- the workers inherit the imported
-#: modules and compiled kernels -- else ``spawn``. The chunk functions start no threads of
-#: their own and run no ``parallel=True`` kernel before the fork, so forking is safe here.
+#: modules and compiled kernels -- else ``spawn``. See :func:`local_start_method` for when a
+#: fork is not safe and ``spawn`` is used anyway.
 LOCAL_START_METHOD = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def local_start_method() -> str:
+    """:data:`LOCAL_START_METHOD`, unless this process has launched numba's OpenMP or TBB
+    thread pool (a ``parallel=True`` kernel ran, e.g. a flow signal): GNU OpenMP does not
+    survive a fork and TBB must not be forked from a non-main thread (numba's threading-layer
+    notes; Dask forks from its event-loop thread), so the workers are then spawned.
+    """
+    if LOCAL_START_METHOD != "fork":
+        return LOCAL_START_METHOD
+    try:
+        from numba.np.ufunc import parallel
+    except ImportError:  # pragma: no cover - numba is a dependency
+        return LOCAL_START_METHOD
+    if getattr(parallel, "_is_initialized", False) and \
+            getattr(parallel, "_threading_layer", None) in ("omp", "tbb"):
+        return "spawn"
+    return LOCAL_START_METHOD
 
 
 def chunk_path(out_dir: Path, key: str) -> Path:
@@ -98,8 +116,9 @@ def run_chunks(
     timings : dict, optional
         Filled with seconds spent: ``tasks`` (running and writing the chunks); on Dask also
         ``cluster_start`` (starting the local cluster or connecting), ``scatter`` (shipping
-        ``shared`` to every worker), ``close``, and for a forked local cluster
-        ``in_process`` (its first chunk, run here before the fork).
+        ``shared`` to every worker), ``close``, ``start_method`` (a local cluster's: ``fork``
+        or ``spawn``) and for a forked local cluster ``in_process`` (its first chunk, run
+        here before the fork).
 
     Raises
     ------
@@ -118,7 +137,8 @@ def run_chunks(
     total, done = len(tasks), len(tasks) - len(todo)
     timings = {} if timings is None else timings
     t0 = time.perf_counter()
-    if scheduler is None or (scheduler == "local" and LOCAL_START_METHOD == "fork" and todo):
+    method = local_start_method() if scheduler == "local" else None
+    if scheduler is None or (method == "fork" and todo):
         # In process; before forking a local cluster, its first task runs here: that loads
         # every numba kernel the tasks use into this process, so the forked workers inherit
         # them (a worker forked cold loaded them itself at ~10 s, and its later chunks ran
@@ -135,7 +155,7 @@ def run_chunks(
         timings["tasks"] = timings.pop("in_process")
     elif todo:
         done = _run_dask(fn, todo, out_dir, scheduler, shared, n_workers, progress, done, total,
-                         timings)
+                         timings, method)
     return [chunk_path(out_dir, k) for k in keys]
 
 
@@ -158,15 +178,15 @@ def claim_dir(out_dir: Path, fingerprint: str, command: str = "sweep") -> None:
 
 
 def _run_dask(fn, todo, out_dir, scheduler, shared, n_workers, progress, done, total,
-              timings) -> int:
+              timings, method) -> int:
     import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
     t0 = time.perf_counter()
     cluster = None
     if scheduler == "local":
-        with dask.config.set({"distributed.worker.multiprocessing-method":
-                              LOCAL_START_METHOD}):
+        timings["start_method"] = method
+        with dask.config.set({"distributed.worker.multiprocessing-method": method}):
             cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None)
         client = Client(cluster)

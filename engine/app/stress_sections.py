@@ -106,7 +106,8 @@ def run_montecarlo(cfg, sc, prep, variants, cols, sim, rets, block, out: Path, *
     tp.to_csv(out / "trigger_probability.csv", index=False)
     return {"n_paths": mc.n_paths, "horizon_days": mc.horizon_days, "chunk_paths": chunk,
             "n_chunks": len(tasks), "block_length_days": block, "fingerprint": fp,
-            "chunk_seconds": {k: round(v, 3) for k, v in timings.items()}}
+            "chunk_seconds": {k: round(v, 3) if isinstance(v, float) else v
+                              for k, v in timings.items()}}
 
 
 def fan_table(frame: pd.DataFrame, value_cols: list[str], days, dates) -> pd.DataFrame:

@@ -67,13 +67,12 @@ def _read_mark(lo: int, hi: int, *, scale: float) -> pd.DataFrame:
 
 
 def test_local_cluster_workers_start_from_this_process(tmp_path):
-    """scheduler="local" forks its workers (no re-import, no numba cache reload) and reports
-    where its time went."""
+    """scheduler="local" forks its workers (no re-import, no numba cache reload) unless this
+    process has started numba's OpenMP / TBB pool, and reports where its time went."""
     pytest.importorskip("dask.distributed")
-    from engine.app.scale import LOCAL_START_METHOD
+    from engine.app.scale import local_start_method
 
-    if LOCAL_START_METHOD != "fork":
-        pytest.skip("this OS cannot fork")
+    method = local_start_method()
     _PARENT_STATE["mark"] = "set in the parent"
     try:
         timings: dict = {}
@@ -83,10 +82,29 @@ def test_local_cluster_workers_start_from_this_process(tmp_path):
     finally:
         _PARENT_STATE["mark"] = "default"
     frames = [pd.read_parquet(p) for p in paths]
-    assert all((f["mark"] == "set in the parent").all() for f in frames)
     np.testing.assert_array_equal(frames[2]["x"], [4.0, 6.0, 8.0])
-    assert set(timings) == {"in_process", "cluster_start", "scatter", "tasks", "close"}
-    assert all(v >= 0 for v in timings.values())
+    assert timings["start_method"] == method
+    if method == "fork":  # the first chunk ran here, the others in forked workers
+        assert all((f["mark"] == "set in the parent").all() for f in frames)
+        assert set(timings) == {"in_process", "cluster_start", "scatter", "tasks", "close",
+                                "start_method"}
+    else:  # spawned workers re-import this module
+        assert all((f["mark"] == "default").all() for f in frames)
+        assert set(timings) == {"cluster_start", "scatter", "tasks", "close", "start_method"}
+
+
+def test_no_fork_after_numba_started_an_openmp_or_tbb_pool(monkeypatch):
+    from numba.np.ufunc import parallel
+
+    from engine.app import scale
+
+    monkeypatch.setattr(scale, "LOCAL_START_METHOD", "fork")
+    monkeypatch.setattr(parallel, "_is_initialized", False)
+    assert scale.local_start_method() == "fork"
+    monkeypatch.setattr(parallel, "_is_initialized", True)
+    for layer, want in (("omp", "spawn"), ("tbb", "spawn"), ("workqueue", "fork")):
+        monkeypatch.setattr(parallel, "_threading_layer", layer)
+        assert scale.local_start_method() == want, layer
 
 
 def test_refusal_names_the_command(tmp_path):
