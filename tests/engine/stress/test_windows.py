@@ -126,10 +126,11 @@ def test_kospi_windows_of_the_krx_strategy_match_the_index_prices(tmp_path):
     assert (strat["n_triggers"] > 0).all()  # the strategy decided inside both windows
 
 
-def test_paths_sections_are_refused_for_a_strategy_without_the_fast_path():
+def test_paths_sections_are_refused_for_a_strategy_without_the_fast_path(tmp_path):
     from engine.app.stress import run_stress
     from engine.errors import ConfigError
 
     cfg = load_config(KRX_CONFIG, overrides={"stress.sections": ["windows", "montecarlo"]})
     with pytest.raises(ConfigError, match=r"stress\.sections.*windows only"):
-        run_stress(cfg, ROOT / "never-written")
+        run_stress(cfg, tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # refused before anything is written
