@@ -360,15 +360,18 @@ def report(rows: list[dict], args) -> int:
                   "Peak RSS of workers is `RUSAGE_CHILDREN` of the benchmark child: an upper "
                   "bound, since Linux keeps a forked worker's pre-exec peak (the parent's "
                   "image).", "",
-                  "| mode | time (s) | variant-years/s | peak RSS, main (GB) | "
-                  "peak RSS, workers (GB, upper bound) | warm-up (s) |",
-                  "|---|---:|---:|---:|---:|---:|"]
+                  "| mode | time (s) | variant-years/s | x bare vectorbt | peak RSS, main (GB) | "
+                  "peak RSS, workers (GB, upper bound) | warm-up (s) | target |",
+                  "|---|---:|---:|---:|---:|---:|---:|---|"]
+        bare = next((r["sim_s"] for r in sw if r["mode"] == "bare"), None)
         for r in sw:
             vy = r["variants"] * r["bars"] / BARS_PER_YEAR / r["sim_s"]
             wk = r.get("workers_peak_rss_gb")
-            lines.append(f"| {names[r['mode']]} | {r['sim_s']:.2f} | {vy:,.0f} | "
+            x = "" if bare is None else f"{bare / r['sim_s']:.1f}x"
+            target = ">= 8x (issue 13)" if r["mode"] == "e2e" else ""
+            lines.append(f"| {names[r['mode']]} | {r['sim_s']:.2f} | {vy:,.0f} | {x} | "
                          f"{r['peak_rss_gb']:.2f} | {'' if wk is None else f'{wk:.2f}'} | "
-                         f"{r['warmup_s']:.2f} |")
+                         f"{r['warmup_s']:.2f} | {target} |")
         lines.append("")
     write_table(RESULTS, lines)
     return 0

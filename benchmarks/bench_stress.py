@@ -12,7 +12,10 @@ figures to read):
    on vectorbt), timed per path and scaled to 10,000. Parity first: the sample's equity from
    both paths agrees to 1e-9. Targets: >= 50x, < 15 s, peak RSS < 2 GB.
 2. **The same Monte Carlo on a 2-worker Dask LocalCluster** -- target within 1.5x of in
-   process; the per-chunk overhead is (Dask - in process) / chunks.
+   process: the cluster started in the run (``--scheduler local``, workers forked; and
+   spawned, as before, for comparison) and a cluster already running (``--scheduler
+   tcp://``), with the time split into cluster start-up, scatter, chunks and shut-down
+   (``run_chunks(timings=...)``) and the per-chunk overhead.
 3. **`flowbt stress examples/stress_core_satellite.toml` end to end, warm** (windows, shocks,
    10,000-path Monte Carlo, the tree; second of two runs in one child). Target < 60 s.
 4. **Sweep end to end** -- benchmarks/bench_simulation.py's 1,000-variant 30-year sweep: the
@@ -73,50 +76,70 @@ def child(mode: str, args) -> dict:
     from engine.app.scale import run_chunks
     from engine.app.stress_paths import mc_chunk
 
-    if mode in ("mc_inproc", "mc_inproc_all", "mc_dask2"):
+    if mode in ("mc_inproc", "mc_inproc_all", "mc_dask2", "mc_dask2_spawn"):
+        from engine.app import scale
+
+        if mode == "mc_dask2_spawn":  # the start method before forking (for comparison)
+            scale.LOCAL_START_METHOD = "spawn"
         _, _, shared = _setup(args.seed, strategy_only=mode != "mc_inproc_all")
         t0 = time.perf_counter()
         mc_chunk(0, 20, **shared)  # warm-up: numba cache load / compile, untimed
         warm = time.perf_counter() - t0
-        tasks = [(f"paths_{lo:07d}", (lo, min(lo + CHUNK, args.paths)))
-                 for lo in range(0, args.paths, CHUNK)]
-        scheduler = "local" if mode == "mc_dask2" else None
+        tasks = _tasks(args.paths)
+        scheduler = "local" if mode.startswith("mc_dask2") else None
+        parts: list[dict] = []
 
         def run():
             with tempfile.TemporaryDirectory() as d:
+                timings: dict = {}
                 paths = run_chunks(mc_chunk, tasks, d, scheduler=scheduler, n_workers=2,
-                                   shared=shared)
+                                   shared=shared, timings=timings)
+                parts.append(timings)
                 return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
 
         t, times, frame = median_time(run, args.repeats)
+        parts = parts[-len(times):]  # the timed runs (median_time's warm-up run, if any, first)
         return {"mode": mode, "paths": args.paths, "s": t, "times": times, "warmup_s": warm,
                 "chunks": len(tasks), "rows": len(frame),
+                "start_method": parts[0].get("start_method"),
+                "parts": {k: float(np.median([p.get(k, np.nan) for p in parts]))
+                          for k in parts[0] if k != "start_method"},
                 "final_value_mean": float(frame["final_value"].mean())}
     if mode == "mc_dask2_warm":
         # An existing cluster (what --scheduler tcp://... uses): started and warmed outside the
-        # timing, so the row shows the per-chunk cost of Dask itself.
+        # timing, so the row shows the per-chunk cost of Dask itself. Its workers are spawned
+        # (fresh interpreters, as `dask worker` processes are).
+        import dask
         from dask.distributed import Client, LocalCluster
 
         _, _, shared = _setup(args.seed, strategy_only=True)
-        tasks = [(f"paths_{lo:07d}", (lo, min(lo + CHUNK, args.paths)))
-                 for lo in range(0, args.paths, CHUNK)]
+        tasks = _tasks(args.paths)
         t0 = time.perf_counter()
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+        with dask.config.set({"distributed.worker.multiprocessing-method": "spawn"}):
+            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+        with cluster, Client(cluster) as client:
             start = time.perf_counter() - t0
             for f in [client.submit(mc_chunk, 0, 20, pure=False, workers=[w], **shared)
                       for w in client.scheduler_info()["workers"]]:
-                f.result()  # warm each worker: imports and numba cache load
+                f.result()  # warm each worker
             warm = time.perf_counter() - t0 - start
+            parts = []
 
             def run():
                 with tempfile.TemporaryDirectory() as d:
+                    timings: dict = {}
                     run_chunks(mc_chunk, tasks, d, scheduler=cluster.scheduler_address,
-                               shared=shared)
+                               shared=shared, timings=timings)
+                    parts.append(timings)
 
             t, times, _ = median_time(run, args.repeats)
+        parts = parts[-len(times):]
         return {"mode": mode, "paths": args.paths, "s": t, "times": times,
-                "warmup_s": warm, "cluster_start_s": start, "chunks": len(tasks)}
+                "warmup_s": warm, "cluster_start_s": start, "chunks": len(tasks),
+                "start_method": "spawn",
+                "parts": {k: float(np.median([p.get(k, np.nan) for p in parts]))
+                          for k in parts[0] if k != "start_method"}}
     if mode == "mc_backtest":
         return _child_backtest(args)
     if mode == "cli":
@@ -131,6 +154,10 @@ def child(mode: str, args) -> dict:
         return {"mode": mode, "s": times[-1], "warmup_s": times[0],
                 "sections": info["seconds"]}
     raise ValueError(mode)
+
+
+def _tasks(n_paths: int) -> list[tuple[str, tuple[int, int]]]:
+    return [(f"paths_{lo:07d}", (lo, min(lo + CHUNK, n_paths))) for lo in range(0, n_paths, CHUNK)]
 
 
 def _child_backtest(args) -> dict:
@@ -191,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--paths", type=int, default=10_000)
     p.add_argument("--sample", type=int, default=20)
     p.add_argument("--modes", default="mc_backtest,mc_inproc,mc_inproc_all,mc_dask2,"
-                                      "mc_dask2_warm,cli,sweep")
+                                      "mc_dask2_spawn,mc_dask2_warm,cli,sweep")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -210,6 +237,56 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(rows[mode]), flush=True)
     report(rows, args)
     return 0
+
+
+def _dask_table(rows: dict, mc: dict, args) -> list[str]:
+    """The Dask rows: where the time goes (cluster start-up, scatter, chunks, shut-down)."""
+    runs = [(m, rows[m]) for m in ("mc_dask2", "mc_dask2_spawn", "mc_dask2_warm") if m in rows]
+    if not runs:
+        return []
+    n_chunks = runs[0][1]["chunks"]
+    names = {"mc_dask2": "`--scheduler local`: cluster started in the run, workers forked",
+             "mc_dask2_spawn": "cluster started in the run, workers spawned (before this "
+                               "change)",
+             "mc_dask2_warm": "cluster already running and warmed, workers spawned (as "
+                              "`--scheduler tcp://`)"}
+    out = [f"### Dask, 2 workers, {n_chunks} chunks of {CHUNK} paths (strategy only)", "",
+           "Start-up = starting the LocalCluster and connecting (0 on a running cluster: "
+           "its start and warm-up are in the note below the table); first chunk = the chunk "
+           "a forked cluster runs in this process before forking (loads the kernels the "
+           "workers inherit); scatter = shipping the shared context (returns, start prices, "
+           "variants) to every worker once; Dask chunks = submitting, computing and writing "
+           "the other chunks; close = shutting the cluster down; other = the rest of the "
+           "total (importing dask.distributed on the first run, reading the chunks back). "
+           "Per-chunk overhead = (2 x Dask chunks time - in-process time per chunk x chunks "
+           "on Dask) / chunks on Dask, with in process "
+           f"{mc['s']:.2f} s / {n_chunks}: the worker-seconds each chunk costs beyond its "
+           "in-process time (0 = perfect 2-way parallelism; on 2 cores shared with the "
+           "client, the scheduler and other jobs it includes their CPU).", "",
+           "| mode | total (s) | x in process | start-up (s) | first chunk (s) | scatter (s) | "
+           "Dask chunks (s) | close (s) | other (s) | per-chunk overhead (s) | peak RSS (GB) "
+           "| target |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    per = mc["s"] / n_chunks
+    for m, r in runs:
+        p = r.get("parts", {})
+        start = p.get("cluster_start", np.nan) if m != "mc_dask2_warm" else 0.0
+        first = p.get("in_process", 0.0)
+        n_dask = r["chunks"] - (1 if "in_process" in p else 0)
+        tasks = p.get("tasks", np.nan)
+        over = (2 * tasks - per * n_dask) / n_dask
+        other = r["s"] - sum(p.get(k, 0.0) for k in ("in_process", "scatter", "tasks", "close"))
+        other -= start
+        out.append(f"| {names[m]} | {r['s']:.2f} | {r['s'] / mc['s']:.2f}x | {start:.2f} | "
+                   f"{first:.2f} | {p.get('scatter', np.nan):.2f} | {tasks:.2f} | "
+                   f"{p.get('close', np.nan):.2f} | {other:.2f} | {over:.3f} | "
+                   f"{r['peak_rss_gb']:.2f} | {'within 1.5x' if m == 'mc_dask2' else ''} |")
+    dw = rows.get("mc_dask2_warm")
+    if dw:
+        out += ["", f"The running cluster took {dw['cluster_start_s']:.2f} s to start and "
+                f"{dw['warmup_s']:.2f} s for a 20-path chunk on each worker (imports, kernels) "
+                "before its timing began."]
+    return out + [""]
 
 
 def report(rows: dict, args) -> None:
@@ -237,25 +314,7 @@ def report(rows: dict, args) -> None:
             lines.append(f"| fast path, in process, strategy + 3 benchmarks (what `flowbt "
                          f"stress` runs) | {al['s']:.2f} | {args.paths / al['s']:,.0f} | "
                          f"| {al['peak_rss_gb']:.2f} | {al['warmup_s']:.2f} | |")
-        dk = rows.get("mc_dask2")
-        if dk:
-            over = (dk["s"] - mc["s"]) / dk["chunks"]
-            lines.append(f"| fast path, Dask LocalCluster, 2 workers (strategy; includes "
-                         f"cluster start) | {dk['s']:.2f} | {args.paths / dk['s']:,.0f} | "
-                         f"{dk['s'] / mc['s']:.2f}x of in process | {dk['peak_rss_gb']:.2f} | "
-                         f"{dk['warmup_s']:.2f} | within 1.5x of in process |")
-        dw = rows.get("mc_dask2_warm")
-        if dw:
-            lines.append(f"| fast path, running 2-worker cluster (started {dw['cluster_start_s']:.1f}"
-                         f" s and warmed {dw['warmup_s']:.1f} s before timing; as --scheduler "
-                         f"tcp://) | {dw['s']:.2f} | {args.paths / dw['s']:,.0f} | "
-                         f"{dw['s'] / mc['s']:.2f}x of in process | {dw['peak_rss_gb']:.2f} | | "
-                         "within 1.5x of in process |")
-        if dk:
-            lines += ["", f"Per-chunk overhead on Dask: (Dask - in process) / {dk['chunks']} "
-                      f"chunks = {over:.3f} s with the cluster started in the run"
-                      + (f", {(dw['s'] - mc['s']) / dw['chunks']:.3f} s on the running cluster"
-                         if dw else "") + "."]
+        lines += ["", *_dask_table(rows, mc, args)]
         lines += ["", f"The {bt['sample']} sampled paths on the fast path took "
                   f"{bt['fast_sample_s']:.3f} s in one chunk (fixed costs dominate at that "
                   "size).", ""]

@@ -64,6 +64,10 @@ class PathDecisions:
         ``fire_all[k][p]``: all fire positions of trigger k on path p.
     fire_value : list of list of ndarray
         The measured value at each of those fires (for the log's detail).
+    anchor_notes : list of list, one per trigger
+        ``anchor_notes[k][p]``: None, or ``(requested anchor date, text)`` where the
+        condition's anchor moved on path p (a NaN on the anchor session): logged as an
+        "anchor moved" row, as ``decide`` logs it.
     """
 
     params: CoreSatelliteParams
@@ -79,6 +83,7 @@ class PathDecisions:
     fire_pos: list[np.ndarray]
     fire_all: list[list[np.ndarray]]
     fire_value: list[list[np.ndarray]]
+    anchor_notes: list[list[tuple | None]] | None = None
 
     @property
     def n_paths(self) -> int:
@@ -107,6 +112,12 @@ class PathDecisions:
             if self.kind[r] == KIND_DRIFT:
                 events.append((int(self.pos[r]), 1, r, 0.0))
         events.sort()
+        # decide() lists the anchor notes (in trigger order) before the events, then sorts
+        # by date, stably: a note precedes the events of its own date.
+        for k, notes in enumerate(self.anchor_notes or []):
+            if notes[p] is not None:
+                d, text = notes[p]
+                rows.append((d, trig[k].name, "anchor moved", text))
         for q, typ, k, v in events:
             if typ == 0:
                 t = trig[k]
@@ -117,7 +128,7 @@ class PathDecisions:
                 rows.append((self.dates[q], "drift_band", "rebalance",
                              f"{self.assets[self.drift_asset[k]]} drifted "
                              f"{self.drift_dev[k]:+.4f} > {self.params.drift_band:g}"))
-        logf = pd.DataFrame(rows, columns=LOG_COLUMNS)
+        logf = pd.DataFrame(sorted(rows, key=lambda r: r[0]), columns=LOG_COLUMNS)
         logf["date"] = logf["date"].astype(self.dates.dtype)
         for c in LOG_COLUMNS[1:]:
             logf[c] = logf[c].astype("str")
@@ -128,10 +139,12 @@ class PathDecisions:
         return Decisions(self.weights(p), self.log(p))
 
     def n_events(self) -> np.ndarray:
-        """Log rows per path (trigger fires + drift rebalances), shape (P,)."""
+        """Log rows per path (anchor notes + trigger fires + drift rebalances), shape (P,)."""
         n = np.zeros(self.n_paths, dtype=np.int64)
         for fa in self.fire_all:
             n += np.array([len(x) for x in fa], dtype=np.int64)
+        for notes in self.anchor_notes or []:
+            n += np.array([x is not None for x in notes], dtype=np.int64)
         path_of_row = np.repeat(np.arange(self.n_paths), np.diff(self.ptr))
         return n + np.bincount(path_of_row[self.kind == KIND_DRIFT], minlength=self.n_paths)
 
@@ -199,7 +212,7 @@ def decide_paths(params: CoreSatelliteParams, prices: np.ndarray, columns: Seque
     assets = list(assets)
 
     # 1. Fire positions of each trigger on each path (data only, not portfolio state).
-    fire_all, fire_value, fire_first = [], [], []
+    fire_all, fire_value, fire_first, anchor_notes = [], [], [], []
     for trig in params.triggers:
         c = trig.condition
         if c.on != "asset":
@@ -210,8 +223,9 @@ def decide_paths(params: CoreSatelliteParams, prices: np.ndarray, columns: Seque
                            f"{sorted(col)}")
         key = ("measure", c.name, c.measure, c.window_bars, c.anchor)
         if key not in cache:
-            cache[key] = measures(c, prices[:, :, col[c.name]].T, dates)
-        m = cache[key]
+            cache[key] = measure_values(c, prices[:, :, col[c.name]].T, dates)
+        m, notes = cache[key]
+        anchor_notes.append(notes)
         hit = compare(c, m)
         fa = _fires(hit, trig.rearm)
         fire_all.append(fa)
@@ -281,4 +295,5 @@ def decide_paths(params: CoreSatelliteParams, prices: np.ndarray, columns: Seque
     return PathDecisions(params=params, assets=assets, dates=dates, targets=tgt, ptr=ptr,
                          pos=out_pos[keep], state=out_state[keep], kind=out_kind[keep],
                          drift_dev=out_dev[keep], drift_asset=out_asset[keep],
-                         fire_pos=fire_first, fire_all=fire_all, fire_value=fire_value)
+                         fire_pos=fire_first, fire_all=fire_all, fire_value=fire_value,
+                         anchor_notes=anchor_notes)

@@ -11,6 +11,9 @@ example: examples/stress_core_satellite.toml) and writes to ``DIR``:
   within the horizon; the betas (with standard errors and R²) that propagated each shock;
 * ``montecarlo.parquet`` -- one row per path and variant: CAGR, max drawdown, final value,
   total return, ``fire_day_<trigger>`` (days to the first fire, NaN = not within the horizon);
+* ``mc_fan.csv`` -- the fan chart: per variant and day (64 fixed days of the horizon), the
+  5/25/50/75/95th percentiles of portfolio value over all paths (each chunk keeps its paths'
+  values on those days, float32, so the percentiles are exact whatever the chunking);
 * ``mc_summary.csv`` -- percentiles, VaR / CVaR 95 / 99 per variant and metric;
 * ``trigger_probability.csv`` -- per trigger: probability of firing within the horizon, Wilson
   95 % interval, median days to fire;
@@ -21,6 +24,8 @@ example: examples/stress_core_satellite.toml) and writes to ``DIR``:
 Monte Carlo paths run in chunks through engine/app/scale.py (in process by default; Dask with
 ``--scheduler``); each chunk is written to ``DIR/chunks/montecarlo/`` as it finishes and a
 rerun resumes from them (a fingerprint of config, data and chunking guards the directory).
+Each shock's continuation paths and each scenario branch's paths run the same way, in
+``DIR/chunks/shock_<k>/`` and ``DIR/chunks/branch_<b>/``.
 """
 
 from __future__ import annotations
@@ -44,8 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Dask scheduler address (tcp://HOST:PORT), or 'local' for a local "
                              "cluster; default: in process")
     parser.add_argument("--chunk", type=int, default=None,
-                        help="Monte Carlo paths per chunk (default [stress.montecarlo] "
-                             "chunk_paths)")
+                        help="paths per chunk of the Monte Carlo, each shock and each "
+                             "scenario branch (default [stress.montecarlo] chunk_paths)")
 
 
 def _sim(cfg) -> dict:
@@ -81,9 +86,24 @@ def run_stress(cfg, out: Path, *, scheduler: str | None = None, chunk: int | Non
     from engine.errors import DataQuality
 
     t0 = time.perf_counter()
-    variants = variant_params(cfg)
-    cols = _columns(variants)
-    sc = validate_stress(cfg.stress, file=cfg.file, assets=cols)
+    if cfg.strategy_kind == "core_satellite":
+        variants = variant_params(cfg)
+        cols = _columns(variants)
+    else:
+        # Any strategy replays the historical windows through flowbt backtest's machinery;
+        # paths (shocks, Monte Carlo, the tree) need the core_satellite fast path.
+        variants, cols = {}, []
+        paths = [s for s in validate_stress(cfg.stress, file=cfg.file).sections
+                 if s != "windows"]
+        if paths:
+            from engine.errors import ConfigError
+
+            raise ConfigError("stress.sections", paths,
+                              f"a {cfg.strategy_kind} strategy runs the historical windows "
+                              "only (shocks, Monte Carlo and the tree simulate paths through "
+                              "the core_satellite fast path); set stress.sections = "
+                              "[\"windows\"]", file=cfg.file)
+    sc = validate_stress(cfg.stress, file=cfg.file, assets=cols or None)
     sim = _sim(cfg)
     prep = prepare(cfg)
     quality = DataQuality()
@@ -124,17 +144,20 @@ def _run_in(rd, cfg, out: Path, sc, sim, prep, quality, variants, cols, schedule
             table.to_csv(rd.path("windows.csv"), index=False)
         elif name == "shocks":
             table, betas = sec.run_shocks(cfg, sc, prep, variants, cols, sim, sample, block,
-                                          quality)
+                                          quality, out=out, chunk=chunk, scheduler=scheduler,
+                                          progress=progress)
             table.to_csv(rd.path("shocks.csv"), index=False)
             betas.to_csv(rd.path("shock_betas.csv"), index=False)
         elif name == "montecarlo":
-            for f in ("montecarlo.parquet", "mc_summary.csv", "trigger_probability.csv"):
+            for f in ("montecarlo.parquet", "mc_fan.csv", "mc_summary.csv",
+                      "trigger_probability.csv"):
                 rd.path(f)  # written by run_montecarlo into out
             mc = sec.run_montecarlo(cfg, sc, prep, variants, cols, sim, sample, block, out,
                                     scheduler=scheduler, chunk=chunk, progress=progress)
             info["montecarlo"] = mc
         else:
-            table = sec.run_tree(cfg, sc, prep, variants, cols, sim, sample, block)
+            table = sec.run_tree(cfg, sc, prep, variants, cols, sim, sample, block, out=out,
+                                 chunk=chunk, scheduler=scheduler, progress=progress)
             table.to_csv(rd.path("scenarios.csv"), index=False)
         info["seconds"][name] = round(time.perf_counter() - t, 3)
     prices = prep.market.prices

@@ -26,7 +26,8 @@ examples/stress_core_satellite.toml)::
 
     [[stress.shocks]]
     name = "sp500_down_7pct"
-    factor = "VOO"                           # an asset / index / "TNX_bp" / an FF5 factor
+    factor = "VOO"                           # an asset / index / "TNX_bp" / an FF5 factor /
+                                             #   "USD/KRW" (KRW investor: beta 1, KRW returns)
     factors = "etf"                          # "etf" (asset and index returns, 10-year yield
                                              #   changes in bp) or "ff5" (Fama-French 5 + Mom)
     move = -0.07                             # fraction (bp for TNX_bp)

@@ -22,7 +22,12 @@ import pandas as pd
 from engine.errors import ConfigError
 from engine.market import CASH
 
-__all__ = ["mc_chunk", "path_dates", "run_variants", "variant_params"]
+__all__ = ["fan_column", "mc_chunk", "path_dates", "run_variants", "variant_params"]
+
+
+def fan_column(day: int) -> str:
+    """Chunk column of the paths' value at the close of ``day`` (fan chart)."""
+    return f"value_d{int(day):04d}"
 
 
 def variant_params(cfg, sleeves: dict | None = None) -> dict:
@@ -93,13 +98,22 @@ def mc_chunk(lo: int, hi: int, *, returns: np.ndarray, start_prices: np.ndarray,
              columns: list[str], last_date: str, horizon: int, block_length: float, seed: int,
              variants: dict, sim: dict, drift_mult=None, vol_mult=None,
              first_day=None, lead_in_days: int = 0, stream: int | None = None,
-             marks: tuple[int, ...] = ()) -> pd.DataFrame:
+             marks: tuple[int, ...] = (), fan_days: tuple[int, ...] = (),
+             fx_column: int | None = None) -> pd.DataFrame:
     """Outcomes of paths ``lo..hi-1`` for every variant: one row per path and variant.
 
     Columns: path, variant, cagr, max_drawdown, final_value, total_return, and for each
     trigger of the variant ``fire_day_<trigger>`` (days from the start to its first fire,
     NaN = did not fire within the horizon); with ``marks``, ``return_<m>d`` = equity ``m`` days
-    after day ``lead_in_days`` over equity on that day, minus 1 (a shock's 1/30/90-day returns).
+    after day ``lead_in_days`` over equity on that day, minus 1 (a shock's 1/30/90-day returns);
+    with ``fan_days``, ``value_d<day>`` = the portfolio value (currency) at the close of that
+    day, float32 (the fan chart's input: the run keeps its percentiles, mc_fan.csv).
+
+    ``fx_column``: the column of ``columns`` holding USD/KRW (KRW per USD, bootstrapped jointly
+    with the assets but held by no variant): the outcomes are then those of a KRW-based
+    investor, ``equity_usd[t] * X[t] / X[0]`` (KRW value in units of day 0's USD, so
+    ``init_cash`` stays the scale): every USD asset, cash included, moves with the rate one
+    for one (engine.fx, unhedged).
     """
     from engine.stress.montecarlo import bootstrap_paths, outcomes
 
@@ -109,6 +123,9 @@ def mc_chunk(lo: int, hi: int, *, returns: np.ndarray, start_prices: np.ndarray,
                              lead_in_days=lead_in_days, stream=stream)
     dates = path_dates(pd.Timestamp(last_date), horizon)
     res = run_variants(variants, prices, columns, dates, sim)
+    if fx_column is not None:
+        fx = prices[:, :, fx_column] / prices[:, :1, fx_column]
+        res = {k: (eq * fx, d) for k, (eq, d) in res.items()}
     trig_names = sorted({t.name for p in variants.values() for t in p.triggers})
     frames = []
     for name, (eq, d) in res.items():
@@ -116,6 +133,8 @@ def mc_chunk(lo: int, hi: int, *, returns: np.ndarray, start_prices: np.ndarray,
         f = pd.DataFrame({"path": np.asarray(ids, dtype=np.int64), "variant": name, **o})
         for m in marks:
             f[f"return_{m}d"] = eq[:, lead_in_days + m] / eq[:, lead_in_days] - 1.0
+        for day in fan_days:
+            f[fan_column(day)] = eq[:, day].astype(np.float32)
         fired = {t.name: fp for t, fp in zip(d.params.triggers, d.fire_pos, strict=True)}
         for t in trig_names:
             fp = fired.get(t)

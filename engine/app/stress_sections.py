@@ -6,6 +6,7 @@ path (``engine.app.stress_paths``), and returns the table the command writes.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,11 @@ __all__ = ["return_sample", "run_montecarlo", "run_shocks", "run_tree", "run_win
 #: SHOCK_STREAM + k, branch b is TREE_STREAM + b.
 SHOCK_STREAM = 1_000
 TREE_STREAM = 2_000
+#: Shock factor names of the USD/KRW rate (KRW per USD): a shock on it is seen by a KRW-based
+#: investor holding the (USD) portfolio unhedged.
+FX_FACTORS = ("USDKRW", "USD/KRW")
+#: Column of the rate in the joint bootstrap sample of an FX shock.
+FX_COLUMN = "USDKRW"
 
 
 # ----------------------------------------------------------------------------- Monte Carlo
@@ -59,26 +65,34 @@ def _shared(rets: pd.DataFrame, start_prices: pd.Series, cols: list[str], last_d
 
 def run_montecarlo(cfg, sc, prep, variants, cols, sim, rets, block, out: Path, *,
                    scheduler=None, chunk=None, progress=None) -> dict:
-    """Chunks of paths through engine/app/scale.py; writes montecarlo.parquet, mc_summary.csv,
-    trigger_probability.csv; returns the run.json entry."""
+    """Chunks of paths through engine/app/scale.py; writes montecarlo.parquet, mc_fan.csv,
+    mc_summary.csv, trigger_probability.csv; returns the run.json entry."""
     from engine.app.runner import data_hash
     from engine.app.scale import run_chunks
     from engine.app.stress import fingerprint
-    from engine.app.stress_paths import mc_chunk
-    from engine.stress.montecarlo import summarize, trigger_probability
+    from engine.app.stress_paths import fan_column, mc_chunk, path_dates
+    from engine.stress.montecarlo import fan_days, summarize, trigger_probability
 
     mc = sc.montecarlo
     chunk = int(chunk or mc.chunk_paths)
     prices = prep.market.prices
     shared = _shared(rets, prices.iloc[-1], cols, prices.index[-1], mc.horizon_days, block,
                      sc.seed, variants, sim)
+    days = tuple(int(d) for d in fan_days(mc.horizon_days))
+    shared["fan_days"] = days
     tasks = [(f"paths_{lo:07d}", (lo, min(lo + chunk, mc.n_paths)))
              for lo in range(0, mc.n_paths, chunk)]
     fp = fingerprint("montecarlo", cfg.hash, data_hash(prices), mc.model_dump(mode="json"),
-                     chunk, block, sc.seed)
+                     chunk, block, sc.seed, {"fan_days": days})
+    timings: dict = {}
     paths = run_chunks(mc_chunk, tasks, out / "chunks" / "montecarlo", scheduler=scheduler,
-                       shared=shared, progress=progress, fingerprint=fp)
+                       shared=shared, progress=progress, fingerprint=fp, command="stress",
+                       timings=timings)
     frame = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    value_cols = [fan_column(d) for d in days]
+    fan_table(frame, value_cols, days, path_dates(prices.index[-1], mc.horizon_days)).to_csv(
+        out / "mc_fan.csv", index=False)
+    frame = frame.drop(columns=value_cols)
     frame.to_parquet(out / "montecarlo.parquet", index=False)
     summ = summarize(frame, ["cagr", "max_drawdown", "final_value", "total_return"],
                      init_cash=sim["init_cash"])
@@ -91,7 +105,57 @@ def run_montecarlo(cfg, sc, prep, variants, cols, sim, rets, block, out: Path, *
     tp.insert(2, "horizon_days", mc.horizon_days)
     tp.to_csv(out / "trigger_probability.csv", index=False)
     return {"n_paths": mc.n_paths, "horizon_days": mc.horizon_days, "chunk_paths": chunk,
-            "n_chunks": len(tasks), "block_length_days": block, "fingerprint": fp}
+            "n_chunks": len(tasks), "block_length_days": block, "fingerprint": fp,
+            "chunk_seconds": {k: round(v, 3) if isinstance(v, float) else v
+                              for k, v in timings.items()}}
+
+
+def fan_table(frame: pd.DataFrame, value_cols: list[str], days, dates) -> pd.DataFrame:
+    """``mc_fan.csv``: per variant and kept day, the 5/25/50/75/95th percentiles of the
+    portfolio value over every path (columns variant, day, date, n_paths, p05 .. p95)."""
+    from engine.stress.montecarlo import FAN_PERCENTILES, fan_quantiles
+
+    rows = []
+    for v, sub in frame.groupby("variant", sort=False):
+        q = fan_quantiles(sub[value_cols].to_numpy())
+        f = pd.DataFrame({"variant": v, "day": list(days),
+                          "date": [str(dates[d].date()) for d in days], "n_paths": len(sub)})
+        for i, p in enumerate(FAN_PERCENTILES):
+            f[f"p{p:02d}"] = q[i]
+        rows.append(f)
+    return pd.concat(rows, ignore_index=True)
+
+
+def run_paths(key: str, n_paths: int, shared: dict, *, out: Path | None = None,
+              chunk: int | None = None, scheduler=None, progress=None, fp_parts=(),
+              **kwargs) -> pd.DataFrame:
+    """``mc_chunk`` over paths ``0..n_paths-1``: in memory, or chunked and resumable.
+
+    With ``out``, the paths run in chunks of ``chunk`` through engine/app/scale.py into
+    ``out/chunks/<key>/`` (fingerprinted by ``fp_parts`` and everything passed here), so an
+    interrupted shock or scenario branch resumes like the Monte Carlo; results do not depend
+    on the chunking (each path has its own seed).
+    """
+    from engine.app.scale import run_chunks
+    from engine.app.stress import fingerprint
+    from engine.app.stress_paths import mc_chunk
+
+    if out is None:
+        return mc_chunk(0, n_paths, **shared, **kwargs)
+    chunk = int(chunk or n_paths)
+    tasks = [(f"paths_{lo:07d}", (lo, min(lo + chunk, n_paths)))
+             for lo in range(0, n_paths, chunk)]
+    def plain(d: dict) -> dict:
+        return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in d.items()}
+
+    fp = fingerprint(key, n_paths, chunk, list(fp_parts), plain(kwargs),
+                     plain({k: v for k, v in shared.items() if k not in ("returns", "variants")}),
+                     repr(shared["variants"]),
+                     hashlib.sha256(np.ascontiguousarray(shared["returns"])).hexdigest())
+    paths = run_chunks(mc_chunk, tasks, Path(out) / "chunks" / key, scheduler=scheduler,
+                       shared={**shared, **kwargs}, progress=progress, fingerprint=fp,
+                       command="stress")
+    return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
 
 
 # --------------------------------------------------------------------------------- windows
@@ -205,11 +269,19 @@ def _factor_frame(shock, prices: pd.DataFrame) -> tuple[pd.DataFrame, str]:
 
 
 def run_shocks(cfg, sc, prep, variants, cols, sim, rets, block,
-               quality: DataQuality | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every shock: betas, propagated moves, continuation paths through the strategy."""
-    from engine.app.stress_paths import mc_chunk
-    from engine.stress.montecarlo import wilson_interval
+               quality: DataQuality | None = None, *, out: Path | None = None,
+               chunk: int | None = None, scheduler=None,
+               progress=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every shock: betas, propagated moves, continuation paths through the strategy.
+
+    With ``out``, each shock's paths run chunked and resumable in
+    ``out/chunks/shock_<k>/`` (:func:`run_paths`; ``chunk`` default
+    ``[stress.montecarlo] chunk_paths``).
+    """
     from engine.stress.shocks import ols_betas, propagate
+
+    runner = dict(out=out, chunk=chunk or sc.montecarlo.chunk_paths, scheduler=scheduler,
+                  progress=progress, fp_parts=(cfg.hash, sc.seed, block))
 
     prices = prep.market.prices
     quality = DataQuality() if quality is None else quality
@@ -221,6 +293,10 @@ def run_shocks(cfg, sc, prep, variants, cols, sim, rets, block,
             raise ConfigError(f"stress.shocks.{k}.lookback_days", shock.lookback_days,
                               f"only {len(hist) - 1} sessions of returns before {as_of.date()}")
         hist = hist.iloc[-(shock.lookback_days + 1):]
+        if shock.factor in FX_FACTORS:
+            rows += _fx_shock(cfg, k, shock, prices, hist, as_of, variants, cols, sim, rets,
+                              block, sc.seed, quality, beta_rows, runner)
+            continue
         y = hist.pct_change(fill_method=None).iloc[1:]
         if shock.factors == "ff5":
             from datasets.factors import load_ff5_daily_pct
@@ -239,46 +315,100 @@ def run_shocks(cfg, sc, prep, variants, cols, sim, rets, block,
                               "se": betas.loc[a, f"se_{name}"], "r2": betas.loc[a, "r2"],
                               "n_obs": int(betas.loc[a, "n_obs"]),
                               "n_dropped": int(betas.loc[a, "n_dropped"]),
-                              "lookback_end": str(as_of.date()), "move": moves[a]})
+                              "lookback_end": str(as_of.date()), "move": moves[a],
+                              "basis": "OLS over the lookback"})
         lead = sim["execution_lag_bars"]
         horizon = lead + shock.horizon_days
         shared = _shared(rets, hist.iloc[-1], cols, as_of, horizon, block, sc.seed, variants,
                          sim)
         marks = tuple(m for m in (1, 30, 90, shock.horizon_days) if m <= shock.horizon_days)
-        df = mc_chunk(0, shock.n_paths, **shared, first_day=moves.to_numpy(np.float64),
-                      lead_in_days=lead, stream=SHOCK_STREAM + k, marks=tuple(sorted(set(marks))))
-        shock_day = lead + 1
-        strat = df[df["variant"] == cfg.name].set_index("path")
-        for v, sub in df.groupby("variant", sort=False):
-            sub = sub.set_index("path")
-            row = {"shock": shock.name, "factor": name, "factor_set": shock.factors,
-                   "move": shock.move, "as_of": str(as_of.date()), "variant": v,
-                   "n_paths": len(sub), "immediate_return": float(sub["return_1d"].median())}
-            for m in (30, 90):
-                c = f"return_{m}d"
-                if c in sub:
-                    for q in (5, 50, 95):
-                        row[f"return_{m}d_p{q:02d}"] = float(np.percentile(sub[c], q))
-                    if v != cfg.name:
-                        row[f"strategy_minus_this_{m}d_p50"] = float(
-                            np.median(strat[c] - sub[c].reindex(strat.index)))
-            fired_now, probs = [], {}
-            for c in [c for c in sub.columns if c.startswith("fire_day_")]:
-                d = sub[c].to_numpy()
-                if np.all(np.isnan(d)):
-                    continue
-                t = c[len("fire_day_"):]
-                if np.nanmin(d) <= shock_day and (d <= shock_day).all():
-                    fired_now.append(t)
-                n_f = int(np.sum(~np.isnan(d)))
-                lo, hi = wilson_interval(n_f, len(d))
-                probs[f"p_fire_{t}"] = n_f / len(d)
-                probs[f"p_fire_{t}_wilson_low"] = lo
-                probs[f"p_fire_{t}_wilson_high"] = hi
-            row["triggers_on_shock_day"] = "; ".join(fired_now)
-            row.update(probs)
-            rows.append(row)
+        df = run_paths(f"shock_{k:03d}", shock.n_paths, shared, **runner,
+                       first_day=moves.to_numpy(np.float64), lead_in_days=lead,
+                       stream=SHOCK_STREAM + k, marks=tuple(sorted(set(marks))))
+        rows += _shock_rows(cfg, shock, name, as_of, df, lead + 1, "USD")
     return pd.DataFrame(rows), pd.DataFrame(beta_rows)
+
+
+def _fx_shock(cfg, k, shock, prices, hist, as_of, variants, cols, sim, rets, block, seed,
+              quality, beta_rows, runner) -> list[dict]:
+    """A USD/KRW shock for a KRW-based investor holding the USD portfolio unhedged.
+
+    The KRW value of a USD asset is its USD price times the rate (engine.fx), so its beta on
+    the rate is 1 by construction -- nothing is estimated; cash (USD) moves the same. On the
+    shock day the USD prices do not move and the rate moves by ``shock.move`` (``-0.05`` =
+    USD/KRW down 5 %, the won strengthens: every USD asset loses 5 % in KRW); the paths after
+    it resample the assets' and the rate's daily returns jointly (the same rows), so the
+    continuation keeps their co-movement. Outcomes are in KRW (per day 0's USD).
+    """
+    import datasets
+    from engine.fx import align_fx
+
+    fx = align_fx(datasets.load_usdkrw(), prices.index, quality)
+    fx_ret = fx.pct_change(fill_method=None).reindex(rets.index)
+    if fx_ret.isna().any():
+        first = fx_ret.index[fx_ret.isna().to_numpy()][0]
+        raise ConfigError("stress.montecarlo.history_start", str(rets.index[0].date()),
+                          f"no USD/KRW return on {first.date()} (the bundled rate starts "
+                          f"{datasets.load_usdkrw().index[0].date()}); start the sample later")
+    for a in cols:
+        beta_rows.append({"shock": shock.name, "factor": FX_COLUMN, "asset": a, "beta": 1.0,
+                          "se": 0.0, "r2": np.nan, "n_obs": 0, "n_dropped": 0,
+                          "lookback_end": str(as_of.date()), "move": shock.move,
+                          "basis": "by construction: KRW value = USD price x USD/KRW"})
+    fcols = [*cols, FX_COLUMN]
+    sample = rets.assign(**{FX_COLUMN: fx_ret})
+    start = hist.iloc[-1].copy()
+    start[FX_COLUMN] = float(fx.loc[hist.index[-1]])
+    lead = sim["execution_lag_bars"]
+    first_day = np.zeros(len(fcols))
+    first_day[-1] = shock.move
+    shared = _shared(sample, start, fcols, as_of, lead + shock.horizon_days, block, seed,
+                     variants, sim)
+    marks = tuple(sorted({m for m in (1, 30, 90, shock.horizon_days)
+                          if m <= shock.horizon_days}))
+    df = run_paths(f"shock_{k:03d}", shock.n_paths, shared, **runner, first_day=first_day,
+                   lead_in_days=lead, stream=SHOCK_STREAM + k, marks=marks,
+                   fx_column=len(fcols) - 1)
+    return _shock_rows(cfg, shock, FX_COLUMN, as_of, df, lead + 1, "KRW")
+
+
+def _shock_rows(cfg, shock, name, as_of, df, shock_day, currency) -> list[dict]:
+    """shocks.csv rows of one shock: per variant, immediate / 30 / 90-day returns, triggers."""
+    from engine.stress.montecarlo import wilson_interval
+
+    rows = []
+    strat = df[df["variant"] == cfg.name].set_index("path")
+    for v, sub in df.groupby("variant", sort=False):
+        sub = sub.set_index("path")
+        row = {"shock": shock.name, "factor": name, "factor_set": shock.factors,
+               "move": shock.move, "as_of": str(as_of.date()), "currency": currency,
+               "variant": v, "n_paths": len(sub),
+               "immediate_return": float(sub["return_1d"].median())}
+        for m in (30, 90):
+            c = f"return_{m}d"
+            if c in sub:
+                for q in (5, 50, 95):
+                    row[f"return_{m}d_p{q:02d}"] = float(np.percentile(sub[c], q))
+                if v != cfg.name:
+                    row[f"strategy_minus_this_{m}d_p50"] = float(
+                        np.median(strat[c] - sub[c].reindex(strat.index)))
+        fired_now, probs = [], {}
+        for c in [c for c in sub.columns if c.startswith("fire_day_")]:
+            d = sub[c].to_numpy()
+            if np.all(np.isnan(d)):
+                continue
+            t = c[len("fire_day_"):]
+            if np.nanmin(d) <= shock_day and (d <= shock_day).all():
+                fired_now.append(t)
+            n_f = int(np.sum(~np.isnan(d)))
+            lo, hi = wilson_interval(n_f, len(d))
+            probs[f"p_fire_{t}"] = n_f / len(d)
+            probs[f"p_fire_{t}_wilson_low"] = lo
+            probs[f"p_fire_{t}_wilson_high"] = hi
+        row["triggers_on_shock_day"] = "; ".join(fired_now)
+        row.update(probs)
+        rows.append(row)
+    return rows
 
 
 # ------------------------------------------------------------------------------------ tree
@@ -292,9 +422,14 @@ def _group_vector(spec: dict, groups: dict, cols: list[str], default: float) -> 
     return out
 
 
-def run_tree(cfg, sc, prep, variants, cols, sim, rets, block) -> pd.DataFrame:
-    """Every branch's paths through its response allocation and the benchmarks; the mixture."""
-    from engine.app.stress_paths import mc_chunk, variant_params
+def run_tree(cfg, sc, prep, variants, cols, sim, rets, block, *, out: Path | None = None,
+             chunk: int | None = None, scheduler=None, progress=None) -> pd.DataFrame:
+    """Every branch's paths through its response allocation and the benchmarks; the mixture.
+
+    With ``out``, each branch's paths run chunked and resumable in ``out/chunks/branch_<b>/``
+    (:func:`run_paths`).
+    """
+    from engine.app.stress_paths import variant_params
     from engine.stress.tree import mixture, tree_table
 
     tree = sc.tree
@@ -316,8 +451,11 @@ def run_tree(cfg, sc, prep, variants, cols, sim, rets, block) -> pd.DataFrame:
         lead = sim["execution_lag_bars"] if sh is not None else 0
         shared = _shared(rets, prices.iloc[-1], bcols, prices.index[-1],
                          tree.horizon_days + lead, block, sc.seed, vs, sim)
-        samples[br.name] = mc_chunk(0, tree.n_paths, **shared, drift_mult=dm, vol_mult=vm,
-                                    first_day=sh, lead_in_days=lead, stream=TREE_STREAM + b)
+        samples[br.name] = run_paths(
+            f"branch_{b:03d}", tree.n_paths, shared, out=out,
+            chunk=chunk or sc.montecarlo.chunk_paths, scheduler=scheduler, progress=progress,
+            fp_parts=(cfg.hash, sc.seed, block), drift_mult=dm, vol_mult=vm, first_day=sh,
+            lead_in_days=lead, stream=TREE_STREAM + b)
         probs[br.name] = br.probability
     mix = mixture(samples, probs)
     benches = [b for b in cfg.simulation.benchmarks]

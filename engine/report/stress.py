@@ -1,6 +1,7 @@
 """Stress sections, from the stress run directory's files (README "Run directories"):
 ``windows.csv``, ``shocks.csv``, ``mc_summary.csv``, ``trigger_probability.csv`` as tables,
-``montecarlo.parquet`` as the distribution of its terminal values.
+``montecarlo.parquet`` as the distribution of its terminal values, ``mc_fan.csv`` as the Monte
+Carlo fan chart (percentile bands of portfolio value over the horizon, per variant).
 
 Schemas beyond the file names belong to the stress command; these renderers show every
 column they find, so a new column appears without a change here.
@@ -30,13 +31,16 @@ def stress(files, ctx):
 
     present = [(f, h) for f, h in TABLES if files.has(f)]
     mc = files.parquet("montecarlo.parquet")
-    if not present and mc is None:
+    fan = files.csv("mc_fan.csv") if files.has("mc_fan.csv") else None
+    if not present and mc is None and fan is None:
         return None
     out = [ctx.heading("stress", "Stress")]
     for f, h in present:
         df = files.csv(f)
         out += [f"<h3>{esc(h)} ({esc(f)})</h3>", table(df, index=False, default=",.4f",
                                                      scroll=True)]
+    if fan is not None and not fan.empty:
+        out.append(ctx.figure(fan_figure(fan), height=420))
     if mc is not None and not mc.empty:
         col = next((c for c in TERMINAL if c in mc.columns), None)
         if col is None:
@@ -57,3 +61,48 @@ def stress(files, ctx):
         out += ["<h3>montecarlo.parquet columns</h3>", table(pd.DataFrame(desc),
                                                              default=",.4f")]
     return "".join(out)
+
+
+#: Fan bands: (lower, upper) percentile columns of mc_fan.csv, outer band first.
+BANDS = (("p05", "p95"), ("p25", "p75"))
+PALETTE = ("#7b3fa0", "#1f77b4", "#2ca02c", "#d62728", "#ff7f0e", "#8c564b")
+
+
+def fan_figure(fan: pd.DataFrame):
+    """Percentile bands (5-95, 25-75) and the median of portfolio value per variant.
+
+    The first variant (the strategy) is shown; the others are in the legend, one click away.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    x_col = "date" if "date" in fan.columns else "day"
+    for k, (v, sub) in enumerate(fan.groupby("variant", sort=False)):
+        color = PALETTE[k % len(PALETTE)]
+        vis = True if k == 0 else "legendonly"
+        x = sub[x_col].tolist()
+        for i, (lo, hi) in enumerate(BANDS):
+            if lo not in sub or hi not in sub:
+                continue
+            fig.add_trace(go.Scatter(x=x, y=sub[hi], mode="lines", line=dict(width=0),
+                                     legendgroup=str(v), showlegend=False, visible=vis,
+                                     hoverinfo="skip"))
+            fig.add_trace(go.Scatter(x=x, y=sub[lo], mode="lines", line=dict(width=0),
+                                     fill="tonexty", fillcolor=_rgba(color, 0.15 + 0.15 * i),
+                                     legendgroup=str(v), showlegend=False, visible=vis,
+                                     name=f"{v} {lo}-{hi}"))
+        if "p50" in sub:
+            fig.add_trace(go.Scatter(x=x, y=sub["p50"], mode="lines", name=f"{v} (median)",
+                                     line=dict(color=color, width=2), legendgroup=str(v),
+                                     visible=vis))
+    n = int(fan["n_paths"].iloc[0]) if "n_paths" in fan.columns else None
+    fig.update_layout(title="Monte Carlo fan: portfolio value, 5-95 and 25-75 percentile bands "
+                            "and median" + (f" ({n:,} paths)" if n else ""),
+                      yaxis_title="portfolio value", xaxis_title=x_col)
+    return fig
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha:.2f})"

@@ -23,11 +23,34 @@ from engine.conventions import PERIODS_PER_YEAR
 from engine.peaks import drawdown_from_peak
 from engine.stress.bootstrap import path_rng, stationary_indices_many
 
-__all__ = ["PERCENTILES", "bootstrap_paths", "joint_returns", "outcomes", "summarize", "trigger_probability",
-           "wilson_interval"]
+__all__ = ["FAN_PERCENTILES", "PERCENTILES", "bootstrap_paths", "fan_days", "fan_quantiles",
+           "joint_returns", "outcomes", "summarize", "trigger_probability", "wilson_interval"]
 
 #: Percentiles reported by :func:`summarize` (percent).
 PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
+#: Bands of the Monte Carlo fan chart (percent).
+FAN_PERCENTILES = (5, 25, 50, 75, 95)
+
+
+def fan_days(horizon: int, points: int = 64) -> np.ndarray:
+    """Days (0..horizon) at which every path's value is kept for the fan chart.
+
+    Every ``ceil(horizon / (points - 1))``-th day from day 0, plus the last day: a fixed set
+    that depends on the horizon only, so each chunk of paths stores the same days and the
+    fan's quantiles are over all paths whatever the chunking.
+    """
+    step = max(1, -(-int(horizon) // (points - 1)))
+    return np.unique(np.r_[np.arange(0, horizon + 1, step), horizon]).astype(np.int64)
+
+
+def fan_quantiles(values: np.ndarray, percentiles=FAN_PERCENTILES) -> np.ndarray:
+    """Percentiles across paths of values (P, D) -> (len(percentiles), D), float64.
+
+    ``np.percentile`` (linear interpolation) over every path: exact, no sketch or merge of
+    per-chunk quantiles.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    return np.percentile(v, list(percentiles), axis=0)
 
 
 def joint_returns(prices: pd.DataFrame) -> pd.DataFrame:

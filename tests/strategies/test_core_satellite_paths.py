@@ -97,3 +97,24 @@ def test_path_measures_move_a_nan_anchor_like_the_backtest():
             np.testing.assert_array_equal(fast[:, j], condition_measure(c, ctx).to_numpy())
         # column 0 is anchored on 2024-01-02 (its first value), not left NaN for ever
         assert np.isfinite(fast[1:, 0]).all()
+
+
+def test_anchor_moved_notes_are_in_the_fast_log_as_in_decide(paths):
+    """A NaN on the anchor session: decide() logs an "anchor moved" row; the fast path's log
+    and event count must carry the same row (the sweep's n_trigger_events counts it)."""
+    px, dates = paths
+    px = px.copy()
+    j = COLS.index("XLK")  # read by the drawdown trigger only, never held
+    px[::2, 0, j] = np.nan  # anchor moves to the second session
+    px[1::4, :3, j] = np.nan  # ... to the fourth
+    p = load_config(ROOT / "examples" / "core_satellite.toml").strategy_params
+    fast = decide_paths(p, px, COLS, dates)
+    n_events = fast.n_events()
+    moved = 0
+    for i in range(len(px)):
+        ref = CoreSatellite(p).decide(Context(pd.DataFrame(px[i], index=dates, columns=COLS)))
+        got = fast.frames(i)
+        pd.testing.assert_frame_equal(got.log, ref.log)
+        assert n_events[i] == len(ref.log)
+        moved += int((ref.log["action"] == "anchor moved").sum())
+    assert moved == 23  # 15 paths with day 0 missing + 8 with days 0..2 missing

@@ -55,3 +55,65 @@ def test_simulate_in_two_processes_equals_in_process():
     pd.testing.assert_frame_equal(one.returns, two.returns, rtol=0, atol=0)
     # the variants really differ (the comparison is not of six copies)
     assert one.equity.iloc[-1].nunique() == 6
+
+
+#: Set at run time by the test below; a forked worker sees the parent's value, a spawned one
+#: re-imports this module and sees the default.
+_PARENT_STATE = {"mark": "default"}
+
+
+def _read_mark(lo: int, hi: int, *, scale: float) -> pd.DataFrame:
+    return pd.DataFrame({"x": np.arange(lo, hi) * scale, "mark": _PARENT_STATE["mark"]})
+
+
+def test_local_cluster_workers_start_from_this_process(tmp_path):
+    """scheduler="local" forks its workers (no re-import, no numba cache reload) unless this
+    process has started numba's OpenMP / TBB pool, and reports where its time went."""
+    pytest.importorskip("dask.distributed")
+    from engine.app.scale import local_start_method
+
+    method = local_start_method()
+    _PARENT_STATE["mark"] = "set in the parent"
+    try:
+        timings: dict = {}
+        tasks = [(f"c{i}", (i, i + 3)) for i in range(4)]
+        paths = run_chunks(_read_mark, tasks, tmp_path, scheduler="local", n_workers=2,
+                           shared={"scale": 2.0}, timings=timings)
+    finally:
+        _PARENT_STATE["mark"] = "default"
+    frames = [pd.read_parquet(p) for p in paths]
+    np.testing.assert_array_equal(frames[2]["x"], [4.0, 6.0, 8.0])
+    assert timings["start_method"] == method
+    if method == "fork":  # the first chunk ran here, the others in forked workers
+        assert all((f["mark"] == "set in the parent").all() for f in frames)
+        assert set(timings) == {"in_process", "cluster_start", "scatter", "tasks", "close",
+                                "start_method"}
+    else:  # spawned workers re-import this module
+        assert all((f["mark"] == "default").all() for f in frames)
+        assert set(timings) == {"cluster_start", "scatter", "tasks", "close", "start_method"}
+
+
+def test_no_fork_after_numba_started_an_openmp_or_tbb_pool(monkeypatch):
+    from numba.np.ufunc import parallel
+
+    from engine.app import scale
+
+    monkeypatch.setattr(scale, "LOCAL_START_METHOD", "fork")
+    monkeypatch.setattr(parallel, "_is_initialized", False)
+    assert scale.local_start_method() == "fork"
+    monkeypatch.setattr(parallel, "_is_initialized", True)
+    for layer, want in (("omp", "spawn"), ("tbb", "spawn"), ("workqueue", "fork")):
+        monkeypatch.setattr(parallel, "_threading_layer", layer)
+        assert scale.local_start_method() == want, layer
+
+
+def test_refusal_names_the_command(tmp_path):
+    from engine.app.scale import claim_dir
+    from engine.errors import ConfigError
+
+    run_chunks(_chunk, [("c0", (0, 3))], tmp_path, shared={"scale": 1.0}, fingerprint="a")
+    with pytest.raises(ConfigError, match="different stress run"):
+        run_chunks(_chunk, [("c0", (0, 3))], tmp_path, shared={"scale": 1.0},
+                   fingerprint="b", command="stress")
+    with pytest.raises(ConfigError, match="different sweep run"):
+        claim_dir(tmp_path, "c")

@@ -66,9 +66,38 @@ def test_results_do_not_depend_on_the_chunking(tmp_path):
     fa = pd.read_parquet(tmp_path / "a" / "montecarlo.parquet")
     fb = pd.read_parquet(tmp_path / "b" / "montecarlo.parquet")
     pd.testing.assert_frame_equal(_sorted(fa), _sorted(fb))
-    for f in ("mc_summary.csv", "trigger_probability.csv"):
+    for f in ("mc_summary.csv", "trigger_probability.csv", "mc_fan.csv"):
         pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a" / f),
                                       pd.read_csv(tmp_path / "b" / f))
+
+
+def test_monte_carlo_fan_and_the_report_rebuilt_from_the_files(tmp_path):
+    from engine.app.report import write_run_report
+    from engine.report import build_report
+
+    run_stress(_cfg(), tmp_path)
+    mc = pd.read_parquet(tmp_path / "montecarlo.parquet")
+    assert not [c for c in mc.columns if c.startswith("value_d")]  # kept in mc_fan.csv only
+    fan = pd.read_csv(tmp_path / "mc_fan.csv")
+    assert list(fan.columns) == ["variant", "day", "date", "n_paths", "p05", "p25", "p50",
+                                 "p75", "p95"]
+    assert set(fan["variant"]) == set(mc["variant"]) and (fan["n_paths"] == 240).all()
+    for v, sub in fan.groupby("variant"):
+        assert sub["day"].iloc[0] == 0 and sub["day"].iloc[-1] == 120
+        assert sub["day"].is_monotonic_increasing and len(sub) <= 64
+        first = sub.iloc[0]
+        assert first[["p05", "p25", "p50", "p75", "p95"]].tolist() == [100_000.0] * 5
+        q = sub[["p05", "p25", "p50", "p75", "p95"]].to_numpy()
+        assert (np.diff(q, axis=1) >= 0).all()
+        # The last day's bands are the percentiles of the paths' final values (float32).
+        final = mc.loc[mc["variant"] == v, "final_value"].to_numpy()
+        want = np.percentile(final.astype(np.float32).astype(np.float64), [5, 25, 50, 75, 95])
+        np.testing.assert_allclose(q[-1], want, rtol=1e-12)
+        np.testing.assert_allclose(q[-1], np.percentile(final, [5, 25, 50, 75, 95]),
+                                   rtol=1e-6)
+    html = write_run_report(tmp_path).read_text(encoding="utf-8")
+    assert "Monte Carlo fan" in html
+    assert build_report(tmp_path) == html
 
 
 def test_monte_carlo_outputs(tmp_path):
@@ -120,3 +149,68 @@ def test_local_dask_cluster_gives_the_in_process_results(tmp_path):
     run_stress(_cfg(), tmp_path / "b", scheduler="local")
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "a" / "montecarlo.parquet"),
                                   pd.read_parquet(tmp_path / "b" / "montecarlo.parquet"))
+
+
+def _paths_cfg(chunk):
+    return load_config(CONFIG, overrides={
+        "stress.sections": ["shocks", "tree"], "stress.montecarlo.chunk_paths": chunk,
+        "stress.shocks": [{"name": "sp500_down_7pct", "factor": "VOO", "move": -0.07,
+                           "horizon_days": 30, "n_paths": 50},
+                          {"name": "usdkrw_down_5pct", "factor": "USD/KRW", "move": -0.05,
+                           "horizon_days": 30, "n_paths": 50}],
+        "stress.tree.n_paths": 50, "stress.tree.horizon_days": 30})
+
+
+@pytest.mark.slow
+def test_shocks_and_tree_run_chunked_resume_and_do_not_depend_on_the_chunking(tmp_path):
+    ref = tmp_path / "ref"
+    run_stress(_paths_cfg(37), ref)  # chunks of 37: 2 per shock / branch
+
+    def stop_in_the_first_shock(key, done, total):
+        if done == 2 and key == "paths_0000020":
+            raise Interrupt(key)
+
+    out = tmp_path / "run"  # chunks of 20: 3 per shock / branch, interrupted and resumed
+    with pytest.raises(Interrupt):
+        run_stress(_paths_cfg(20), out, progress=stop_in_the_first_shock)
+    assert not (out / "chunks" / "shock_001").exists()
+    seen = []
+    run_stress(_paths_cfg(20), out, progress=lambda k, d, t: seen.append(k))
+    assert seen[0] == "paths_0000040"  # the interrupted shock resumed at its third chunk
+    assert len(seen) == 1 + 4 * 3
+    dirs = sorted(p.name for p in (out / "chunks").iterdir())
+    assert dirs == ["branch_000", "branch_001", "branch_002", "shock_000", "shock_001"]
+    assert len(list((out / "chunks" / "shock_001").glob("*.parquet"))) == 3  # 20 + 20 + 10
+    for f in ("shocks.csv", "shock_betas.csv", "scenarios.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(out / f), pd.read_csv(ref / f))
+
+
+def test_run_paths_chunked_equals_in_memory_and_refuses_other_inputs(tmp_path):
+    """The runner behind shocks and branches: chunked on disk = in memory, whatever the chunk;
+    a changed first-day move into the same directory is refused, not mixed."""
+    from engine.app.stress_sections import run_paths
+    from strategies.core_satellite import CoreSatelliteParams
+
+    rng = np.random.default_rng(2)
+    rets = rng.normal(0.0003, 0.01, (300, 3))
+    rets[:, 2] = 0.0
+    shared = dict(returns=rets, start_prices=np.array([100.0, 50.0, 1.0]),
+                  columns=["A", "B", "CASH"], last_date="2025-09-26", horizon=21,
+                  block_length=5.0, seed=4, sim=dict(fee_rate=0.001, slippage_rate=0.0,
+                                                     execution_lag_bars=1, init_cash=1e5),
+                  variants={"mix": CoreSatelliteParams(sleeves={"c": {"A": 0.5, "B": 0.4,
+                                                                      "CASH": 0.1}},
+                                                       rebalance="monthly")})
+    kw = dict(first_day=np.array([-0.1, 0.0, 0.0]), lead_in_days=1, stream=1_000,
+              marks=(1, 20))
+    mem = run_paths("shock_000", 23, shared, **kw)
+    a = run_paths("shock_000", 23, shared, out=tmp_path / "a", chunk=5, **kw)
+    b = run_paths("shock_000", 23, shared, out=tmp_path / "b", chunk=23, **kw)
+    assert len(list((tmp_path / "a" / "chunks" / "shock_000").glob("*.parquet"))) == 5
+    pd.testing.assert_frame_equal(a, mem)
+    pd.testing.assert_frame_equal(b, mem)
+    # By hand: A (half the portfolio) falls 10 % on the shock day, B and cash do not move.
+    np.testing.assert_allclose(mem["return_1d"], 0.5 * -0.1, rtol=1e-3)
+    with pytest.raises(ConfigError, match="different stress run"):
+        run_paths("shock_000", 23, shared, out=tmp_path / "a", chunk=5,
+                  **{**kw, "first_day": np.array([-0.2, 0.0, 0.0])})

@@ -109,7 +109,7 @@ def sweep_dir(path) -> None:
 
 
 def stress_dir(path) -> None:
-    """A stress directory with two tables and Monte Carlo terminal values."""
+    """A stress directory with two tables, Monte Carlo terminal values and a fan."""
     path.mkdir(parents=True, exist_ok=True)
     pd.DataFrame({"window": ["2020 covid", "2022 rates"], "start": ["2020-02-19", "2022-01-03"],
                   "strategy_return": [-0.21, -0.15]}).to_csv(path / "windows.csv", index=False)
@@ -117,4 +117,15 @@ def stress_dir(path) -> None:
         path / "trigger_probability.csv", index=False)
     pd.DataFrame({"path": range(200), "final_value": np.linspace(0.8, 1.6, 200)}).to_parquet(
         path / "montecarlo.parquet", index=False)
+    days = np.arange(0, 253, 4)
+    fan = []
+    for v, drift in (("strategy", 0.0004), ("VOO", 0.0003)):
+        mid = 100_000 * np.exp(drift * days)
+        spread = 0.01 * np.sqrt(days)
+        fan.append(pd.DataFrame({
+            "variant": v, "day": days,
+            "date": [str(d.date()) for d in pd.bdate_range("2025-01-02", periods=253)[days]],
+            "n_paths": 200, "p05": mid * (1 - 1.6 * spread), "p25": mid * (1 - 0.7 * spread),
+            "p50": mid, "p75": mid * (1 + 0.7 * spread), "p95": mid * (1 + 1.6 * spread)}))
+    pd.concat(fan).to_csv(path / "mc_fan.csv", index=False)
     (path / "run.json").write_text(json.dumps({"name": "stress fixture"}))

@@ -51,6 +51,13 @@ def test_sweep_report_in_chromium(tmp_path, browser):
     assert len(res.charts) == 3  # heatmap, distribution, best/median/worst
 
 
+def test_stress_report_in_chromium(tmp_path, browser):
+    run = tmp_path / "stress"
+    rundirs.stress_dir(run)
+    res = _open(write_report(run), tmp_path / "stress.png", browser)
+    assert len(res.charts) == 2  # Monte Carlo fan, distribution of terminal values
+
+
 def test_signals_report_and_chart_in_chromium(tmp_path, browser):
     run = tmp_path / "signals"
     rundirs.signals_dir(run)

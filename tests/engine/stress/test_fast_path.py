@@ -71,3 +71,42 @@ def test_fast_path_equals_backtest_machinery_on_bootstrapped_paths(setup, vol):
         if cfg.strategy_params.drift_band < 0.02:
             assert "drift_band" in kinds
         assert {t.name for t in cfg.strategy_params.triggers} <= kinds
+
+
+def test_fast_path_log_says_where_the_anchor_moved_as_the_backtest_does(setup):
+    """A condition asset without a price on the anchor session (day 0): both logs carry the
+    same "anchor moved" row and the equity still agrees to 1e-9."""
+    cfg, prep, variants, cols, rets = setup
+    read_only = [t.condition.name for t in cfg.strategy_params.triggers
+                 if t.condition.measure in ("drawdown", "return_since_anchor")
+                 and t.condition.name not in _held(cfg.strategy_params)]
+    assert read_only, "the example reads a condition asset it does not hold"
+    j = cols.index(read_only[0])
+    horizon, n = 120, 3
+    px = bootstrap_paths(rets.to_numpy(), prep.market.prices[cols].iloc[-1].to_numpy(),
+                         range(n), horizon, 20.0, seed=3)
+    px[:, :2, j] = np.nan  # the anchor moves to day 2
+    dates = path_dates(prep.market.prices.index[-1], horizon)
+    strat = {cfg.name: variants[cfg.name]}
+    fast = run_variants(strat, px, cols, dates, dict(
+        fee_rate=cfg.simulation.fee_rate, slippage_rate=cfg.simulation.slippage_rate,
+        execution_lag_bars=cfg.simulation.execution_lag_bars,
+        init_cash=cfg.simulation.init_cash))
+    for p in range(n):
+        prices = pd.DataFrame(px[p], index=dates, columns=cols)
+        d = decide(cfg, Context(prices))
+        sim = simulate(prices, {cfg.name: d.weights}, **sim_kwargs(cfg, prep.market))
+        np.testing.assert_allclose(fast[cfg.name][0][p], sim.equity[cfg.name].to_numpy(),
+                                   rtol=1e-9, atol=0)
+        ref_log = variant_log({cfg.name: d}).drop(columns="variant").reset_index(drop=True)
+        got = fast[cfg.name][1].log(p).reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, ref_log)
+        moved = got[got["action"] == "anchor moved"]
+        assert len(moved) == 1 and moved["detail"].iloc[0].endswith(
+            f"anchor moved to {dates[2].date()}")
+
+
+def _held(params):
+    from strategies.core_satellite import CoreSatellite
+
+    return set(CoreSatellite(params).static_weights().index)

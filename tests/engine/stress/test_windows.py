@@ -92,3 +92,45 @@ def test_window_table_recovery_and_log():
     assert t["trough_date"] == str(d[3].date())
     assert t["days_to_recover"] == 3 and t["recovered"] == str(d[6].date())
     assert t["triggers_fired"] == f"{d[2].date()} r1" and t["n_triggers"] == 1
+
+
+KRX_CONFIG = ROOT / "examples" / "stress_market_flow_timing.toml"
+KRX_WINDOWS = [{"name": "gfc", "start": "2007-10-31", "end": "2008-10-31"},
+               {"name": "covid", "start": "2020-02-17", "end": "2020-03-31"}]
+
+
+def test_kospi_windows_of_the_krx_strategy_match_the_index_prices(tmp_path):
+    """The KRX market-flow-timing strategy through flowbt stress: GFC and COVID windows run,
+    and the KOSPI / KOSDAQ buy-and-hold rows' drawdowns are the index's own."""
+    from datasets.bundled import load_krx_market_index
+    from engine.app.stress import run_stress
+
+    cfg = load_config(KRX_CONFIG, overrides={"stress.windows": KRX_WINDOWS})
+    run_stress(cfg, tmp_path)
+    table = pd.read_csv(tmp_path / "windows.csv")
+    assert (table["status"] == "ok").all()
+    assert set(table["variant"]) == {cfg.name, "KOSPI", "KOSDAQ"}
+    idx = load_krx_market_index()
+    for w in KRX_WINDOWS:
+        for market in ("KOSPI", "KOSDAQ"):
+            px = idx[f"{market}_close"].loc[w["start"]:w["end"]].dropna().to_numpy()
+            direct = np.min(px / np.maximum.accumulate(px) - 1.0)
+            row = table[(table["window"] == w["name"]) & (table["variant"] == market)].iloc[0]
+            assert row["max_drawdown"] == pytest.approx(direct, rel=1e-9, abs=0)
+            assert row["return"] == pytest.approx(px[-1] / px[0] - 1.0, rel=1e-9, abs=0)
+            assert row["sessions"] == len(px)
+    # KOSPI's GFC fall from its 2007-10-31 close: about -54.5 % at the 2008-10-24 trough.
+    gfc = table[(table["window"] == "gfc") & (table["variant"] == "KOSPI")].iloc[0]
+    assert gfc["trough_date"] == "2008-10-24" and -0.56 < gfc["max_drawdown"] < -0.53
+    strat = table[table["variant"] == cfg.name]
+    assert (strat["n_triggers"] > 0).all()  # the strategy decided inside both windows
+
+
+def test_paths_sections_are_refused_for_a_strategy_without_the_fast_path(tmp_path):
+    from engine.app.stress import run_stress
+    from engine.errors import ConfigError
+
+    cfg = load_config(KRX_CONFIG, overrides={"stress.sections": ["windows", "montecarlo"]})
+    with pytest.raises(ConfigError, match=r"stress\.sections.*windows only"):
+        run_stress(cfg, tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # refused before anything is written
