@@ -50,7 +50,11 @@ def progress_bar(description: str, total: int | None, *, enabled: bool | None = 
         task = prog.add_task(description, total=total)
 
         def update(key, done, total_):
-            prog.update(task, completed=done, total=total_)
+            # a runner of several sections (stress: montecarlo, shock_0, branch_1, ...) names
+            # the section before a "/" in the key; each section counts its own chunks
+            part = str(key).split("/")[0] if "/" in str(key) else None
+            prog.update(task, completed=done, total=total_,
+                        description=f"{description} ({part})" if part else description)
 
         yield update
 

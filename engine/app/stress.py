@@ -185,9 +185,9 @@ def run(args: argparse.Namespace) -> int:
     from engine.app.console import bar_enabled, progress_bar
 
     cfg = load_config(args.config)
-    # a bar over the Monte Carlo chunks on a terminal (none with --quiet or when piped); the
-    # chunk count is known inside run_montecarlo, which passes it with every update
-    with progress_bar("Monte Carlo chunks", None, enabled=bar_enabled(args)) as update:
+    # a bar over the chunks of each path section (Monte Carlo, shocks, tree branches) on a
+    # terminal (none with --quiet or when piped); each section passes its count with updates
+    with progress_bar("stress chunks", None, enabled=bar_enabled(args)) as update:
         info = run_stress(cfg, Path(args.out), scheduler=args.scheduler, chunk=args.chunk,
                           progress=update)
     print(info.pop("_quality").summary())

@@ -63,6 +63,14 @@ def _shared(rets: pd.DataFrame, start_prices: pd.Series, cols: list[str], last_d
                 block_length=float(block), seed=int(seed), variants=variants, sim=sim)
 
 
+def _named(progress, section: str):
+    """``progress`` with the chunk key prefixed by its section (``"shock_0/paths_0000100"``), so
+    one bar can say which section's chunks it counts."""
+    if progress is None:
+        return None
+    return lambda key, done, total: progress(f"{section}/{key}", done, total)
+
+
 def run_montecarlo(cfg, sc, prep, variants, cols, sim, rets, block, out: Path, *,
                    scheduler=None, chunk=None, progress=None) -> dict:
     """Chunks of paths through engine/app/scale.py; writes montecarlo.parquet, mc_fan.csv,
@@ -86,7 +94,8 @@ def run_montecarlo(cfg, sc, prep, variants, cols, sim, rets, block, out: Path, *
                      chunk, block, sc.seed, {"fan_days": days})
     timings: dict = {}
     paths = run_chunks(mc_chunk, tasks, out / "chunks" / "montecarlo", scheduler=scheduler,
-                       shared=shared, progress=progress, fingerprint=fp, command="stress",
+                       shared=shared, progress=_named(progress, "montecarlo"), fingerprint=fp,
+                       command="stress",
                        timings=timings)
     frame = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
     value_cols = [fan_column(d) for d in days]
@@ -153,7 +162,7 @@ def run_paths(key: str, n_paths: int, shared: dict, *, out: Path | None = None,
                      repr(shared["variants"]),
                      hashlib.sha256(np.ascontiguousarray(shared["returns"])).hexdigest())
     paths = run_chunks(mc_chunk, tasks, Path(out) / "chunks" / key, scheduler=scheduler,
-                       shared={**shared, **kwargs}, progress=progress, fingerprint=fp,
+                       shared={**shared, **kwargs}, progress=_named(progress, key), fingerprint=fp,
                        command="stress")
     return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
 

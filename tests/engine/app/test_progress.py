@@ -42,6 +42,17 @@ def test_a_forced_bar_renders_n_of_n_into_a_console():
     assert any(c in text for c in BAR_CHARS)
 
 
+def test_a_key_with_a_section_names_it_on_the_bar():
+    # flowbt stress runs several path sections through one bar: it says whose chunks it counts
+    buf = io.StringIO()
+    con = RichConsole(file=buf, force_terminal=True, width=100)
+    with progress_bar("stress chunks", None, enabled=True, console=con) as update:
+        update("shock_1/paths_0000000", 1, 2)
+        update("shock_1/paths_0000100", 2, 2)
+    text = buf.getvalue()
+    assert "stress chunks (shock_1)" in text and "2/2" in text
+
+
 def test_the_bar_is_a_no_op_when_stdout_is_not_a_terminal(capsys):
     with progress_bar("chunks", 3) as update:
         for i in range(1, 4):
