@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Context", "esc", "page", "table"]
+__all__ = ["Context", "auto_formats", "esc", "page", "table"]
 
 #: The page's style sheet (system fonts; Noto Sans CJK first so Korean labels render).
 CSS = """
@@ -118,6 +119,44 @@ def _fmt(v: object, fmt: str | None) -> str:
     if fmt and isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
         return format(v, fmt)
     return str(v)
+
+
+#: Column names read as fractions shown in percent: probabilities (unsigned), dispersions and
+#: loss quantiles (unsigned), returns and moves (signed).
+_PROBABILITY = re.compile(r"prob|wilson|p_fire|share|weight|coverage")
+_DISPERSION = re.compile(r"(^|_)(std|vol|volatility|var\d*|cvar\d*|te|tracking_error)($|_)")
+_SIGNED = re.compile(r"return|drawdown|cagr|(^|_)move($|_)|minus|difference|gap")
+#: Column names read as money (portfolio values, regrets in value terms).
+_MONEY = re.compile(r"value|regret|cash|invested")
+
+
+def auto_formats(df: pd.DataFrame) -> dict[str, str]:
+    """A format per numeric column from its name and values, for tables of run files whose
+    columns the renderer does not know one by one (stress, scenarios).
+
+    Probabilities ``.1%``; dispersions and VaR/CVaR ``.2%``; returns, drawdowns, moves
+    ``+.2%``; values and regrets ``,.0f``; integer-valued columns (counts, days) ``,.0f``;
+    anything else ``,.4f``.
+    """
+    out: dict[str, str] = {}
+    for c in df.columns:
+        s = df[c]
+        if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+            continue
+        name = str(c).lower()
+        v = s.to_numpy(dtype=float)
+        v = v[np.isfinite(v)]
+        if _PROBABILITY.search(name):
+            out[c] = ".1%"
+        elif _DISPERSION.search(name):
+            out[c] = ".2%"
+        elif _SIGNED.search(name):
+            out[c] = "+.2%"
+        elif _MONEY.search(name) or (len(v) and np.all(v == np.round(v))):
+            out[c] = ",.0f"
+        else:
+            out[c] = ",.4f"
+    return out
 
 
 def table(df: pd.DataFrame, *, formats: dict[str, str] | None = None, default: str | None = None,

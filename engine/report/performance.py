@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from engine.conventions import DDOF, PERIODS_PER_YEAR
-from engine.report._html import dumps, esc, table
+from engine.report._html import auto_formats, dumps, esc, table
 from engine.report.registry import section
 
 __all__ = ["drawdowns", "monthly_returns", "rolling_sharpe_vol", "yearly_returns"]
@@ -339,5 +339,5 @@ def scenarios(files, ctx):
     sc = files.csv("scenarios.csv")
     if sc is None:
         return None
-    return ctx.heading("scenarios", "Scenarios") + table(sc.set_index(sc.columns[0]),
-                                                         default=",.4f")
+    return ctx.heading("scenarios", "Scenarios") + table(
+        sc.set_index(sc.columns[0]), formats=auto_formats(sc), scroll=True)

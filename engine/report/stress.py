@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.report._html import esc, table
+from engine.report._html import auto_formats, esc, table
 from engine.report.registry import section
 
 __all__: list[str] = []
@@ -27,8 +27,6 @@ TERMINAL = ("final_value", "terminal_value", "total_return", "value")
 
 @section("stress", "Stress", order=70)
 def stress(files, ctx):
-    import plotly.graph_objects as go
-
     present = [(f, h) for f, h in TABLES if files.has(f)]
     mc = files.parquet("montecarlo.parquet")
     fan = files.csv("mc_fan.csv") if files.has("mc_fan.csv") else None
@@ -37,8 +35,13 @@ def stress(files, ctx):
     out = [ctx.heading("stress", "Stress")]
     for f, h in present:
         df = files.csv(f)
-        out += [f"<h3>{esc(h)} ({esc(f)})</h3>", table(df, index=False, default=",.4f",
-                                                     scroll=True)]
+        out.append(f"<h3>{esc(h)} ({esc(f)})</h3>")
+        if f == "mc_summary.csv" and "metric" in df.columns:
+            out.append(_summary_tables(df))
+        else:
+            if "status" in df.columns:  # a refusal's message is long: last, not in the way
+                df = df[[c for c in df.columns if c != "status"] + ["status"]]
+            out.append(table(df, index=False, formats=auto_formats(df), scroll=True))
     if fan is not None and not fan.empty:
         out.append(ctx.figure(fan_figure(fan), height=420))
     if mc is not None and not mc.empty:
@@ -47,19 +50,60 @@ def stress(files, ctx):
             num = mc.select_dtypes("number")
             col = num.columns[-1] if len(num.columns) else None
         if col is not None:
-            v = mc[col].to_numpy(dtype=float)
-            fig = go.Figure(go.Histogram(x=v[np.isfinite(v)], nbinsx=50,
-                                         marker_color="#7b3fa0"))
-            q = np.nanpercentile(v, [5, 50, 95])
-            for p, x in zip((5, 50, 95), q, strict=True):
-                fig.add_vline(x=float(x), line=dict(dash="dash", color="#333"),
+            out.append(ctx.figure(distribution_figure(mc, col), height=380))
+        num = mc.select_dtypes("number").drop(columns=["path"], errors="ignore")
+        # one column per variable (so each keeps its unit), its count in the heading
+        desc = num.describe().drop(index="count")
+        desc.index.name = "statistic"
+        out += [f"<h3>montecarlo.parquet columns ({len(mc):,} path-variant rows; a trigger's "
+                "fire day is counted over the paths where it fired)</h3>",
+                table(desc, formats=auto_formats(num), scroll=True)]
+    return "".join(out)
+
+
+def distribution_figure(mc: pd.DataFrame, col: str):
+    """Histogram of ``col`` per variant (the strategy shown, each benchmark one legend click
+    away: pooling them would mix different portfolios), with the shown one's 5/50/95th
+    percentiles marked."""
+    import plotly.graph_objects as go
+
+    groups = (list(mc.groupby("variant", sort=False)) if "variant" in mc.columns
+              else [("all", mc)])
+    fig = go.Figure()
+    for k, (v, sub) in enumerate(groups):
+        x = sub[col].to_numpy(dtype=float)
+        x = x[np.isfinite(x)]
+        fig.add_trace(go.Histogram(x=x, nbinsx=50, name=f"{v} ({len(x):,} paths)",
+                                   opacity=0.75, marker_color=PALETTE[k % len(PALETTE)],
+                                   visible=True if k == 0 else "legendonly"))
+        if k == 0 and len(x):
+            for p, q in zip((5, 50, 95), np.percentile(x, [5, 50, 95]), strict=True):
+                fig.add_vline(x=float(q), line=dict(dash="dash", color="#333"),
                               annotation_text=f"p{p}")
-            fig.update_layout(title=f"Monte Carlo: distribution of {col} "
-                                    f"({np.isfinite(v).sum():,} paths)", xaxis_title=col)
-            out.append(ctx.figure(fig, height=360))
-        desc = mc.select_dtypes("number").describe().T
-        out += ["<h3>montecarlo.parquet columns</h3>", table(pd.DataFrame(desc),
-                                                             default=",.4f")]
+    per = " per variant" if "variant" in mc.columns else ""
+    fig.update_layout(title=f"Monte Carlo: distribution of {col}{per}",
+                      xaxis_title=col, barmode="overlay")
+    return fig
+
+
+#: mc_summary.csv metrics in page order and their units (fractions or values).
+SUMMARY_METRICS = ("cagr", "total_return", "max_drawdown", "final_value")
+
+
+def _summary_tables(df: pd.DataFrame) -> str:
+    """mc_summary.csv (long: variant, metric, n, mean, std, percentiles, VaR/CVaR) as one
+    table per metric, so each is shown in its unit (percent or value)."""
+    metrics = [m for m in SUMMARY_METRICS if m in set(df["metric"])]
+    metrics += [m for m in dict.fromkeys(df["metric"]) if m not in metrics]
+    out = []
+    for m in metrics:
+        sub = df[df["metric"] == m].drop(columns="metric").set_index("variant")
+        sub = sub.dropna(axis=1, how="all")
+        money = "value" in str(m)
+        fmt = {c: (",.0f" if c == "n" else ",.0f" if money else
+                   ".2%" if c == "std" or c.startswith(("var", "cvar")) else "+.2%")
+               for c in sub.columns}
+        out.append(f'<p class="note">{esc(m)}</p>' + table(sub, formats=fmt, scroll=True))
     return "".join(out)
 
 

@@ -50,7 +50,8 @@ def test_interrupted_monte_carlo_resumes_with_nothing_lost_or_duplicated(tmp_pat
     mtimes = {p.name: p.stat().st_mtime_ns for p in written}
     seen = []
     run_stress(cfg, out, progress=lambda k, d, t: seen.append(k))
-    assert seen == ["paths_0000120", "paths_0000180"]  # only the missing chunks ran
+    # only the missing chunks ran (keys named by their section for the progress bar)
+    assert seen == ["montecarlo/paths_0000120", "montecarlo/paths_0000180"]
     assert {p.name: p.stat().st_mtime_ns for p in written} == mtimes
     got = pd.read_parquet(out / "montecarlo.parquet")
     assert not got.duplicated(["path", "variant"]).any()

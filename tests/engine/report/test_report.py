@@ -124,7 +124,7 @@ def test_stress_section_renders_its_tables(tmp_path):
     rundirs.stress_dir(tmp_path)
     html = build_report(tmp_path)
     assert "2020 covid" in html and "sp500_down_7pct" in html
-    assert "distribution of final_value (200 paths)" in html
+    assert "distribution of final_value" in html and "all (200 paths)" in html
     assert "Monte Carlo fan: portfolio value" in html and "(200 paths)" in html
     assert "strategy (median)" in html and "VOO (median)" in html
 
