@@ -31,7 +31,7 @@ import pandas as pd
 from engine.errors import DataError, DataQuality
 from engine.investors import INVESTORS, canonical_investor
 
-__all__ = ["market_rows", "netbuy_rows"]
+__all__ = ["market_batch", "market_rows", "netbuy_batch", "netbuy_rows"]
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -246,14 +246,20 @@ def _numbers(col, *, required: bool, min_value: float | None = None) -> np.ndarr
 
     from datasets._csv import _MISSING, _NUMBER_RE
 
-    a = _chunked(col)
-    t = a.type
+    t = col.type
     if pa.types.is_float64(t) or pa.types.is_integer(t):
-        out = a.to_numpy(zero_copy_only=False).astype(np.float64)  # nulls -> NaN
+        # chunk by chunk (a batch of files is one chunk per file): one copy, not two
+        chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+        parts = [c.to_numpy(zero_copy_only=False) for c in chunks]  # nulls -> NaN
+        out = (np.concatenate(parts) if len(parts) != 1 else parts[0]).astype(
+            np.float64, copy=False)
+        if not out.flags.writeable:
+            out = out.copy()
         missing = np.isnan(out)
         if np.isinf(out).any():
             raise _Fallback
     elif pa.types.is_string(t) or pa.types.is_large_string(t):
+        a = _chunked(col)
         if a.null_count:
             raise _Fallback
         missing = pc.is_in(a, value_set=pa.array(sorted(_MISSING))).to_numpy(
@@ -400,3 +406,312 @@ def market_rows(path, *, quality: DataQuality | None = None, encoding: str | Non
                          "market_cap": mcap,
                          "close": close})
 
+
+
+# -- batches of files ------------------------------------------------------------------------
+# At the issue's scale (15,000 daily files) the per-file costs dominate an import: opening
+# each file, one pass of pyarrow.compute per column per file, one pandas frame per file and
+# one frame per file handed to the merge. The batch readers below read many same-schema
+# Parquet files at once (a thread pool: pyarrow releases the GIL), run the checks of the
+# per-file readers once on the concatenated table, pivot once and return one frame for the
+# whole batch whose rows are the per-file frames' rows one file after the other (so the
+# store's merge sees the same rows in the same order). Anything the per-file reader would not
+# decide, in any file, returns None: the caller then runs the per-file path on every file of
+# the batch, which gives the exact error or reads the file the slow way.
+
+
+def _read_batch(paths):
+    """The files' Arrow tables concatenated (one schema) and each file's row count."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow as pa
+
+    if not paths or any(Path(p).suffix.lower() not in (".parquet", ".pq") for p in paths):
+        raise _Fallback  # text files: the per-file path (blank lines, encodings ...)
+    workers = min(len(paths), os.cpu_count() or 1, 8)
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as ex:
+            tabs = list(ex.map(lambda p: _read_arrow(p, None)[0], paths))
+    else:
+        tabs = [_read_arrow(p, None)[0] for p in paths]
+    schema = tabs[0].schema.remove_metadata()
+    if any(not t.schema.remove_metadata().equals(schema) for t in tabs[1:]):
+        raise _Fallback
+    counts = np.asarray([t.num_rows for t in tabs], dtype=np.int64)
+    if (counts == 0).any():
+        raise _Fallback
+    tab = pa.concat_tables([t.replace_schema_metadata(None) for t in tabs])
+    return tab, counts
+
+
+def _chunk_dicts(col) -> list[tuple]:
+    """Per chunk of a string column: (dictionary, indices) (plain chunks are encoded)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    out = []
+    for c in col.chunks:
+        if c.null_count:
+            raise _Fallback
+        if not pa.types.is_dictionary(c.type):
+            if not (pa.types.is_string(c.type) or pa.types.is_large_string(c.type)):
+                raise _Fallback
+            c = pc.dictionary_encode(c)
+        if not (pa.types.is_string(c.type.value_type)
+                or pa.types.is_large_string(c.type.value_type)):
+            raise _Fallback
+        out.append((c.dictionary, c.indices.to_numpy(zero_copy_only=False)))
+    return out
+
+
+def _chunk_maps(dicts, mapping) -> list[np.ndarray]:
+    """Per chunk, ``mapping(dictionary)`` (one call per distinct dictionary: the files of
+    consecutive days usually list the same stocks and investors)."""
+    out, last, lmap = [], None, None
+    for d, _ in dicts:
+        if last is None or not (d is last or d.equals(last)):
+            last, lmap = d, mapping(d)
+        out.append(lmap)
+    return out
+
+
+def _rows_of(dicts, maps) -> np.ndarray:
+    """Each row's code: ``maps[chunk][index]`` over the chunks."""
+    parts = [m[ix] for (_, ix), m in zip(dicts, maps, strict=True)]
+    return np.concatenate(parts) if len(parts) != 1 else parts[0]
+
+
+def _batch_codes(col, missing) -> tuple[np.ndarray, list, list]:
+    """:func:`_codes` of a batch column chunk by chunk: (sorted unique values, the chunks'
+    (dictionary, indices), each chunk's map from its dictionary to the sorted values)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    dicts = _chunk_dicts(col)
+    distinct = []
+    for d, _ in dicts:
+        if not distinct or not distinct[-1].equals(d):
+            distinct.append(d)
+    if len({d.type for d in distinct}) > 1:
+        distinct = [d.cast(pa.large_string()) for d in distinct]
+    allv = pc.unique(pa.concat_arrays(distinct)) if len(distinct) > 1 else distinct[0]
+    uniq, rank = _sorted_codes(allv, missing)
+    return uniq, dicts, _chunk_maps(dicts, lambda d: rank[
+        pc.index_in(d.cast(allv.type), value_set=allv).to_numpy(
+            zero_copy_only=False).astype(np.int64)])
+
+
+def _batch_dates(col) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_dates` of a batch column: (sorted unique days, and either each chunk's position
+    (rows None) when each chunk holds one timestamp, or each row's position (chunks None))."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_timestamp(col.type) and col.type.tz is None and not col.null_count:
+        mm = [pc.min_max(c) for c in col.chunks]
+        lo = [m["min"].value for m in mm]
+        if lo == [m["max"].value for m in mm]:  # one timestamp per chunk (a daily file)
+            first = pa.array(lo, type=pa.int64()).cast(col.type)
+            udays, inv = _dates(first)
+            return udays, None, inv
+    udays, inv = _dates(col)
+    return udays, inv, None
+
+
+def _file_dates(fi, n_files, dates) -> tuple[np.ndarray, int, np.ndarray]:
+    """Rank of each row's (file, day) pair among the batch's distinct pairs (file-major),
+    their number and each pair's file."""
+    udates, di = dates
+    uniq, rank, _ = _dense_unique(*_key((fi, n_files), (di, len(udates))))
+    return rank, len(uniq), uniq // max(len(udates), 1)
+
+
+def _chunk_files(tab, counts) -> np.ndarray:
+    """The file of each chunk of ``tab``'s columns (they share one chunk layout per file)."""
+    lens = np.asarray([len(c) for c in tab.column(0).chunks], dtype=np.int64)
+    if any([len(c) for c in tab.column(j).chunks] != list(lens)
+           for j in range(1, tab.num_columns)):
+        raise _Fallback
+    ends = np.cumsum(counts)
+    return np.searchsorted(ends, np.cumsum(lens), side="left")
+
+
+def _batch_pairs(tab, counts, date_col):
+    """The batch's (file, day) pairs (file-major): (pair of each chunk or None, chunk
+    lengths, pair of each row or None (exactly one of the two is given), number of pairs,
+    pair -> file, sorted unique days, pair -> day position)."""
+    F = len(counts)
+    udates, di, chunk_day = _batch_dates(tab.column(date_col))
+    lens = np.asarray([len(c) for c in tab.column(0).chunks], dtype=np.int64)
+    if chunk_day is not None:  # pairs from the chunks, not from every row
+        cf = _chunk_files(tab, counts)
+        crank, nfd, pair_file = _file_dates(cf, F, (udates, chunk_day))
+        pair_day = np.empty(nfd, np.int64)
+        pair_day[crank] = chunk_day
+        return crank, lens, None, nfd, pair_file, udates, pair_day
+    fi = np.repeat(np.arange(F, dtype=np.int64), counts)
+    fd, nfd, pair_file = _file_dates(fi, F, (udates, di))
+    pair_day = np.empty(nfd, np.int64)
+    pair_day[fd] = di
+    return None, lens, fd, nfd, pair_file, udates, pair_day
+
+
+def netbuy_batch(paths, ids, *, encoding: str | None = None):
+    """Store rows of many clean generic long net-buying Parquet files, or None.
+
+    Parameters
+    ----------
+    paths : list of path
+    ids : sequence of int
+        Store file id of each file (its ``src_net_buy_<k>`` value).
+    encoding : str, optional
+        Only None / UTF-8 (Parquet ignores it).
+
+    Returns
+    -------
+    (rows, file_rows, file_groups, file_reads) or None
+        ``rows``: one DataFrame ``date, stock`` and, per investor present in any file,
+        ``net_buy_<k>, net_buy_shares_<k>, src_net_buy_<k>`` (src -1 for the files without
+        that investor): the per-file frames of :func:`netbuy_rows` one under the other, in
+        the order of ``paths``. ``file_rows``: stock-day rows per file (int array).
+        ``file_groups``: per file, the groups it gives (canonical investor order).
+        ``file_reads``: data rows read per file.
+        None when any file needs the per-file path (nothing is recorded anywhere).
+    """
+    from datasets._csv import _MISSING
+    from datasets.generic import NETBUY_COLUMNS
+
+    if encoding is not None and encoding.lower().replace("_", "-") not in ("utf-8", "utf8",
+                                                                          "utf-8-sig"):
+        return None
+    try:
+        tab, counts = _read_batch(paths)
+        cols = _resolve(tab, NETBUY_COLUMNS, ("net_buy_shares",),
+                        "long net-buying file (date, stock, investor, net_buy)", "row")
+        F = len(paths)
+        crank, lens, fd, nfd, pair_file, udates, pair_day = _batch_pairs(tab, counts,
+                                                                          cols["date"])
+        stocks, sdicts, smaps = _batch_codes(tab.column(cols["stock"]), _MISSING - {"-"})
+
+        def canon(d):
+            try:
+                return np.asarray([INVESTORS.index(canonical_investor(w.strip()))
+                                   for w in d.to_pylist()], dtype=np.int64)
+            except KeyError as exc:
+                raise _Fallback from exc
+
+        kdicts = _chunk_dicts(tab.column(cols["investor"]))
+        kmaps = _chunk_maps(kdicts, canon)
+        net = _numbers(tab.column(cols["net_buy"]), required=True)
+        shares = (_numbers(tab.column(cols["net_buy_shares"]), required=True)
+                  if "net_buy_shares" in cols else None)
+        K, S = len(INVESTORS), max(len(stocks), 1)
+        M = nfd * S  # the (file, day, stock) grid
+        n = len(net)
+        if K * M > 8 * n + (1 << 22):
+            raise _Fallback  # sparse: the per-file path
+        del tab
+        # one cell per (investor, file-day, stock), computed chunk by chunk (in cache)
+        flat = np.empty(n, np.int64)
+        pos = 0
+        kM = {}
+        for j, ((_, six), (_, kix)) in enumerate(zip(sdicts, kdicts, strict=True)):
+            L = len(six)
+            km = kM.get(id(kmaps[j]))
+            if km is None:
+                km = kM[id(kmaps[j])] = kmaps[j] * M
+            base = crank[j] * S if crank is not None else fd[pos:pos + L] * S
+            flat[pos:pos + L] = km[kix] + smaps[j][six] + base
+            pos += L
+        # counting finds duplicate rows; the values are scattered straight into the
+        # investor x stock-day grid
+        counts_k = np.bincount(flat, minlength=K * M)
+        if counts_k.max(initial=0) > 1:
+            raise _Fallback  # a duplicate row inside a file: the text path names it
+    except _Fallback:
+        return None
+    cnt = counts_k.reshape(K, nfd, S)
+    usd = np.flatnonzero(cnt.any(axis=0).reshape(-1))  # stock-day rows, file-major
+    has_pair = cnt.any(axis=2)  # investor x (file, day)
+    has = np.zeros((F, K), dtype=bool)  # file x investor
+    for k in range(K):
+        has[pair_file[has_pair[k]], k] = True
+    del cnt, counts_k
+    out_pair = usd // S
+    out_file = pair_file[out_pair]
+    file_rows = np.bincount(out_file, minlength=F)
+    ids = np.asarray(ids, dtype=np.int32)
+    row_ids = ids[out_file]
+    cols_out: dict[str, np.ndarray] = {
+        "date": udates[pair_day[out_pair]],
+        "stock": pd.Series(stocks[usd % S], dtype=object)}  # str objects, as per file
+    dense = len(usd) == M  # every stock on every file-day: the grid is the rows
+
+    def pivot(v):
+        g = np.full(K * M, np.nan)
+        g[flat] = v
+        return g.reshape(K, M) if dense else g.reshape(K, M)[:, usd]
+
+    a = pivot(net)
+    b = pivot(shares) if shares is not None else np.full((K, len(usd)), np.nan)
+    del flat
+    for k in np.flatnonzero(has.any(axis=0)):
+        name = INVESTORS[k]
+        cols_out[f"net_buy_{name}"] = a[k]
+        cols_out[f"net_buy_shares_{name}"] = b[k]
+        cols_out[f"src_net_buy_{name}"] = (row_ids if has[:, k].all() else np.where(
+            has[out_file, k], row_ids, np.int32(-1)).astype(np.int32))
+    rows = pd.DataFrame(cols_out, copy=False)
+    file_groups = [{f"net_buy_{INVESTORS[k]}": [f"net_buy_{INVESTORS[k]}",
+                                                 f"net_buy_shares_{INVESTORS[k]}"]
+                    for k in np.flatnonzero(has[f])} for f in range(F)]
+    return rows, file_rows, file_groups, counts
+
+
+def market_batch(paths, ids, *, encoding: str | None = None):
+    """Store rows of many clean generic long market Parquet files, or None.
+
+    Returns
+    -------
+    (rows, file_rows, empty_close, file_reads) or None
+        ``rows``: DataFrame ``date, stock, market_cap, close, src_market``: the per-file
+        frames of :func:`market_rows` (file row order) one under the other, in the order of
+        ``paths``. ``empty_close``: per file, its count of empty close cells, or None when
+        the files have no ``close`` column. ``file_reads``: data rows read per file (= rows).
+    """
+    from datasets._csv import _MISSING
+    from datasets.generic import MARKET_COLUMNS
+
+    if encoding is not None and encoding.lower().replace("_", "-") not in ("utf-8", "utf8",
+                                                                          "utf-8-sig"):
+        return None
+    try:
+        tab, counts = _read_batch(paths)
+        cols = _resolve(tab, MARKET_COLUMNS, ("close",),
+                        "long market file (date, stock, market_cap, close)", "row")
+        F = len(paths)
+        crank, lens, fd, nfd, pair_file, udates, pair_day = _batch_pairs(tab, counts,
+                                                                          cols["date"])
+        if fd is None:
+            fd = np.repeat(crank, lens)
+        stocks, sdicts, smaps = _batch_codes(tab.column(cols["stock"]), _MISSING - {"-"})
+        si = _rows_of(sdicts, smaps)
+        n = tab.num_rows
+        mcap = _numbers(tab.column(cols["market_cap"]), required=True, min_value=0.0)
+        close = (_numbers(tab.column(cols["close"]), required=False, min_value=0.0)
+                 if "close" in cols else np.full(n, np.nan))
+        del tab
+        S = max(len(stocks), 1)
+        if _dense_unique(fd * S + si, nfd * S)[2]:
+            raise _Fallback
+    except _Fallback:
+        return None
+    di = pair_day[fd]
+    fi = np.repeat(np.arange(F), counts)
+    empty = (np.bincount(fi, weights=np.isnan(close), minlength=F).astype(np.int64)
+             if "close" in cols else None)
+    rows = pd.DataFrame({"date": udates[di], "stock": pd.Series(stocks[si], dtype=object),
+                         "market_cap": mcap, "close": close,
+                         "src_market": np.asarray(ids, dtype=np.int32)[fi]}, copy=False)
+    return rows, counts, empty, counts

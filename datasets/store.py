@@ -157,6 +157,7 @@ def merge_rows(frames: list[pd.DataFrame], keys, groups: Mapping[str, list[str]]
     ukey = np.flatnonzero(first)
     out = allr.iloc[order[ukey]][list(keys)].reset_index(drop=True)
     slot = np.cumsum(first) - 1  # output row of each sorted row
+    vals: dict[str, np.ndarray] = {}
     # groups in a fixed order (investors canonical): the files do not depend on import order
     for g in sorted(groups, key=_group_order):
         cols = groups[g]
@@ -166,6 +167,13 @@ def merge_rows(frames: list[pd.DataFrame], keys, groups: Mapping[str, list[str]]
         s = slot[has]
         src_h = src[has]
         dup = np.flatnonzero(s[1:] == s[:-1])
+        if len(dup) and (src_h[dup] > src_h[dup + 1]).any():
+            # sources of one key in file order (files get increasing ids): the first file
+            # wins and conflicts name the earlier file first, whatever the frames' order
+            # (a batch of files arrives as one frame)
+            o2 = np.lexsort((src_h, s))
+            o, s, src_h = o[o2], s[o2], src_h[o2]
+            dup = np.flatnonzero(s[1:] == s[:-1])
         if len(dup):
             for c in cols:
                 v = allr[c].to_numpy(np.float64)[o]
@@ -183,15 +191,21 @@ def merge_rows(frames: list[pd.DataFrame], keys, groups: Mapping[str, list[str]]
                             "without the wrong one)")
         keep = np.ones(len(s), dtype=bool)
         keep[1:] = s[1:] != s[:-1]
+        # every output row given by exactly one source (rows in key order): a gather
+        full = len(s) == len(out) and bool(keep.all())
         out_src = np.full(len(out), -1, dtype=np.int32)
         out_src[s[keep]] = src_h[keep]
         for c in cols:
-            col = np.full(len(out), np.nan, dtype=allr[c].dtype if allr[c].dtype.kind == "f"
-                          else np.float64)
-            col[s[keep]] = allr[c].to_numpy()[o[keep]]
-            out[c] = col
-        out[f"src_{g}"] = out_src
-    return out
+            dt = allr[c].dtype if allr[c].dtype.kind == "f" else np.float64
+            if full:
+                vals[c] = allr[c].to_numpy().astype(dt, copy=False)[o]
+            else:
+                col = np.full(len(out), np.nan, dtype=dt)
+                col[s[keep]] = allr[c].to_numpy()[o[keep]]
+                vals[c] = col
+        vals[f"src_{g}"] = out_src
+    # one frame of the value columns, not one insert per column (~40 per partition)
+    return pd.concat([out, pd.DataFrame(vals, index=out.index, copy=False)], axis=1)
 
 
 def _stack(frames: list[pd.DataFrame], keys, groups: Mapping[str, list[str]]) -> pd.DataFrame:
@@ -323,6 +337,12 @@ class Store:
             uniq = pd.unique(part)
             if len(uniq) == 1:  # a daily file: one partition, no split
                 pieces.setdefault(uniq[0], []).append(frame)
+                continue
+            starts = np.flatnonzero(np.r_[True, part[1:] != part[:-1]])
+            if len(starts) == len(uniq):  # each partition's rows together (a batch of
+                # days in date order): slices, not a boolean selection per partition
+                for a, b in zip(starts, [*starts[1:], len(part)], strict=True):
+                    pieces.setdefault(part[a], []).append(frame.iloc[a:b])
                 continue
             for p in uniq:
                 pieces.setdefault(p, []).append(frame.loc[part == p])

@@ -25,7 +25,7 @@ from datasets.store import Store, _write_atomic, create_store, file_fingerprint
 from engine.errors import DataError, DataQuality
 from engine.investors import INVESTORS
 
-__all__ = ["ETF_FLOW_KINDS", "ImportResult", "etf_file_currency", "import_files", "rows_of_file"]
+__all__ = ["BATCH_KINDS", "ETF_FLOW_KINDS", "ImportResult", "etf_file_currency", "import_files", "rows_of_file"]
 
 _STOCK_IN_NAME = re.compile(r"_([0-9A-Z]{6})(?:_|$)")
 
@@ -390,9 +390,27 @@ def _check_snapshots(store: Store, frames: list[pd.DataFrame], names: dict[int, 
                     fix="keep one of the two files, or give one another --effective-date")
 
 
+#: Kinds whose clean Parquet files :func:`import_files` reads a batch at a time.
+BATCH_KINDS = ("generic-netbuy", "generic-market")
+
+
+def _replay(q: DataQuality, logs: list[DataQuality], upto: DataQuality | None = None) -> None:
+    """Record the per-file summaries in ``q`` in file order (what the loaders would have
+    recorded in ``q`` directly), up to and including ``upto``."""
+    for fq in logs:
+        for i in fq.items:
+            q.add(i.source, i.action, i.what, i.count, i.rule)
+        for src, n in fq.rows_read.items():
+            q.read(src, n)
+        if fq is upto:
+            break
+    logs.clear()
+
+
 def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
                  quality: DataQuality | None = None, progress: bool | None = None,
-                 batch_files: int = 250, vectorized: bool = True, **options) -> ImportResult:
+                 batch_files: int = 250, vectorized: bool = True, batched: bool = True,
+                 **options) -> ImportResult:
     """Import ``paths`` into the store at ``store_dir`` (created if missing).
 
     Parameters
@@ -411,6 +429,11 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
     vectorized : bool
         Read clean generic long files through :mod:`datasets.arrow_long` (same store, same
         errors; False forces the text loaders, for comparison).
+    batched : bool
+        With ``vectorized``, read the generic long Parquet files of each batch together
+        (:func:`datasets.arrow_long.netbuy_batch` / :func:`~datasets.arrow_long.market_batch`:
+        one read, one check and one pivot per batch; same store, same errors: any file they do
+        not decide sends the batch through the per-file path). False: one file at a time.
     **options
         ``date``, ``stock``, ``effective_date``, ``etf``, ``encoding``, ``weight_unit``,
         ``allow_partial``, ``nav_from`` for the loaders; ``currency`` for ETF-flow files
@@ -437,24 +460,91 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
     if progress is None:
         progress = sys.stderr.isatty()
     opts = {k: v for k, v in options.items() if v is not None}
-    pending: list[tuple[dict, list]] = []
+    pending: list[tuple[dict, list | None]] = []
+    # files of BATCH_KINDS whose reading waits for the flush: file id -> (path, summary)
+    deferred: dict[int, tuple[Path, DataQuality]] = {}
+    # each file's data-quality records, put into q in file order when its batch is read
+    logs: list[DataQuality] = []
     next_id = max([f["id"] for f in store.files], default=0) + 1
     # fingerprints already in the store and read in this run: a set, not a scan of the
     # manifest's file list per file (15,000 files at the issue's scale)
     seen: set[str] = {f["sha256"] for f in store.files}
     first_etf: str | None = None  # the file of this import that set the ETF-flow currency
 
+    def read_one(p: Path, k: str, fq: DataQuality, meta: dict):
+        try:
+            return rows_of_file(p, k, quality=fq, meta=meta, vectorized=vectorized, **opts)
+        except DataError as exc:
+            if kind is None:
+                raise
+            raise explain_kind_failure(exc, p, kind, opts) from exc
+
+    def set_src(items, fid):
+        for _, rows, _ in items:
+            for c in [c for c in rows.columns if c.startswith("src_")]:
+                rows[c] = np.int32(fid)
+
+    def read_deferred(together: bool):
+        """Turn the deferred files of ``pending`` into rows: each kind's files in one batch
+        read, or (when that declines, or not ``together``) one by one in file order."""
+        from datasets.arrow_long import market_batch, netbuy_batch
+
+        by_kind: dict[str, list[int]] = {}
+        for i, (rec, items) in enumerate(pending):
+            if items is None:
+                by_kind.setdefault(rec["kind"], []).append(i)
+        one_by_one: list[int] = []
+        for k, idx in by_kind.items():
+            recs = [pending[i][0] for i in idx]
+            paths = [deferred[r["id"]][0] for r in recs]
+            ids = [r["id"] for r in recs]
+            reader = netbuy_batch if k == "generic-netbuy" else market_batch
+            got = reader(paths, ids, encoding=opts.get("encoding")) if together else None
+            if got is None:
+                one_by_one += idx
+                continue
+            rows, file_rows, extra, reads = got
+            for j, (i, rec) in enumerate(zip(idx, recs, strict=True)):
+                fq = deferred[rec["id"]][1]
+                fq.read(rec["name"], int(reads[j]))  # what arrow_long's _record records
+                if k == "generic-netbuy":
+                    g = extra[j]
+                else:
+                    g = {"market": ["market_cap", "close"]}
+                    if extra is not None:
+                        fq.add(rec["name"], "left NaN", "empty close cells", int(extra[j]),
+                               rule="no close given")
+                rec["rows"] = int(file_rows[j])
+                # the batch's rows go with its first file; the others bring their groups
+                pending[i] = (rec, [("flows", rows if j == 0 else None, g)])
+        for i in sorted(one_by_one):
+            rec = pending[i][0]
+            p, fq = deferred[rec["id"]]
+            try:
+                items = read_one(p, rec["kind"], fq, {})
+            except DataError:
+                _replay(q, logs, upto=fq)
+                deferred.clear()
+                raise
+            set_src(items, rec["id"])
+            rec["rows"] = int(sum(len(r) for _, r, _ in items))
+            pending[i] = (rec, items)
+        deferred.clear()
+
     def flush():
         nonlocal pending
         if not pending:
             return
+        read_deferred(batched)
+        _replay(q, logs)
         names = store.file_names()
         names.update({rec["id"]: rec["name"] for rec, _ in pending})
         batch: dict[str, list] = {}
         groups: dict[str, dict] = {}
         for _, items in pending:
             for table, rows, g in items:
-                batch.setdefault(table, []).append(rows)
+                if rows is not None:
+                    batch.setdefault(table, []).append(rows)
                 groups.setdefault(table, {}).update(g)
         if "periods" in batch or "flows" in batch:
             _check_periods_vs_daily(store, batch, names)
@@ -477,47 +567,55 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
         store.write_manifest()
         pending = []
 
-    for p in tqdm(list(paths), desc="import", unit="file", disable=not progress):
-        p = Path(p)
-        if not p.is_file():
-            raise DataError("no such file", file=str(p), fix="check the path")
-        k = kind or detect_kind(p, encoding=opts.get("encoding"), options=opts)
-        # what the file name says (date, period, investor, ETF, stock) is part of the data
-        named = {f"name_{a}": str(b) for a, b in _name_meta(p).items()}
-        if m := _STOCK_IN_NAME.search(p.stem):
-            named["name_stock"] = m.group(1)
-        # --currency is part of an ETF-flow file's data (a re-import with another one is a
-        # mix, not a skip); other kinds ignore it
-        fp = file_fingerprint(p, k, {**named, **{o: opts[o] for o in (
-            "date", "stock", "effective_date", "etf",
-            *(("currency",) if k in ETF_FLOW_KINDS else ())) if o in opts}})
-        if fp in seen:
-            res.skipped.append(p.name)
-            q.add(p.name, "skipped", "files already in the store", 1,
-                  rule="same bytes and options: importing twice changes nothing")
-            continue
-        seen.add(fp)
-        meta: dict = {}
-        try:
-            items = rows_of_file(p, k, quality=q, meta=meta, vectorized=vectorized, **opts)
-        except DataError as exc:
-            if kind is None:
-                raise
-            raise explain_kind_failure(exc, p, kind, opts) from exc
-        if "etf_currency" in meta:
-            _check_etf_currency(store, p.name, meta, first_etf)
-            first_etf = first_etf or p.name
-        rec = {"id": next_id, "name": p.name, "sha256": fp, "kind": k,
-               "rows": int(sum(len(r) for _, r, _ in items)),
-               "options": {o: str(v) for o, v in opts.items()}}
-        for _, rows, _ in items:
-            for c in [c for c in rows.columns if c.startswith("src_")]:
-                rows[c] = np.int32(next_id)
-        next_id += 1
-        pending.append((rec, items))
-        res.added.append(p.name)
-        res.kinds[p.name] = k
-        if len(pending) >= batch_files:
-            flush()
-    flush()
+    try:
+        for p in tqdm(list(paths), desc="import", unit="file", disable=not progress):
+            p = Path(p)
+            fq = DataQuality()  # this file's records (q gets them in file order)
+            logs.append(fq)
+            if not p.is_file():
+                raise DataError("no such file", file=str(p), fix="check the path")
+            k = kind or detect_kind(p, encoding=opts.get("encoding"), options=opts)
+            # what the file name says (date, period, investor, ETF, stock) is part of the data
+            named = {f"name_{a}": str(b) for a, b in _name_meta(p).items()}
+            if m := _STOCK_IN_NAME.search(p.stem):
+                named["name_stock"] = m.group(1)
+            # --currency is part of an ETF-flow file's data (a re-import with another one is a
+            # mix, not a skip); other kinds ignore it
+            fp = file_fingerprint(p, k, {**named, **{o: opts[o] for o in (
+                "date", "stock", "effective_date", "etf",
+                *(("currency",) if k in ETF_FLOW_KINDS else ())) if o in opts}})
+            if fp in seen:
+                res.skipped.append(p.name)
+                fq.add(p.name, "skipped", "files already in the store", 1,
+                       rule="same bytes and options: importing twice changes nothing")
+                continue
+            seen.add(fp)
+            rec = {"id": next_id, "name": p.name, "sha256": fp, "kind": k, "rows": 0,
+                   "options": {o: str(v) for o, v in opts.items()}}
+            if vectorized and batched and k in BATCH_KINDS and \
+                    p.suffix.lower() in (".parquet", ".pq"):
+                deferred[next_id] = (p, fq)  # read with its batch at the flush
+                items = None
+            else:
+                meta: dict = {}
+                items = read_one(p, k, fq, meta)
+                if "etf_currency" in meta:
+                    _check_etf_currency(store, p.name, meta, first_etf)
+                    first_etf = first_etf or p.name
+                rec["rows"] = int(sum(len(r) for _, r, _ in items))
+                set_src(items, next_id)
+            next_id += 1
+            pending.append((rec, items))
+            res.added.append(p.name)
+            res.kinds[p.name] = k
+            if len(pending) >= batch_files:
+                flush()
+        flush()
+    except BaseException:
+        # what the one-file-at-a-time import would have done before this error: read (and
+        # report the first bad one of) the files before it, record their data quality
+        if deferred:
+            read_deferred(False)
+        _replay(q, logs)
+        raise
     return res

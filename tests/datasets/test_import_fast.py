@@ -181,3 +181,120 @@ def test_a_bad_parquet_file_in_an_import_gives_the_same_error(tmp_path):
         msgs.append(str(exc.value))
     assert msgs[0] == msgs[1]
     assert files[1].name in msgs[0] and "row 4" in msgs[0] and "market_cap" in msgs[0]
+
+
+# -- the batch path (datasets.arrow_long.netbuy_batch / market_batch) ----------------------
+
+
+def test_batch_readers_take_clean_parquet_files(tmp_path):
+    from datasets.arrow_long import market_batch, netbuy_batch
+
+    _, files = _market_files(tmp_path, "parquet", n_days=4)
+    nb = [p for p in files if p.name.startswith("nb_")]
+    mk = [p for p in files if p.name.startswith("mk_")]
+    got = netbuy_batch(nb, [10, 11, 12, 13])
+    assert got is not None
+    rows, file_rows, groups, reads = got
+    # the batch's rows are the per-file readers' rows one file after the other
+    per_file = [netbuy_rows(p) for p in nb]
+    assert list(file_rows) == [len(b) for b, _, _ in per_file]
+    assert list(reads) == [len(pd.read_parquet(p)) for p in nb]
+    want = pd.concat([b for b, _, _ in per_file], ignore_index=True)
+    pd.testing.assert_frame_equal(rows[["date", "stock"]], want, check_exact=True)
+    off = np.cumsum([0] + list(file_rows))
+    for j, (_, net, _) in enumerate(per_file):
+        assert sorted(groups[j]) == sorted(f"net_buy_{k}" for k in net)
+        for k, v in net.items():
+            np.testing.assert_array_equal(rows[f"net_buy_{k}"].to_numpy()[off[j]:off[j + 1]], v)
+            assert (rows[f"src_net_buy_{k}"].to_numpy()[off[j]:off[j + 1]] == 10 + j).all()
+    mrows, mfile_rows, empty, _ = market_batch(mk, [1, 2, 3, 4])
+    assert list(empty) == [2, 2, 2, 2] and list(mfile_rows) == [len(market_rows(p)) for p in mk]
+    pd.testing.assert_frame_equal(
+        mrows.drop(columns="src_market"),
+        pd.concat([market_rows(p) for p in mk], ignore_index=True), check_exact=True)
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_batched_and_per_file_imports_give_the_text_loaders_store(tmp_path, batched):
+    """Same store bytes, manifest and data-quality list (in order), with a file skipped as
+    already imported in the middle of a batch and re-importing changing nothing."""
+    _, files = _market_files(tmp_path / "files", "parquet", n_days=5)
+    files = files[:4] + [files[1]] + files[4:]  # a repeat: skipped, recorded in order
+    q_fast, q_slow = DataQuality(), DataQuality()
+    res = import_files(files, tmp_path / "fast", progress=False, quality=q_fast, batch_files=4,
+                       batched=batched)
+    import_files(files, tmp_path / "slow", progress=False, quality=q_slow, batch_files=4,
+                 vectorized=False)
+    assert res.skipped == [files[1].name]
+    fast, slow = _store_contents(tmp_path / "fast"), _store_contents(tmp_path / "slow")
+    assert fast == slow and fast[0]
+    assert q_fast.items == q_slow.items and q_fast.rows_read == q_slow.rows_read
+    again = import_files(files, tmp_path / "fast", progress=False, batched=batched)
+    assert again.added == [] and _store_contents(tmp_path / "fast") == fast
+
+
+def _shuffled_copy(src, dst, seed=1):
+    f = pd.read_parquet(src)
+    f.sample(frac=1.0, random_state=seed).to_parquet(dst, index=False)
+    return dst
+
+
+def test_overlapping_files_in_and_out_of_a_batch_keep_the_first_file(tmp_path):
+    """The same day given by a CSV file (per-file path) and, later, by a Parquet file of the
+    batch: the CSV file's id is kept (file order), as in the text loaders' store."""
+    _, files = _market_files(tmp_path / "files", "parquet", n_days=3)
+    nb = [p for p in files if p.name.startswith("nb_")]
+    csv = tmp_path / "files" / "nb_day2.csv"
+    pd.read_parquet(nb[1]).to_csv(csv, index=False, float_format="%.17g",
+                                  date_format="%Y-%m-%d")
+    later = _shuffled_copy(nb[1], tmp_path / "files" / "nb_day2_again.parquet")
+    order = [nb[0], csv, later, nb[2]]
+    import_files(order, tmp_path / "fast", progress=False, kind="generic-netbuy")
+    import_files(order, tmp_path / "slow", progress=False, kind="generic-netbuy",
+                 vectorized=False)
+    fast, slow = _store_contents(tmp_path / "fast"), _store_contents(tmp_path / "slow")
+    assert fast == slow
+    from datasets.store import open_store
+
+    st = open_store(tmp_path / "fast")
+    day = pd.read_parquet(nb[1])["date"].iloc[0]
+    flows = st.read_table("flows", start=day, end=day)
+    assert (flows["src_net_buy_foreign"] == 2).all()  # the CSV file (id 2), not id 3
+
+
+def test_a_conflict_inside_a_batch_names_both_files_as_the_text_loaders_do(tmp_path):
+    _, files = _market_files(tmp_path / "files", "parquet", n_days=3)
+    nb = [p for p in files if p.name.startswith("nb_")]
+    bad = pd.read_parquet(nb[1])
+    bad.loc[bad.index[3], "net_buy"] += 1.0
+    other = tmp_path / "files" / "nb_other.parquet"
+    bad.to_parquet(other, index=False)
+    msgs = []
+    for kw in ({}, {"batched": False}, {"vectorized": False}):
+        with pytest.raises(DataError, match="disagree") as exc:
+            import_files(nb + [other], tmp_path / f"s{len(msgs)}", progress=False, **kw)
+        msgs.append(str(exc.value))
+    assert msgs[0] == msgs[1] == msgs[2]
+    assert f"{nb[1].name} and {other.name} disagree" in msgs[0]  # the earlier file first
+
+
+def test_a_bad_file_in_a_batch_gives_the_per_file_error_and_counts(tmp_path):
+    """One bad Parquet file among clean ones: the batch declines, the per-file path names
+    file, row and column; the files before it are counted as one by one."""
+    _, files = _market_files(tmp_path / "files", "parquet", n_days=4)
+    bad = pd.read_parquet(files[5])
+    bad.loc[bad.index[2], "market_cap"] = -3.0
+    bad.to_parquet(files[5], index=False)
+    from datasets.arrow_long import market_batch
+
+    assert market_batch([p for p in files if p.name.startswith("mk_")], [1, 2, 3, 4]) is None
+    out = []
+    for kw in ({}, {"vectorized": False}):
+        q = DataQuality()
+        with pytest.raises(DataError) as exc:
+            import_files(files, tmp_path / f"s{len(out)}", progress=False, quality=q,
+                         **kw)
+        out.append((str(exc.value), q.items, q.rows_read))
+    assert out[0] == out[1]
+    assert files[5].name in out[0][0] and "row 2" in out[0][0] and "market_cap" in out[0][0]
+    assert not (tmp_path / "s0" / "flows").exists()  # nothing of the failed batch written
