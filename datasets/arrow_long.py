@@ -40,15 +40,22 @@ class _Fallback(Exception):
     """Something the vectorized path does not decide: the text path reads the file."""
 
 
-def _read_arrow(path, encoding):
-    """The file as an Arrow table (all CSV cells as strings) and its row kind."""
+def _read_arrow(path, encoding, *, dictionary: bool = False):
+    """The file as an Arrow table (all CSV cells as strings) and its row kind; with
+    ``dictionary``, a Parquet file's text columns as dictionary arrays (read from the file's
+    dictionary pages, not materialized as one string per row)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     p = Path(path)
     if p.suffix.lower() in (".parquet", ".pq"):
         try:
-            tab = pq.ParquetFile(p).read()  # lighter than pq.read_table (no dataset layer)
+            f = pq.ParquetFile(p)
+            text = [fl.name for fl in f.schema_arrow if pa.types.is_string(fl.type)
+                    or pa.types.is_large_string(fl.type)] if dictionary else []
+            if text:
+                f = pq.ParquetFile(p, read_dictionary=text)
+            tab = f.read()  # lighter than pq.read_table (no dataset layer)
         except Exception as exc:  # the text path reports a corrupt file
             raise _Fallback from exc
         meta = tab.schema.pandas_metadata or {}
@@ -432,9 +439,9 @@ def _read_batch(paths):
     workers = min(len(paths), os.cpu_count() or 1, 8)
     if workers > 1:
         with ThreadPoolExecutor(workers) as ex:
-            tabs = list(ex.map(lambda p: _read_arrow(p, None)[0], paths))
+            tabs = list(ex.map(lambda p: _read_arrow(p, None, dictionary=True)[0], paths))
     else:
-        tabs = [_read_arrow(p, None)[0] for p in paths]
+        tabs = [_read_arrow(p, None, dictionary=True)[0] for p in paths]
     schema = tabs[0].schema.remove_metadata()
     if any(not t.schema.remove_metadata().equals(schema) for t in tabs[1:]):
         raise _Fallback

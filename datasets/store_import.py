@@ -494,6 +494,7 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             if items is None:
                 by_kind.setdefault(rec["kind"], []).append(i)
         one_by_one: list[int] = []
+        first_rows: dict[str, int] = {}  # kind -> pending index holding the batch's rows
         for k, idx in by_kind.items():
             recs = [pending[i][0] for i in idx]
             paths = [deferred[r["id"]][0] for r in recs]
@@ -517,6 +518,20 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
                 rec["rows"] = int(file_rows[j])
                 # the batch's rows go with its first file; the others bring their groups
                 pending[i] = (rec, [("flows", rows if j == 0 else None, g)])
+            first_rows[k] = idx[0]
+        if len(first_rows) == 2:
+            # daily net-buying and market files of the same days list the same stock-days in
+            # the same order: one frame of both (the groups are disjoint, so the merge sees
+            # the same sources per group), half the rows to stack and sort per partition
+            i_nb, i_mk = first_rows["generic-netbuy"], first_rows["generic-market"]
+            nb, mk = pending[i_nb][1][0][1], pending[i_mk][1][0][1]
+            if len(nb) == len(mk) and np.array_equal(nb["date"].to_numpy(),
+                                                     mk["date"].to_numpy()) and \
+                    np.array_equal(nb["stock"].to_numpy(), mk["stock"].to_numpy()):
+                both = pd.concat([nb, mk.drop(columns=["date", "stock"])], axis=1)
+                for i, rows in ((i_nb, both), (i_mk, None)):
+                    (rec, [(t, _, g)]) = pending[i]
+                    pending[i] = (rec, [(t, rows, g)])
         for i in sorted(one_by_one):
             rec = pending[i][0]
             p, fq = deferred[rec["id"]]
