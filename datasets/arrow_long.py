@@ -655,13 +655,13 @@ def netbuy_batch(paths, ids, *, encoding: str | None = None):
         "stock": pd.Series(stocks[usd % S], dtype=object)}  # str objects, as per file
     dense = len(usd) == M  # every stock on every file-day: the grid is the rows
 
-    def pivot(v):
+    def pivot(v, cell):
         g = np.full(K * M, np.nan)
-        g[flat] = v
+        g[cell] = v
         return g.reshape(K, M) if dense else g.reshape(K, M)[:, usd]
 
-    a = pivot(net)
-    b = pivot(shares) if shares is not None else np.full((K, len(usd)), np.nan)
+    a = pivot(net, flat)
+    b = pivot(shares, flat) if shares is not None else np.full((K, len(usd)), np.nan)
     del flat
     for k in np.flatnonzero(has.any(axis=0)):
         name = INVESTORS[k]

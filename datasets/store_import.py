@@ -548,10 +548,11 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
 
     def flush():
         nonlocal pending
+        if pending:
+            read_deferred(batched)
+        _replay(q, logs)  # skipped files too (a re-import may add nothing)
         if not pending:
             return
-        read_deferred(batched)
-        _replay(q, logs)
         names = store.file_names()
         names.update({rec["id"]: rec["name"] for rec, _ in pending})
         batch: dict[str, list] = {}
@@ -626,7 +627,7 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             if len(pending) >= batch_files:
                 flush()
         flush()
-    except BaseException:
+    except Exception:
         # what the one-file-at-a-time import would have done before this error: read (and
         # report the first bad one of) the files before it, record their data quality
         if deferred:

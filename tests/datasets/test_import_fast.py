@@ -229,8 +229,11 @@ def test_batched_and_per_file_imports_give_the_text_loaders_store(tmp_path, batc
     fast, slow = _store_contents(tmp_path / "fast"), _store_contents(tmp_path / "slow")
     assert fast == slow and fast[0]
     assert q_fast.items == q_slow.items and q_fast.rows_read == q_slow.rows_read
-    again = import_files(files, tmp_path / "fast", progress=False, batched=batched)
+    q_again = DataQuality()
+    again = import_files(files, tmp_path / "fast", progress=False, batched=batched,
+                         quality=q_again)
     assert again.added == [] and _store_contents(tmp_path / "fast") == fast
+    assert q_again.count("skipped") == len(set(files))  # each file reported, none re-read
 
 
 def _shuffled_copy(src, dst, seed=1):
