@@ -150,6 +150,8 @@ def merge_rows(frames: list[pd.DataFrame], keys, groups: Mapping[str, list[str]]
     """
     allr = _stack(frames, keys, groups)
     code = _key_codes(allr, keys)
+    if len(code) and bool((code[1:] > code[:-1]).all()):
+        return _merge_sorted(allr, keys, groups)
     order = np.argsort(code, kind="stable")
     code = code[order]
     first = np.ones(len(code), dtype=bool)
@@ -205,6 +207,24 @@ def merge_rows(frames: list[pd.DataFrame], keys, groups: Mapping[str, list[str]]
                 vals[c] = col
         vals[f"src_{g}"] = out_src
     # one frame of the value columns, not one insert per column (~40 per partition)
+    return pd.concat([out, pd.DataFrame(vals, index=out.index, copy=False)], axis=1)
+
+
+def _merge_sorted(allr: pd.DataFrame, keys, groups: Mapping[str, list[str]]) -> pd.DataFrame:
+    """:func:`merge_rows` of rows whose keys are already distinct and sorted (a new partition
+    of one batch of files): each row is its key's only source, so the merge keeps every row
+    and, per group, its value where the row has a source (NaN, src -1 elsewhere)."""
+    out = allr[list(keys)].reset_index(drop=True)
+    vals: dict[str, np.ndarray] = {}
+    for g in sorted(groups, key=_group_order):
+        src = allr[f"src_{g}"].to_numpy()
+        has = src >= 0
+        for c in groups[g]:
+            dt = allr[c].dtype if allr[c].dtype.kind == "f" else np.float64
+            v = np.array(allr[c].to_numpy(), dtype=dt)  # a copy, as the general path's
+            v[~has] = np.nan
+            vals[c] = v
+        vals[f"src_{g}"] = np.where(has, src, -1).astype(np.int32)
     return pd.concat([out, pd.DataFrame(vals, index=out.index, copy=False)], axis=1)
 
 
