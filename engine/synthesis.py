@@ -132,10 +132,15 @@ _LAYOUTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _LAYOUTS_KEPT = 2
 
 
-def _kernel_holdings(csr: HoldingsCSR) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _kernel_holdings(csr: HoldingsCSR, stock32: np.ndarray | None = None,
+                     any_missing: bool | None = None,
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(indptr, stock, weight)`` of the holdings in the panel, stock positions int32, for
-    :func:`engine.nb.gather_nb.synthesize_gather_nb`."""
+    :func:`engine.nb.gather_nb.synthesize_gather_nb`. ``stock32`` / ``any_missing``:
+    ``csr.stock`` as int32 and whether any is -1, when the caller has them already."""
     indptr, stock, weight = csr.indptr, csr.stock, csr.weight
+    if stock32 is not None and any_missing is False:
+        return indptr, stock32, weight
     keep = stock >= 0  # constituents not in the panel: reported by the caller
     if not keep.all():
         indptr = np.concatenate([[0], np.cumsum(keep)])[indptr].astype(np.int64)
@@ -159,11 +164,12 @@ def _layout(holdings: Holdings, dates: pd.DatetimeIndex, stocks: pd.Index, etfs,
         if ek == etf_key and lag == lag_days and d.equals(dates) and st.equals(stocks):
             return lay
     etf_index, csr = holdings.to_csr(dates, stocks, etfs, lag_days)
+    stock32 = np.empty(len(csr.stock), np.int32)
+    snap_weight, n_missing = snapshot_weight_nb(csr.indptr, csr.stock, csr.weight, stock32)
     lay = _Layout(
         etf_index, csr, active_snapshot_nb(len(dates), len(etf_index), csr.etf, csr.start,
                                            csr.stop),
-        _kernel_holdings(csr), snapshot_weight_nb(csr.indptr, csr.stock, csr.weight),
-        bool((csr.stock < 0).any()))
+        _kernel_holdings(csr, stock32, n_missing > 0), snap_weight, n_missing > 0)
     kept.append((dates, stocks, etf_key, lag_days, lay))
     del kept[:-_LAYOUTS_KEPT]
     return lay

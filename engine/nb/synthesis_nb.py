@@ -245,20 +245,41 @@ def active_snapshot_nb(n_dates, n_etfs, snap_etf, snap_start, snap_stop):
 
 
 @njit(cache=True, error_model="numpy")
-def snapshot_weight_nb(indptr, stock, weight):
-    """Weight of each snapshot's constituents that are in the panel (``stock >= 0``), shape
-    (S,), float64, summed in row order from 0.0 (the order ``np.bincount`` adds in, so the
-    sums are bit-identical to it). Oracle: ``np.bincount(snap_of_row[stock >= 0],
-    weight[stock >= 0])``."""
+def snapshot_weight_nb(indptr, stock, weight, stock32):
+    """Weight of each snapshot's constituents that are in the panel (``stock >= 0``), in one
+    pass that also narrows the stock positions to int32 and counts the ones not in it.
+
+    Parameters
+    ----------
+    indptr : ndarray, shape (S + 1,), int64
+    stock : ndarray, shape (nnz,), int64
+        Panel positions, -1 for a constituent not in the panel.
+    weight : ndarray, shape (nnz,), float64
+    stock32 : ndarray, shape (nnz,), int32, output
+        ``stock.astype(np.int32)`` (positions < 2**31: the panel has fewer stocks).
+
+    Returns
+    -------
+    snap_weight : ndarray, shape (S,), float64
+        Summed in row order from 0.0, the order ``np.bincount`` adds in, so bit-identical
+        to it. Oracle: ``np.bincount(snap_of_row[stock >= 0], weight[stock >= 0])``.
+    n_missing : int
+        Rows with ``stock < 0``.
+    """
     n = indptr.shape[0] - 1
     out = np.zeros(n, np.float64)
+    n_missing = 0
     for s in range(n):
         acc = 0.0
         for h in range(indptr[s], indptr[s + 1]):
-            if stock[h] >= 0:
+            i = stock[h]
+            stock32[h] = i
+            if i >= 0:
                 acc += weight[h]
+            else:
+                n_missing += 1
         out[s] = acc
-    return out
+    return out, n_missing
 
 
 @njit(cache=True, error_model="numpy")

@@ -370,4 +370,8 @@ def test_coverage_gaps_kernel_matches_numpy_masks():
     snap = np.repeat(np.arange(S), counts)
     want = np.bincount(snap[stock >= 0], weight[stock >= 0], minlength=S)
     assert (counts == 0).any()
-    np.testing.assert_array_equal(snapshot_weight_nb(indptr, stock, weight), want)
+    stock32 = np.empty(len(stock), np.int32)
+    got_w, n_missing = snapshot_weight_nb(indptr, stock, weight, stock32)
+    np.testing.assert_array_equal(got_w, want)
+    assert n_missing == int((stock < 0).sum()) > 0
+    np.testing.assert_array_equal(stock32, stock)
