@@ -230,7 +230,10 @@ class Holdings:
         missing = {"etf", "effective_date", "stock", "weight"} - set(t.columns)
         if missing:
             raise DataError(f"holdings table lacks columns {sorted(missing)}")
-        t = t.loc[:, ["etf", "effective_date", "stock", "weight"]].copy()
+        # no .copy(): pandas >= 3 is copy-on-write, so the caller writing into its table
+        # later copies its own columns and never reaches these (a deep copy was 0.1 s of
+        # strings at 6.8 M rows)
+        t = t.loc[:, ["etf", "effective_date", "stock", "weight"]]
         t["etf"] = t["etf"].astype(str)
         t["stock"] = t["stock"].astype(str)
         t["effective_date"] = pd.to_datetime(t["effective_date"])

@@ -199,8 +199,18 @@ def test_holdings_of_a_shuffled_table_equal_those_of_the_sorted_one():
     tab = h.table
     want = tab.sort_values(["etf", "effective_date", "stock"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(tab, want)
-    shuffled = Holdings(tab.sample(frac=1.0, random_state=0))
+    mine = tab.sample(frac=1.0, random_state=0)
+    shuffled = Holdings(mine)
     pd.testing.assert_frame_equal(shuffled.table, want)
+    # the caller writing into its table afterwards changes neither Holdings
+    sorted_copy = tab.copy()
+    again = Holdings(sorted_copy)
+    for frame in (mine, sorted_copy):
+        frame.loc[frame.index[0], "weight"] = 99.0
+        frame.iloc[1, frame.columns.get_loc("stock")] = "CHANGED"
+        frame["etf"] = "Z"
+    pd.testing.assert_frame_equal(shuffled.table, want)
+    pd.testing.assert_frame_equal(again.table, want)
     for etfs in (None, list(h.etfs[::-1]), [h.etfs[2], h.etfs[0]]):
         a, csr_a = h.to_csr(flows.dates, flows.stocks[::-1], etfs, 2)
         b, csr_b = shuffled.to_csr(flows.dates, flows.stocks[::-1], etfs, 2)
