@@ -336,6 +336,10 @@ def synthesize_flows(
       "treated as 0".
     * ``cumulative=True``: running sum of the daily values per (etf, investor); days on which
       the daily value is NaN add nothing and are NaN themselves.
+    * The holdings' layout on the panel (CSR, active snapshot per ETF-day, int32 positions,
+      snapshot weights) is kept on ``holdings`` for the next call with the same dates,
+      stocks, ``etfs`` and ``lag_days`` (two panels per Holdings, released with it;
+      :func:`clear_layout_cache`); the result does not depend on it.
     * Point in time: the value on day ``t`` uses rows ``<= t`` only (appending days never
       changes earlier values; ``tests/engine/test_signal_properties.py``).
 
