@@ -230,7 +230,10 @@ class Holdings:
         missing = {"etf", "effective_date", "stock", "weight"} - set(t.columns)
         if missing:
             raise DataError(f"holdings table lacks columns {sorted(missing)}")
-        t = t.loc[:, ["etf", "effective_date", "stock", "weight"]].copy()
+        # no .copy(): pandas >= 3 is copy-on-write, so the caller writing into its table
+        # later copies its own columns and never reaches these (a deep copy was 0.1 s of
+        # strings at 6.8 M rows)
+        t = t.loc[:, ["etf", "effective_date", "stock", "weight"]]
         t["etf"] = t["etf"].astype(str)
         t["stock"] = t["stock"].astype(str)
         t["effective_date"] = pd.to_datetime(t["effective_date"])
@@ -251,11 +254,19 @@ class Holdings:
             # one int64 key: a stable sort of it is the lexicographic order, and (unlike
             # np.lexsort) fast on the already grouped tables loaders produce
             key = (etf_code.astype(np.int64) * n_d + day_code) * n_s + stock_code
-            order = np.argsort(key, kind="stable")
+            order = None  # computed below only when the rows are not in order yet
         else:  # pragma: no cover - more (ETF, day, stock) combinations than int64 holds
             order = np.lexsort((stock_code, day_code, etf_code))
-        t = t.take(order).reset_index(drop=True)
-        etf_code, stock_code, day = etf_code[order], stock_code[order], day[order]
+            key = order  # in order iff the lexsort is the identity
+        if len(key) < 2 or bool((key[1:] >= key[:-1]).all()):
+            # already in order (what the loaders and the stores write): the stable sort is
+            # the identity, so skip the 6.8 M-row gathers of four columns and three codes
+            t = t.reset_index(drop=True)
+        else:
+            if order is None:
+                order = np.argsort(key, kind="stable")
+            t = t.take(order).reset_index(drop=True)
+            etf_code, stock_code, day = etf_code[order], stock_code[order], day[order]
         same_snap = (etf_code[1:] == etf_code[:-1]) & (day[1:] == day[:-1])
         dup = np.flatnonzero(same_snap & (stock_code[1:] == stock_code[:-1]))
         if len(dup):
@@ -285,6 +296,11 @@ class Holdings:
         object.__setattr__(self, "table", t)
         object.__setattr__(self, "_codes", (etf_code, pd.Index(etf_names),
                                             stock_code, pd.Index(stock_names)))
+        # snapshot runs of the sorted table, for to_csr: rows snap_ptr[s]:snap_ptr[s+1] are
+        # snapshot s, of ETF code snap_etf[s], effective snap_day[s] (24,000 snapshots
+        # instead of 6.8 M rows to order and compare there)
+        snap_ptr = np.append(snap_start, len(t)).astype(np.int64)
+        object.__setattr__(self, "_snaps", (snap_ptr, etf_code[snap_start], day[snap_start]))
 
     @property
     def etfs(self) -> pd.Index:
@@ -358,19 +374,15 @@ class Holdings:
         # Vectorized: one pass over the long table (sorted by etf, date, stock on construction),
         # re-ordered stably by the requested ETF order. A per-ETF pandas loop took 20 s at
         # 200 ETFs x 30 years of quarterly snapshots (benchmarks/results/synthesis.md).
-        t = self.table
         etf_code, etf_names, stock_code, stock_names = self._codes
-        e_pos = etfs.get_indexer(etf_names)[etf_code]
-        sel = np.flatnonzero(e_pos >= 0)
-        order = sel[np.argsort(e_pos[sel], kind="stable")]
-        e_pos = e_pos[order]
-        eff = t["effective_date"].to_numpy()[order]
-        n = len(order)
-        first = np.ones(n, dtype=bool)
-        first[1:] = (e_pos[1:] != e_pos[:-1]) | (eff[1:] != eff[:-1])
-        snap_first = np.flatnonzero(first)
-        snap_e = e_pos[snap_first]
-        snap_d = pd.DatetimeIndex(eff[snap_first]).as_unit("ns") + pd.Timedelta(days=int(lag_days))
+        snap_ptr, snap_etf, snap_day = self._snaps
+        # ETF position of each snapshot, snapshots re-ordered stably by the requested order
+        e_of_snap = etfs.get_indexer(etf_names)[snap_etf]
+        sel = np.flatnonzero(e_of_snap >= 0)
+        order = sel[np.argsort(e_of_snap[sel], kind="stable")]
+        snap_e = e_of_snap[order]
+        snap_d = (pd.DatetimeIndex(snap_day[order]).as_unit("ns")
+                  + pd.Timedelta(days=int(lag_days)))
         # usable from the first session on or after effective_date + lag, until the next
         # snapshot of the same ETF becomes usable (or the end of the panel)
         start = dates.searchsorted(snap_d, "left").astype(np.int64)
@@ -378,17 +390,25 @@ class Holdings:
         same_etf_next = snap_e[1:] == snap_e[:-1]
         stop[:-1] = np.where(same_etf_next, start[1:], len(dates))
         keep = stop > start  # superseded before any session of the panel -> left out
-        counts = np.diff(np.append(snap_first, n))
-        rows = order[np.repeat(keep, counts)]
-        indptr = np.zeros(int(keep.sum()) + 1, dtype=np.int64)
-        np.cumsum(counts[keep], out=indptr[1:])
+        kept = order[keep]
+        counts = snap_ptr[kept + 1] - snap_ptr[kept]
+        indptr = np.zeros(len(kept) + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        if len(kept) and kept[-1] - kept[0] + 1 == len(kept) and (np.diff(kept) == 1).all():
+            # consecutive snapshots (all ETFs in sorted order, or one ETF): one row slice
+            rows = slice(int(snap_ptr[kept[0]]), int(snap_ptr[kept[-1] + 1]))
+        else:
+            rows = (np.arange(indptr[-1], dtype=np.int64)
+                    + np.repeat(snap_ptr[kept] - indptr[:-1], counts))
+        stock_map = stock_pos.get_indexer(stock_names).astype(np.int64)
         csr = HoldingsCSR(
             snap_e[keep].astype(np.int64),
             start[keep],
             stop[keep],
             indptr,
-            stock_pos.get_indexer(stock_names)[stock_code[rows]].astype(np.int64),
-            t["weight"].to_numpy(np.float64)[rows],
+            stock_map[stock_code[rows]],
+            # a copy: the caller may write into its CSR, never into the table
+            np.array(self.table["weight"].to_numpy(np.float64)[rows], copy=True),
         )
         return etfs, csr
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import enum
 import warnings
+import weakref
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -16,7 +18,7 @@ from engine.errors import DataError, DataQuality
 from engine.market import ConstituentFlows, Holdings, HoldingsCSR
 
 __all__ = ["Method", "NoUsableHoldingsWarning", "UnmatchedConstituentsWarning",
-           "synthesize_arrays", "synthesize_flows"]
+           "clear_layout_cache", "synthesize_arrays", "synthesize_flows"]
 
 #: Basis points per unit fraction.
 BP_PER_UNIT = 1e4
@@ -45,16 +47,18 @@ class NoUsableHoldingsWarning(UserWarning):
     """An ETF has no usable holdings snapshot on any flow date (its synthesis is all NaN)."""
 
 
-def _weightless_days(active: np.ndarray, dates: pd.DatetimeIndex, etf_index: pd.Index,
-                     holdings: Holdings, lag_days: int) -> tuple[dict, dict]:
+def _weightless_days(active: np.ndarray, dates: pd.DatetimeIndex,
+                     etf_index: pd.Index) -> tuple[dict, dict]:
     """Per ETF: the first flow date with usable weights (None if none) and the number of flow
     dates without them (issue #10 item 8)."""
+    usable = active >= 0
+    n_usable = usable.sum(axis=0)
+    first_pos = usable.argmax(axis=0) if len(dates) else np.zeros(len(etf_index), np.int64)
     first: dict[str, pd.Timestamp | None] = {}
     none_days: dict[str, int] = {}
     for j, etf in enumerate(etf_index):
-        usable = np.flatnonzero(active[:, j] >= 0)
-        first[etf] = pd.Timestamp(dates[usable[0]]) if len(usable) else None
-        none_days[etf] = int(len(dates) - len(usable))
+        first[etf] = pd.Timestamp(dates[first_pos[j]]) if n_usable[j] else None
+        none_days[etf] = int(len(dates) - n_usable[j])
     return first, none_days
 
 
@@ -68,12 +72,14 @@ def _coefficients(method: Method, weight: np.ndarray) -> np.ndarray:
     return weight if method in _WEIGHTED else (weight > 0).astype(np.float64)
 
 
-def _coverage_gaps(csr: HoldingsCSR, coverage: np.ndarray, active: np.ndarray) -> dict:
+def _coverage_gaps(snap_weight: np.ndarray, coverage: np.ndarray,
+                   active: np.ndarray) -> dict:
     """Where the constituents present fall short of the usable snapshot.
 
     Parameters
     ----------
-    csr : HoldingsCSR
+    snap_weight : ndarray, shape (S,), float64
+        Each snapshot's weight in the panel (``engine.nb.synthesis_nb.snapshot_weight_nb``).
     coverage : ndarray, shape (T, E), float64
         Weight present per ETF-day (NaN without a usable snapshot).
     active : ndarray, shape (T, E), int64
@@ -86,27 +92,102 @@ def _coverage_gaps(csr: HoldingsCSR, coverage: np.ndarray, active: np.ndarray) -
         ``uncovered_etf_days``, ``absent_etf_days`` (0 < coverage < the snapshot's weight in
         the panel) and ``absent_weight_days`` (float, the missing weight summed).
     """
-    snap_of_entry = np.repeat(np.arange(len(csr.etf)), np.diff(csr.indptr))
-    in_panel = csr.stock >= 0  # the unmatched ones are counted separately
-    snap_weight = np.bincount(snap_of_entry[in_panel], csr.weight[in_panel],
-                              minlength=len(csr.etf))
-    # index -1 (no usable snapshot) picks the NaN appended at the end; also works with S = 0
-    full = np.append(snap_weight, np.nan)[active]
-    usable = active >= 0
-    uncovered = usable & (coverage == 0.0)
+    from engine.nb.synthesis_nb import coverage_gaps_nb
+
+    uncovered = np.empty(coverage.shape, dtype=bool)
+    shortfall = np.empty(coverage.size, dtype=np.float64)
     # tolerance: coverage and the snapshot total are float64 sums of the same weights
-    short = usable & (coverage > 0.0) & (coverage < full - 1e-12)
+    n_unc, n_short = coverage_gaps_nb(coverage, active, snap_weight, 1e-12, uncovered,
+                                      shortfall)
     return {
         "uncovered": uncovered,
-        "uncovered_etf_days": int(uncovered.sum()),
-        "absent_etf_days": int(short.sum()),
-        "absent_weight_days": float((full - coverage)[short].sum()),
+        "uncovered_etf_days": int(n_unc),
+        "absent_etf_days": int(n_short),
+        # NumPy's sum of the same values in the same order as the masked array it replaced
+        "absent_weight_days": float(shortfall[:n_short].sum()),
     }
+
+
+class _Layout(NamedTuple):
+    """What :func:`synthesize_flows` derives from the holdings for one flow panel's dates and
+    stocks (and ``etfs``, ``lag_days``); cached per :class:`Holdings` by :func:`_layout`."""
+
+    etf_index: pd.Index
+    csr: HoldingsCSR
+    active: np.ndarray  # (T, E) int64, engine.nb.synthesis_nb.active_snapshot_nb
+    kernel_holdings: tuple  # _kernel_holdings(csr)
+    snap_weight: np.ndarray  # (S,) float64, weight of each snapshot in the panel
+    any_unmatched: bool  # some constituent is not in the panel (csr.stock < 0)
+
+
+#: Layouts per Holdings object, newest last, at most _LAYOUTS_KEPT each. Safe to reuse:
+#: Holdings is frozen and keeps its own sorted copy of the table (its codes and snapshot runs
+#: are derived from it once, in __post_init__), so the same (dates, stocks, etfs, lag_days)
+#: always lays out the same way; the cached arrays never leave this module (synthesize_flows
+#: returns fresh outputs and writes into none of them). Weak keys: a layout dies with its
+#: Holdings.
+_LAYOUTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: Two: a caller alternating between two panels (full history and a slice) keeps both.
+#: At the benchmark size a layout is ~150 MB (CSR 105 MB, int32 positions 26 MB, active 12 MB).
+_LAYOUTS_KEPT = 2
+
+
+def _kernel_holdings(csr: HoldingsCSR, stock32: np.ndarray | None = None,
+                     any_missing: bool | None = None,
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(indptr, stock, weight)`` of the holdings in the panel, stock positions int32, for
+    :func:`engine.nb.gather_nb.synthesize_gather_nb`. ``stock32`` / ``any_missing``:
+    ``csr.stock`` as int32 and whether any is -1, when the caller has them already."""
+    indptr, stock, weight = csr.indptr, csr.stock, csr.weight
+    if stock32 is not None and any_missing is False:
+        return indptr, stock32, weight
+    keep = stock >= 0  # constituents not in the panel: reported by the caller
+    if not keep.all():
+        indptr = np.concatenate([[0], np.cumsum(keep)])[indptr].astype(np.int64)
+        stock, weight = stock[keep], weight[keep]
+    # int32 positions: the holdings of every live snapshot are re-read each day (55,000
+    # rows at the benchmark size); smaller, they leave more of L2 to the gathered rows
+    # (benchmarks/bench_synthesis.py times both: 0.376 s with int64, 0.359 s with int32)
+    return indptr, stock.astype(np.int32), weight
+
+
+def _layout(holdings: Holdings, dates: pd.DatetimeIndex, stocks: pd.Index, etfs,
+            lag_days: int) -> _Layout:
+    """The holdings laid out on ``dates`` x ``stocks``, from the cache when this Holdings
+    object has laid them out on the same panel already (see :data:`_LAYOUTS`)."""
+    from engine.nb.synthesis_nb import active_snapshot_nb, snapshot_weight_nb
+
+    etf_key = None if etfs is None else tuple(str(e) for e in etfs)
+    etfs = None if etfs is None else list(etf_key)  # a generator is read once, here
+    kept = _LAYOUTS.setdefault(holdings, [])
+    for d, st, ek, lag, lay in kept:
+        if ek == etf_key and lag == lag_days and d.equals(dates) and st.equals(stocks):
+            return lay
+    etf_index, csr = holdings.to_csr(dates, stocks, etfs, lag_days)
+    stock32 = np.empty(len(csr.stock), np.int32)
+    snap_weight, n_missing = snapshot_weight_nb(csr.indptr, csr.stock, csr.weight, stock32)
+    lay = _Layout(
+        etf_index, csr, active_snapshot_nb(len(dates), len(etf_index), csr.etf, csr.start,
+                                           csr.stop),
+        _kernel_holdings(csr, stock32, n_missing > 0), snap_weight, n_missing > 0)
+    kept.append((dates, stocks, etf_key, lag_days, lay))
+    del kept[:-_LAYOUTS_KEPT]
+    return lay
+
+
+def clear_layout_cache(holdings: Holdings | None = None) -> None:
+    """Forget the cached layouts of ``holdings`` (default: of every Holdings object), so the
+    next :func:`synthesize_flows` call lays the holdings out again (benchmarks time both)."""
+    if holdings is None:
+        _LAYOUTS.clear()
+    else:
+        _LAYOUTS.pop(holdings, None)
 
 
 def synthesize_arrays(
     x: np.ndarray, market_cap: np.ndarray, csr: HoldingsCSR, n_etfs: int, method: Method,
     *, layout: str = "by_etf", with_coverage: bool = True, active: np.ndarray | None = None,
+    kernel_holdings: tuple | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Array-level synthesis (no labels): ``(out (T, E, K), coverage (T, E))``.
 
@@ -134,6 +215,8 @@ def synthesize_arrays(
     active : ndarray, shape (T, E), int64, optional
         ``engine.nb.synthesis_nb.active_snapshot_nb`` of ``csr`` when the caller has it
         already (``by_etf`` uses it; computed here otherwise).
+    kernel_holdings : tuple, optional
+        ``_kernel_holdings(csr)`` when the caller has it already (``by_etf``).
     """
     import numba
 
@@ -153,15 +236,8 @@ def synthesize_arrays(
         snb.synthesize_by_stock_nb(x, market_cap, BP_PER_UNIT, per_market_cap, *lay, out,
                                    coverage)
     elif layout == "by_etf":
-        indptr, stock, weight = csr.indptr, csr.stock, csr.weight
-        keep = stock >= 0  # constituents not in the panel: reported by the caller
-        if not keep.all():
-            indptr = np.concatenate([[0], np.cumsum(keep)])[indptr].astype(np.int64)
-            stock, weight = stock[keep], weight[keep]
-        # int32 positions: the holdings of every live snapshot are re-read each day (55,000
-        # rows at the benchmark size); smaller, they leave more of L2 to the gathered rows
-        # (benchmarks/bench_synthesis.py times both: 0.376 s with int64, 0.359 s with int32)
-        stock = stock.astype(np.int32)
+        indptr, stock, weight = (_kernel_holdings(csr) if kernel_holdings is None
+                                 else kernel_holdings)
         if active is None:
             active = snb.active_snapshot_nb(T, n_etfs, csr.etf, csr.start, csr.stop)
         # with c = w the coverage comes out of the gather's coverage lane
@@ -260,6 +336,10 @@ def synthesize_flows(
       "treated as 0".
     * ``cumulative=True``: running sum of the daily values per (etf, investor); days on which
       the daily value is NaN add nothing and are NaN themselves.
+    * The holdings' layout on the panel (CSR, active snapshot per ETF-day, int32 positions,
+      snapshot weights) is kept on ``holdings`` for the next call with the same dates,
+      stocks, ``etfs`` and ``lag_days`` (two panels per Holdings, released with it;
+      :func:`clear_layout_cache`); the result does not depend on it.
     * Point in time: the value on day ``t`` uses rows ``<= t`` only (appending days never
       changes earlier values; ``tests/engine/test_signal_properties.py``).
 
@@ -281,7 +361,7 @@ def synthesize_flows(
     >>> synthesize_flows(f, h, method="amount", cumulative=True)["X"]["foreign"].tolist()
     [0.0, 2000000000.0]
     """
-    from engine.nb.synthesis_nb import active_snapshot_nb, cumulate_nb
+    from engine.nb.synthesis_nb import cumulate_nb
 
     method = Method(method)
     if method is Method.SHARES:
@@ -293,20 +373,24 @@ def synthesize_flows(
         x = flows.net_buy_shares
     else:
         x = flows.net_buy
-    etf_index, csr = holdings.to_csr(flows.dates, flows.stocks, etfs, lag_days)
+    if lag_days < 0:
+        raise ValueError(f"lag_days must be >= 0, got {lag_days}")
+    lay = _layout(holdings, flows.dates, flows.stocks, etfs, lag_days)
+    etf_index, csr, active = lay.etf_index, lay.csr, lay.active
     T, N, K = x.shape
     E = len(etf_index)
     # coverage is always computed: it decides which ETF-days have no data at all
-    active = active_snapshot_nb(T, E, csr.etf, csr.start, csr.stop)
     out, coverage = synthesize_arrays(x, flows.market_cap, csr, E, method, layout=layout,
-                                      with_coverage=True, active=active)
-    gaps = _coverage_gaps(csr, coverage, active)
-    out[gaps["uncovered"]] = np.nan  # every investor of an ETF-day without any constituent
+                                      with_coverage=True, active=active,
+                                      kernel_holdings=lay.kernel_holdings)
+    gaps = _coverage_gaps(lay.snap_weight, coverage, active)
+    if gaps["uncovered_etf_days"]:
+        out[gaps["uncovered"]] = np.nan  # every investor of an ETF-day without any constituent
 
-    missing = csr.stock < 0
     unmatched: dict[str, list[str]] = {}
     weight_days = 0.0
-    if missing.any():
+    if lay.any_unmatched:
+        missing = csr.stock < 0
         snap_of_entry = np.repeat(np.arange(len(csr.etf)), np.diff(csr.indptr))
         days = (csr.stop - csr.start)[snap_of_entry]
         weight_days = float((csr.weight * days)[missing].sum())
@@ -342,7 +426,7 @@ def synthesize_flows(
     df.attrs["absent_etf_days"] = gaps["absent_etf_days"]
     df.attrs["absent_weight_days"] = gaps["absent_weight_days"]
     df.attrs["uncovered_etf_days"] = gaps["uncovered_etf_days"]
-    first, none_days = _weightless_days(active, flows.dates, etf_index, holdings, lag_days)
+    first, none_days = _weightless_days(active, flows.dates, etf_index)
     df.attrs["first_usable_date"] = first
     df.attrs["no_weights_days"] = none_days
     df.attrs["no_weights_etf_days"] = int(sum(none_days.values()))

@@ -242,3 +242,89 @@ def active_snapshot_nb(n_dates, n_etfs, snap_etf, snap_start, snap_stop):
         for t in range(snap_start[s], snap_stop[s]):
             out[t, snap_etf[s]] = s
     return out
+
+
+@njit(cache=True, error_model="numpy")
+def snapshot_weight_nb(indptr, stock, weight, stock32):
+    """Weight of each snapshot's constituents that are in the panel (``stock >= 0``), in one
+    pass that also narrows the stock positions to int32 and counts the ones not in it.
+
+    Parameters
+    ----------
+    indptr : ndarray, shape (S + 1,), int64
+    stock : ndarray, shape (nnz,), int64
+        Panel positions, -1 for a constituent not in the panel.
+    weight : ndarray, shape (nnz,), float64
+    stock32 : ndarray, shape (nnz,), int32, output
+        ``stock.astype(np.int32)`` (positions < 2**31: the panel has fewer stocks).
+
+    Returns
+    -------
+    snap_weight : ndarray, shape (S,), float64
+        Summed in row order from 0.0, the order ``np.bincount`` adds in, so bit-identical
+        to it. Oracle: ``np.bincount(snap_of_row[stock >= 0], weight[stock >= 0])``.
+    n_missing : int
+        Rows with ``stock < 0``.
+    """
+    n = indptr.shape[0] - 1
+    out = np.zeros(n, np.float64)
+    n_missing = 0
+    for s in range(n):
+        acc = 0.0
+        for h in range(indptr[s], indptr[s + 1]):
+            i = stock[h]
+            stock32[h] = i
+            if i >= 0:
+                acc += weight[h]
+            else:
+                n_missing += 1
+        out[s] = acc
+    return out, n_missing
+
+
+@njit(cache=True, error_model="numpy")
+def coverage_gaps_nb(coverage, active, snap_weight, tol, uncovered, shortfall):
+    """One pass over the (T, E) coverage: where a usable snapshot has no constituent present
+    or only part of its weight.
+
+    Parameters
+    ----------
+    coverage : ndarray, shape (T, E), float64
+        Weight present per ETF-day.
+    active : ndarray, shape (T, E), int64
+        Usable snapshot per ETF-day, -1 when none.
+    snap_weight : ndarray, shape (S,), float64
+        Each snapshot's weight in the panel (:func:`snapshot_weight_nb`).
+    tol : float
+        A day is short when ``0 < coverage < snap_weight - tol``.
+    uncovered : ndarray, shape (T, E), bool, output
+        Usable snapshot and coverage 0.
+    shortfall : ndarray, shape (T * E,), float64, output
+        ``snap_weight - coverage`` of the short days in C (day-major) order, first
+        ``n_short`` entries (the order ``(full - coverage)[short]`` lists them in).
+
+    Returns
+    -------
+    n_uncovered, n_short : int
+
+    Oracle: the NumPy masks of ``engine.synthesis._coverage_gaps`` before this kernel
+    (``tests/engine/test_synthesis.py`` compares them).
+    """
+    n_dates, n_etfs = coverage.shape
+    n_unc = 0
+    n_short = 0
+    for t in range(n_dates):
+        for e in range(n_etfs):
+            s = active[t, e]
+            c = coverage[t, e]
+            unc = False
+            if s >= 0:
+                full = snap_weight[s]
+                if c == 0.0:
+                    unc = True
+                    n_unc += 1
+                elif c > 0.0 and c < full - tol:
+                    shortfall[n_short] = full - c
+                    n_short += 1
+            uncovered[t, e] = unc
+    return n_unc, n_short

@@ -188,3 +188,33 @@ def test_holdings_sort_shuffled_table_like_pandas_and_find_problems_anywhere():
     bad.iloc[11, bad.columns.get_loc("weight")] = 0.5
     with pytest.raises(DataError, match=r"sum to 1\.3000"):
         Holdings(bad)
+
+
+def test_holdings_of_a_shuffled_table_equal_those_of_the_sorted_one():
+    """Holdings() skips its re-order when the rows are sorted already; a shuffled table
+    (the re-order path) must give the same table and the same CSR layout."""
+    from benchmarks.oracles import make_synthesis_case
+
+    flows, h = make_synthesis_case(seed=3)
+    tab = h.table
+    want = tab.sort_values(["etf", "effective_date", "stock"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(tab, want)
+    mine = tab.sample(frac=1.0, random_state=0)
+    shuffled = Holdings(mine)
+    pd.testing.assert_frame_equal(shuffled.table, want)
+    # the caller writing into its table afterwards changes neither Holdings
+    sorted_copy = tab.copy()
+    again = Holdings(sorted_copy)
+    for frame in (mine, sorted_copy):
+        frame.loc[frame.index[0], "weight"] = 99.0
+        frame.iloc[1, frame.columns.get_loc("stock")] = "CHANGED"
+        frame["etf"] = "Z"
+    pd.testing.assert_frame_equal(shuffled.table, want)
+    pd.testing.assert_frame_equal(again.table, want)
+    for etfs in (None, list(h.etfs[::-1]), [h.etfs[2], h.etfs[0]]):
+        a, csr_a = h.to_csr(flows.dates, flows.stocks[::-1], etfs, 2)
+        b, csr_b = shuffled.to_csr(flows.dates, flows.stocks[::-1], etfs, 2)
+        assert a.equals(b)
+        for x, y in zip(csr_a, csr_b, strict=True):
+            assert x.dtype == y.dtype
+            np.testing.assert_array_equal(x, y)

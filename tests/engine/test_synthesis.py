@@ -288,3 +288,90 @@ def test_array_level_kernel_matches_pandas_with_zero_when_uncovered():
     assert uncovered.any()  # the generator leaves some ETF-days without constituents
     assert (arr[uncovered] == 0).all()
     np.testing.assert_allclose(wrapper[~uncovered], arr[~uncovered], rtol=1e-12, equal_nan=True)
+
+
+def _same_frame(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert repr(got.attrs) == repr(want.attrs)
+
+
+def test_cached_layout_gives_what_a_fresh_holdings_gives():
+    """synthesize_flows reuses a Holdings' layout per (dates, stocks, etfs, lag_days): calls
+    on other slices, ETF lists and lags must give exactly what a Holdings object that never
+    laid itself out gives, also when coming back to an earlier panel."""
+    import gc
+    import weakref
+
+    from engine.synthesis import _layout, clear_layout_cache
+
+    flows, holdings = make_synthesis_case(seed=11)
+    tab = holdings.table
+    first_etfs = list(holdings.etfs[::-1][:2])
+    calls = [
+        (flows, {}),
+        (flows.slice_dates(end=flows.dates[25]), {}),
+        (flows, {}),  # back to the first panel (cached)
+        (flows.slice_dates(start=flows.dates[7]), {"lag_days": 3}),
+        (flows, {"etfs": first_etfs}),
+        (flows, {"etfs": iter(first_etfs)}),  # a generator: read once
+        (flows, {"etfs": [first_etfs[0]], "cumulative": True}),
+        (flows, {"method": "amount", "lag_days": 3}),
+        (flows.slice_dates(end=flows.dates[25]), {}),
+    ]
+    for f, kw in calls:
+        fresh_kw = dict(kw, etfs=first_etfs) if "etfs" in kw and not isinstance(
+            kw["etfs"], list) else kw
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got, gcov = synthesize_flows(f, holdings, return_coverage=True, **kw)
+            want, wcov = synthesize_flows(f, Holdings(tab), return_coverage=True, **fresh_kw)
+        _same_frame(got, want)
+        pd.testing.assert_frame_equal(gcov, wcov, check_exact=True)
+    # the cache is hit (same object), cleared on request, and dies with its Holdings
+    lay = _layout(holdings, flows.dates, flows.stocks, None, 0)
+    assert _layout(holdings, flows.dates, flows.stocks, None, 0) is lay
+    clear_layout_cache(holdings)
+    assert _layout(holdings, flows.dates, flows.stocks, None, 0) is not lay
+    ref = weakref.ref(holdings)
+    del holdings, lay
+    gc.collect()
+    assert ref() is None
+
+
+def test_coverage_gaps_kernel_matches_numpy_masks():
+    """The one-pass kernel against the NumPy masks it replaced, bit for bit, with exact
+    zeros, NaN coverage, days without a usable snapshot and values at the tolerance."""
+    from engine.nb.synthesis_nb import coverage_gaps_nb, snapshot_weight_nb
+    from engine.synthesis import _coverage_gaps
+
+    rng = np.random.default_rng(2)
+    T, E, S = 300, 7, 40
+    snap_weight = rng.uniform(0.5, 1.0, S)
+    active = rng.integers(-1, S, (T, E))
+    full = np.append(snap_weight, np.nan)[active]
+    coverage = full * rng.choice([0.0, 0.3, 1.0, np.nan, 0.999], (T, E))
+    coverage[::17] = (full - 1e-12)[::17]  # at the tolerance: not short
+    coverage[::19] = (full - 2e-12)[::19]  # just past it: short
+    usable = active >= 0
+    uncovered = usable & (coverage == 0.0)
+    short = usable & (coverage > 0.0) & (coverage < full - 1e-12)
+    got = _coverage_gaps(snap_weight, coverage, active)
+    np.testing.assert_array_equal(got["uncovered"], uncovered)
+    assert got["uncovered_etf_days"] == int(uncovered.sum()) > 0
+    assert got["absent_etf_days"] == int(short.sum()) > 0
+    assert got["absent_weight_days"] == float((full - coverage)[short].sum())
+    assert coverage_gaps_nb(coverage, np.full_like(active, -1), snap_weight, 1e-12,
+                            np.empty((T, E), bool), np.empty(T * E)) == (0, 0)
+    # snapshot weights in the panel: np.bincount's sums, bit for bit (empty snapshots, -1)
+    counts = rng.integers(0, 30, S)
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    stock = rng.integers(-1, 50, indptr[-1])
+    weight = rng.random(indptr[-1]) / 7
+    snap = np.repeat(np.arange(S), counts)
+    want = np.bincount(snap[stock >= 0], weight[stock >= 0], minlength=S)
+    assert (counts == 0).any()
+    stock32 = np.empty(len(stock), np.int32)
+    got_w, n_missing = snapshot_weight_nb(indptr, stock, weight, stock32)
+    np.testing.assert_array_equal(got_w, want)
+    assert n_missing == int((stock < 0).sum()) > 0
+    np.testing.assert_array_equal(stock32, stock)
