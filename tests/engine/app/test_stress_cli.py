@@ -168,7 +168,7 @@ def test_shocks_and_tree_run_chunked_resume_and_do_not_depend_on_the_chunking(tm
     run_stress(_paths_cfg(37), ref)  # chunks of 37: 2 per shock / branch
 
     def stop_in_the_first_shock(key, done, total):
-        if done == 2 and key == "paths_0000020":
+        if done == 2 and key == "shock_000/paths_0000020":  # progress keys name the section
             raise Interrupt(key)
 
     out = tmp_path / "run"  # chunks of 20: 3 per shock / branch, interrupted and resumed
@@ -177,7 +177,7 @@ def test_shocks_and_tree_run_chunked_resume_and_do_not_depend_on_the_chunking(tm
     assert not (out / "chunks" / "shock_001").exists()
     seen = []
     run_stress(_paths_cfg(20), out, progress=lambda k, d, t: seen.append(k))
-    assert seen[0] == "paths_0000040"  # the interrupted shock resumed at its third chunk
+    assert seen[0] == "shock_000/paths_0000040"  # the interrupted shock resumed at its third chunk
     assert len(seen) == 1 + 4 * 3
     dirs = sorted(p.name for p in (out / "chunks").iterdir())
     assert dirs == ["branch_000", "branch_001", "branch_002", "shock_000", "shock_001"]
