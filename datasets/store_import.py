@@ -470,6 +470,9 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
     # manifest's file list per file (15,000 files at the scale)
     seen: set[str] = {f["sha256"] for f in store.files}
     first_etf: str | None = None  # the file of this import that set the ETF-flow currency
+    # rows of frames fused into another one (a batch's market rows into its net-buying
+    # frame): still counted in res.rows, as the per-file path counts them
+    fused_rows: dict[str, int] = {}
 
     def read_one(p: Path, k: str, fq: DataQuality, meta: dict):
         try:
@@ -529,6 +532,7 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
                                                      mk["date"].to_numpy()) and \
                     np.array_equal(nb["stock"].to_numpy(), mk["stock"].to_numpy()):
                 both = pd.concat([nb, mk.drop(columns=["date", "stock"])], axis=1)
+                fused_rows["flows"] = fused_rows.get("flows", 0) + len(mk)
                 for i, rows in ((i_nb, both), (i_mk, None)):
                     (rec, [(t, _, g)]) = pending[i]
                     pending[i] = (rec, [(t, rows, g)])
@@ -577,6 +581,9 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
         except DataError:
             del store.files[len(store.files) - len(pending):]
             raise
+        for table, n in fused_rows.items():
+            res.rows[table] = res.rows.get(table, 0) + n
+        fused_rows.clear()
         for path, frame in plans:
             _write_atomic(frame, path)
         res.partitions_written += len(plans)

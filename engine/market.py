@@ -237,7 +237,9 @@ class Holdings:
         t["etf"] = t["etf"].astype(str)
         t["stock"] = t["stock"].astype(str)
         t["effective_date"] = pd.to_datetime(t["effective_date"])
-        t["weight"] = t["weight"].astype(np.float64)
+        # a copy of the weights (8 bytes a row): a write through the caller's
+        # ``frame["weight"].array`` is not covered by copy-on-write and would reach them
+        t["weight"] = t["weight"].to_numpy(np.float64, copy=True)
         if t["weight"].isna().any():
             pos = int(np.flatnonzero(t["weight"].isna().to_numpy())[0])
             raise DataError("holdings weight is NaN", row=pos, row_kind="position", column="weight")

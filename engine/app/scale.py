@@ -151,6 +151,9 @@ def run_chunks(
                 progress(key, done, total)
         todo = todo[len(first):]
         timings["in_process"] = time.perf_counter() - t0
+        if scheduler == "local":
+            # again: that first chunk may have started numba's OpenMP / TBB pool itself
+            method = local_start_method()
     if scheduler is None:
         timings["tasks"] = timings.pop("in_process")
     elif todo:

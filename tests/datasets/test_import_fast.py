@@ -301,3 +301,17 @@ def test_a_bad_file_in_a_batch_gives_the_per_file_error_and_counts(tmp_path):
     assert out[0] == out[1]
     assert files[5].name in out[0][0] and "row 2" in out[0][0] and "market_cap" in out[0][0]
     assert not (tmp_path / "s0" / "flows").exists()  # nothing of the failed batch written
+
+
+def test_batched_import_reports_the_rows_the_per_file_import_reports(tmp_path):
+    """A batch's net-buying and market rows of the same stock-days go to the store as one
+    frame; the rows reported (``flowbt data import``'s "N flows rows") still count both."""
+    _, files = _market_files(tmp_path / "files", "parquet", n_days=4)
+    fast = import_files(files, tmp_path / "fast", progress=False, batch_files=8)
+    slow = import_files(files, tmp_path / "slow", progress=False, batch_files=8,
+                        vectorized=False)
+    want = sum(len(pd.read_parquet(p)) for p in files if p.name.startswith("mk_")) + sum(
+        len(pd.read_parquet(p)[["date", "stock"]].drop_duplicates())
+        for p in files if p.name.startswith("nb_"))
+    assert slow.rows == {"flows": want}
+    assert fast.rows == slow.rows

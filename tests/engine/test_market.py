@@ -218,3 +218,23 @@ def test_holdings_of_a_shuffled_table_equal_those_of_the_sorted_one():
         for x, y in zip(csr_a, csr_b, strict=True):
             assert x.dtype == y.dtype
             np.testing.assert_array_equal(x, y)
+
+
+def test_holdings_weights_are_not_shared_with_the_callers_frame():
+    """Copy-on-write does not cover a write through ``Series.array`` (pandas 3 lets it reach
+    every frame sharing the column): Holdings() must own its weights, or a caller editing its
+    frame afterwards changes the Holdings' table (past its weight-sum check, and out of step
+    with the layout synthesize_flows caches) -- and the reverse."""
+    def frame():
+        return pd.DataFrame({"etf": ["A", "A", "B"], "stock": ["x", "y", "x"],
+                             "effective_date": pd.to_datetime(["2024-01-02"] * 3),
+                             "weight": [0.5, 0.5, 1.0]})
+
+    mine = frame()
+    h = Holdings(mine)
+    mine["weight"].array[0] = 7.0
+    assert h.table["weight"].tolist() == [0.5, 0.5, 1.0]
+    mine = frame()
+    h = Holdings(mine)
+    h.table["weight"].array[1] = 7.0
+    assert mine["weight"].tolist() == [0.5, 0.5, 1.0]

@@ -117,3 +117,33 @@ def test_refusal_names_the_command(tmp_path):
                    fingerprint="b", command="stress")
     with pytest.raises(ConfigError, match="different sweep run"):
         claim_dir(tmp_path, "c")
+
+
+def test_fork_decided_after_the_first_chunk_ran_in_process(tmp_path, monkeypatch):
+    """A forked local cluster runs its first chunk here first; if that chunk starts numba's
+    OpenMP pool (any parallel=True kernel, numba.get_num_threads()), the workers must then be
+    spawned, not forked from a process whose GNU OpenMP runtime does not survive a fork."""
+    from numba.np.ufunc import parallel
+
+    from engine.app import scale
+
+    monkeypatch.setattr(scale, "LOCAL_START_METHOD", "fork")
+    monkeypatch.setattr(parallel, "_is_initialized", False)
+    seen = {}
+
+    def chunk_starting_openmp(lo, hi, *, scale):
+        monkeypatch.setattr(parallel, "_is_initialized", True)
+        monkeypatch.setattr(parallel, "_threading_layer", "omp")
+        return _chunk(lo, hi, scale=scale)
+
+    def fake_dask(fn, todo, out_dir, scheduler, shared, n_workers, progress, done, total,
+                  timings, method):
+        seen["method"], seen["todo"] = method, [k for k, _ in todo]
+        return done
+
+    monkeypatch.setattr(scale, "_run_dask", fake_dask)
+    tasks = [(f"c{i}", (i, i + 3)) for i in range(3)]
+    run_chunks(chunk_starting_openmp, tasks, tmp_path, scheduler="local",
+               shared={"scale": 1.0})
+    assert (tmp_path / "c0.parquet").exists()  # the first chunk ran here
+    assert seen == {"method": "spawn", "todo": ["c1", "c2"]}
