@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -41,10 +42,12 @@ __all__ = ["FINGERPRINT_FILE", "LOCAL_START_METHOD", "chunk_path", "claim_dir", 
 FINGERPRINT_FILE = "FINGERPRINT"
 
 #: How ``scheduler="local"`` starts its worker processes (``distributed.worker.
-#: multiprocessing-method``): ``fork`` where available -- the workers inherit the imported
-#: modules and compiled kernels -- else ``spawn``. See :func:`local_start_method` for when a
-#: fork is not safe and ``spawn`` is used anyway.
-LOCAL_START_METHOD = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+#: multiprocessing-method``): ``fork`` on Linux -- the workers inherit the imported modules and
+#: compiled kernels -- else ``spawn`` (macOS system frameworks are not fork-safe, which is why
+#: Python stopped forking there by default). See :func:`local_start_method` for when a fork is
+#: not safe and ``spawn`` is used anyway.
+LOCAL_START_METHOD = ("fork" if sys.platform.startswith("linux")
+                      and "fork" in multiprocessing.get_all_start_methods() else "spawn")
 
 
 def local_start_method() -> str:
