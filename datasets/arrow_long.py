@@ -40,6 +40,13 @@ class _Fallback(Exception):
     """Something the vectorized path does not decide: the text path reads the file."""
 
 
+def _utf8(encoding: str | None) -> bool:
+    """Whether Arrow decodes the text itself (UTF-8, with or without BOM); any other
+    ``--encoding`` goes through the text loaders."""
+    return encoding is None or encoding.lower().replace("_", "-") in ("utf-8", "utf8",
+                                                                        "utf-8-sig")
+
+
 def _read_arrow(path, encoding, *, dictionary: bool = False):
     """The file as an Arrow table (all CSV cells as strings) and its row kind; with
     ``dictionary``, a Parquet file's text columns as dictionary arrays (read from the file's
@@ -67,8 +74,7 @@ def _read_arrow(path, encoding, *, dictionary: bool = False):
         return tab.rename_columns(names), "row"
     if p.suffix.lower() not in (".csv", ".txt"):
         raise _Fallback
-    if encoding is not None and encoding.lower().replace("_", "-") not in ("utf-8", "utf8",
-                                                                          "utf-8-sig"):
+    if not _utf8(encoding):
         raise _Fallback
     raw = p.read_bytes()
     if raw.startswith(_BOM):
@@ -564,6 +570,14 @@ def _batch_pairs(tab, counts, date_col):
     return None, lens, fd, nfd, pair_file, udates, pair_day
 
 
+def _open_batch(paths, spec, optional, kind):
+    """Read a batch of same-schema files and resolve its columns: ``(tab, counts, cols,
+    pairs)`` with ``pairs`` = :func:`_batch_pairs` on the date column (raises _Fallback)."""
+    tab, counts = _read_batch(paths)
+    cols = _resolve(tab, spec, optional, kind, "row")
+    return tab, counts, cols, _batch_pairs(tab, counts, cols["date"])
+
+
 def netbuy_batch(paths, ids, *, encoding: str | None = None):
     """Store rows of many clean generic long net-buying Parquet files, or None.
 
@@ -589,16 +603,14 @@ def netbuy_batch(paths, ids, *, encoding: str | None = None):
     from datasets._csv import _MISSING
     from datasets.generic import NETBUY_COLUMNS
 
-    if encoding is not None and encoding.lower().replace("_", "-") not in ("utf-8", "utf8",
-                                                                          "utf-8-sig"):
+    if not _utf8(encoding):
         return None
     try:
-        tab, counts = _read_batch(paths)
-        cols = _resolve(tab, NETBUY_COLUMNS, ("net_buy_shares",),
-                        "long net-buying file (date, stock, investor, net_buy)", "row")
+        tab, counts, cols, pairs = _open_batch(
+            paths, NETBUY_COLUMNS, ("net_buy_shares",),
+            "long net-buying file (date, stock, investor, net_buy)")
         F = len(paths)
-        crank, lens, fd, nfd, pair_file, udates, pair_day = _batch_pairs(tab, counts,
-                                                                          cols["date"])
+        crank, lens, fd, nfd, pair_file, udates, pair_day = pairs
         stocks, sdicts, smaps = _batch_codes(tab.column(cols["stock"]), _MISSING - {"-"})
 
         def canon(d):
@@ -690,16 +702,13 @@ def market_batch(paths, ids, *, encoding: str | None = None):
     from datasets._csv import _MISSING
     from datasets.generic import MARKET_COLUMNS
 
-    if encoding is not None and encoding.lower().replace("_", "-") not in ("utf-8", "utf8",
-                                                                          "utf-8-sig"):
+    if not _utf8(encoding):
         return None
     try:
-        tab, counts = _read_batch(paths)
-        cols = _resolve(tab, MARKET_COLUMNS, ("close",),
-                        "long market file (date, stock, market_cap, close)", "row")
+        tab, counts, cols, pairs = _open_batch(
+            paths, MARKET_COLUMNS, ("close",), "long market file (date, stock, market_cap, close)")
         F = len(paths)
-        crank, lens, fd, nfd, pair_file, udates, pair_day = _batch_pairs(tab, counts,
-                                                                          cols["date"])
+        crank, lens, fd, nfd, pair_file, udates, pair_day = pairs
         if fd is None:
             fd = np.repeat(crank, lens)
         stocks, sdicts, smaps = _batch_codes(tab.column(cols["stock"]), _MISSING - {"-"})
