@@ -326,6 +326,20 @@ def _record(quality: DataQuality | None, source: str, n: int) -> None:
         quality.add(source, "dropped", "blank lines", 0, rule="blank lines carry no data")
 
 
+def _open_file(path, encoding, spec, optional, kind):
+    """Read one file and resolve its columns, its dates and stock codes: ``(tab, cols, dates,
+    stocks, si)`` (raises _Fallback, also for an empty file: the text path words that)."""
+    from datasets._csv import _MISSING
+
+    tab, row_kind = _read_arrow(path, encoding)
+    cols = _resolve(tab, spec, optional, kind, row_kind)
+    if tab.num_rows == 0:
+        raise _Fallback
+    dates = _dates(tab.column(cols["date"]))
+    stocks, si = _codes(tab.column(cols["stock"]), _MISSING - {"-"})
+    return tab, cols, dates, stocks, si
+
+
 def netbuy_rows(path, *, quality: DataQuality | None = None, encoding: str | None = None):
     """Store rows of a generic long net-buying file, or None to use the text path.
 
@@ -336,18 +350,12 @@ def netbuy_rows(path, *, quality: DataQuality | None = None, encoding: str | Non
         stock); ``net`` / ``shares``: investor id -> float64 array over ``base``'s rows (NaN
         where the file has no row), for the investors present, in canonical order.
     """
-    from datasets._csv import _MISSING
     from datasets.generic import NETBUY_COLUMNS
 
     try:
-        tab, row_kind = _read_arrow(path, encoding)
-        cols = _resolve(tab, NETBUY_COLUMNS, ("net_buy_shares",),
-                        "long net-buying file (date, stock, investor, net_buy)", row_kind)
+        tab, cols, dates, stocks, si = _open_file(path, encoding, NETBUY_COLUMNS, ("net_buy_shares",),
+                                                  "long net-buying file (date, stock, investor, net_buy)")
         n = tab.num_rows
-        if n == 0:
-            raise _Fallback
-        dates = _dates(tab.column(cols["date"]))
-        stocks, si = _codes(tab.column(cols["stock"]), _MISSING - {"-"})
         idx, words = _dict_text(tab.column(cols["investor"]))
         try:
             canon = [INVESTORS.index(canonical_investor(w.strip())) for w in words]
@@ -390,18 +398,12 @@ def market_rows(path, *, quality: DataQuality | None = None, encoding: str | Non
         ``date, stock, market_cap, close`` in the file's row order, as
         :func:`datasets.generic.read_long_market` gives them.
     """
-    from datasets._csv import _MISSING
     from datasets.generic import MARKET_COLUMNS
 
     try:
-        tab, row_kind = _read_arrow(path, encoding)
-        cols = _resolve(tab, MARKET_COLUMNS, ("close",),
-                        "long market file (date, stock, market_cap, close)", row_kind)
+        tab, cols, dates, stocks, si = _open_file(path, encoding, MARKET_COLUMNS, ("close",),
+                                                  "long market file (date, stock, market_cap, close)")
         n = tab.num_rows
-        if n == 0:
-            raise _Fallback
-        dates = _dates(tab.column(cols["date"]))
-        stocks, si = _codes(tab.column(cols["stock"]), _MISSING - {"-"})
         mcap = _numbers(tab.column(cols["market_cap"]), required=True, min_value=0.0)
         close = (_numbers(tab.column(cols["close"]), required=False, min_value=0.0)
                  if "close" in cols else np.full(n, np.nan))
