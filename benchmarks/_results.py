@@ -4,13 +4,17 @@ script's CLI."""
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-__all__ = ["Timing", "median_time", "script_main", "write_table"]
+__all__ = ["Timing", "median_time", "run_json_child", "script_main", "write_table"]
 
 
 class Timing(NamedTuple):
@@ -51,3 +55,23 @@ def script_main(doc: str, add_arguments: Callable[[argparse.ArgumentParser], Non
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     add_arguments(parser)
     return run(parser.parse_args(argv))
+
+
+def run_json_child(module: str, args: Sequence[str], cwd: str | Path) -> dict:
+    """Run ``python -m module *args`` in a fresh process; its last stdout line is a JSON
+    object, returned with ``peak_rss_gb``: the child's peak resident memory (GB,
+    ``ru_maxrss``; processes the child starts are not included, so a child that starts
+    workers reports theirs itself).
+
+    One process per measured mode, so that no mode inherits another's caches, threads or
+    memory high-water mark.
+    """
+    proc = subprocess.Popen([sys.executable, "-m", module, *args], stdout=subprocess.PIPE,
+                            cwd=cwd)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise RuntimeError(f"benchmark child {module} {' '.join(args)!r} failed ({status})")
+    res = json.loads(out.decode().strip().splitlines()[-1])
+    res["peak_rss_gb"] = usage.ru_maxrss / 1024**2  # kB on Linux
+    return res

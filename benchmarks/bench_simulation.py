@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks._results import median_time, write_table
+from benchmarks._results import median_time, run_json_child, write_table
 from engine.conventions import PERIODS_PER_YEAR
 
 RESULTS = Path(__file__).resolve().parent / "results" / "simulation.md"
@@ -278,20 +277,11 @@ def _dask_run(prices, weights, kw):
 
 # ----------------------------------------------------------------------------------- parent
 def run_child(mode: str, args) -> dict:
-    cmd = [sys.executable, "-m", "benchmarks.bench_simulation", "--child", mode,
-           "--seed", str(args.seed), "--repeats", str(args.repeats),
-           "--variants", str(args.variants)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=Path(__file__).resolve().parents[1])
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status != 0:
-        raise RuntimeError(f"benchmark child {mode!r} failed ({status})")
-    res = json.loads(out.decode().strip().splitlines()[-1])
-    # ru_maxrss of the child (kB on Linux); dask/process workers are grandchildren, reported
-    # by the child itself below when it can.
-    res["peak_rss_gb"] = usage.ru_maxrss / 1024**2
-    return res
-
+    # dask/process workers are grandchildren: their memory is reported by the child itself
+    return run_json_child("benchmarks.bench_simulation",
+                          ["--child", mode, "--seed", str(args.seed), "--repeats",
+                           str(args.repeats), "--variants", str(args.variants)],
+                          cwd=Path(__file__).resolve().parents[1])
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks._results import median_time, write_table
+from benchmarks._results import median_time, run_json_child, write_table
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "stress.md"
@@ -198,18 +198,10 @@ def _child_backtest(args) -> dict:
 
 
 def run_child(mode: str, args) -> dict:
-    cmd = [sys.executable, "-m", "benchmarks.bench_stress", "--child", mode, "--seed",
-           str(args.seed), "--repeats", str(args.repeats), "--paths", str(args.paths),
-           "--sample", str(args.sample)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=ROOT)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status != 0:
-        raise RuntimeError(f"benchmark child {mode!r} failed ({status})")
-    res = json.loads(out.decode().strip().splitlines()[-1])
-    res["peak_rss_gb"] = usage.ru_maxrss / 1024**2
-    return res
-
+    return run_json_child("benchmarks.bench_stress",
+                          ["--child", mode, "--seed", str(args.seed), "--repeats",
+                           str(args.repeats), "--paths", str(args.paths), "--sample",
+                           str(args.sample)], cwd=ROOT)
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
