@@ -462,39 +462,48 @@ class Store:
 
     def flows(self, *, start=None, end=None, max_stale_sessions: int = 0,
               quality: DataQuality | None = None, stocks=None, investors=None,
-              shares: bool = True) -> ConstituentFlows | None:
+              shares: bool = True, compacted: bool = True) -> ConstituentFlows | None:
         """The daily flow panel (None when the store has no daily net buying nor market caps).
 
         ``stocks`` / ``investors`` (sequences) read only those stocks' rows and those
         investors' columns (investor axis in the order given), ``shares=False`` leaves the
         share counts out (one ETF's signal from a large store needs a few hundred of its
         stocks); the values read are the same as in the whole panel, and the
-        stale-market-cap counts cover the stocks read.
+        stale-market-cap counts cover the stocks read. With ``stocks``, the stock-grouped
+        copy (``flowbt data compact``, :mod:`datasets.flows_by_stock`) serves the months it
+        holds unchanged (``compacted=False``: the monthly partitions only); same panel.
         """
-        cols = None
-        if investors is not None or not shares:
-            want = [k for k in INVESTORS if investors is None or k in set(investors)]
-            cols = ["date", "stock", "market_cap", "close", "src_market"] + [
-                c for k in want for c in (f"net_buy_{k}", f"src_net_buy_{k}")
-                + ((f"net_buy_shares_{k}",) if shares else ())]
-        isin = None if stocks is None else {"stock": sorted({str(x) for x in stocks})}
-        t = self.read_table("flows", start=start, end=end, columns=cols, isin=isin)
-        if t.empty:
+        from datasets.flows_by_stock import read_flow_rows
+
+        want = [k for k in INVESTORS if investors is None or k in set(investors)]
+        cols = ["market_cap", "close"] + [f"net_buy_{k}" for k in want] + (
+            [f"net_buy_shares_{k}" for k in want] if shares else [])
+        rows = read_flow_rows(self, cols, stocks=stocks, start=start, end=end,
+                              use_compacted=compacted)
+        if not len(rows.date_ns):
             return None
         order = INVESTORS if investors is None else list(dict.fromkeys(investors))
-        inv = tuple(k for k in order if f"net_buy_{k}" in t.columns)
-        # one sorted factorization per key (not unique + sort + get_indexer)
-        ti, udates = pd.factorize(pd.DatetimeIndex(t["date"]).as_unit("ns"), sort=True)
-        dates = pd.DatetimeIndex(udates).as_unit("ns")
-        si, ustocks = pd.factorize(t["stock"].astype(str), sort=True)
-        stocks = pd.Index(np.asarray(ustocks, dtype=object).astype(str), dtype="str")
+        inv = tuple(k for k in order if f"net_buy_{k}" in rows.columns)
+        # dates: a hash factorization, then the few distinct days sorted (not a sort of
+        # millions of rows); stocks: the codes the reader gives, compressed to those present
+        ti, udates = pd.factorize(rows.date_ns)
+        o = np.argsort(udates, kind="stable")
+        rank = np.empty(len(o), dtype=np.intp)
+        rank[o] = np.arange(len(o))
+        ti = rank[ti]
+        dates = pd.DatetimeIndex(udates[o].astype("datetime64[ns]"))
+        used = np.zeros(len(rows.stocks), dtype=bool)
+        used[rows.stock_code] = True
+        new_code = np.cumsum(used) - 1
+        si = new_code[rows.stock_code]
+        stocks = pd.Index(np.asarray(rows.stocks, dtype=object)[used].astype(str), dtype="str")
         T, N, K = len(dates), len(stocks), len(inv)
         dt = self.dtype
-        full_grid = len(t) == T * N and np.array_equal(ti, np.repeat(np.arange(T), N)) and \
+        full_grid = len(ti) == T * N and np.array_equal(ti, np.repeat(np.arange(T), N)) and \
             np.array_equal(si, np.tile(np.arange(N), T))
 
         def grid(col):
-            v = t[col].to_numpy()
+            v = rows.columns[col]
             if full_grid:  # the synthetic store: already the date-major grid
                 return np.ascontiguousarray(v.astype(dt, copy=False).reshape(T, N))
             out = np.full((T, N), np.nan, dtype=dt)
@@ -503,14 +512,16 @@ class Store:
 
         net = np.empty((T, N, K), dtype=dt)
         shares_cols = [f"net_buy_shares_{k}" for k in inv]
-        has_shares = K > 0 and any(c in t.columns and t[c].notna().any() for c in shares_cols)
+        has_shares = K > 0 and any(c in rows.columns and not np.isnan(rows.columns[c]).all()
+                                   for c in shares_cols)
         nbs = np.full((T, N, K), np.nan, dtype=dt) if has_shares else None
         for j, k in enumerate(inv):
             net[:, :, j] = grid(f"net_buy_{k}")
-            if has_shares and f"net_buy_shares_{k}" in t.columns:
+            if has_shares and f"net_buy_shares_{k}" in rows.columns:
                 nbs[:, :, j] = grid(f"net_buy_shares_{k}")
-        mcap = grid("market_cap") if "market_cap" in t.columns else np.full((T, N), np.nan, dt)
-        close = grid("close") if "close" in t.columns else np.full((T, N), np.nan, dt)
+        mcap = grid("market_cap") if "market_cap" in rows.columns else np.full((T, N), np.nan,
+                                                                                dt)
+        close = grid("close") if "close" in rows.columns else np.full((T, N), np.nan, dt)
         if K:
             mcap = self._stale_market_caps(dates, mcap, np.isfinite(net).any(axis=2),
                                            max_stale_sessions, quality, "daily flows")
