@@ -46,24 +46,34 @@ _THREADS = 4
 
 @dataclass
 class FlowRows:
-    """Rows of ``flows`` as arrays (row order unspecified, one row per (date, stock)).
+    """Rows of ``flows`` as arrays, in pieces (one per file read; row order unspecified, one
+    row per (date, stock) overall).
 
     Attributes
     ----------
     date_ns : ndarray of int64, shape (n_rows,)
-        Dates as nanoseconds since the epoch.
+        Dates as nanoseconds since the epoch, the pieces one after the other.
     stock_code : ndarray of intp, shape (n_rows,)
         Position of each row's stock in ``stocks``.
     stocks : list of str
         Sorted stock codes the codes refer to (not all of them need to have rows).
-    columns : dict of str -> ndarray, shape (n_rows,)
-        The value columns found in the partitions read (NaN where a partition lacks one).
+    pieces : list of (int, dict of str -> ndarray)
+        Each piece's row count and its value columns (float, shape (rows,)); a column a piece
+        lacks (a partition written before its group existed) is absent from its dict: NaN.
+    columns : list of str
+        The value columns any piece has.
     """
 
     date_ns: np.ndarray
     stock_code: np.ndarray
     stocks: list
-    columns: dict
+    pieces: list
+    columns: list
+
+    def column(self, name: str) -> np.ndarray:
+        """One value column over all rows (NaN where a piece lacks it), shape (n_rows,)."""
+        return np.concatenate([v[name] if name in v else np.full(n, np.nan)
+                               for n, v in self.pieces]) if self.pieces else np.zeros(0)
 
 
 def _ident(path: Path) -> list[int]:
@@ -272,17 +282,13 @@ def read_flow_rows(store, columns, *, stocks=None, start=None, end=None,
         pieces += got
         for g in got:
             note(g[3])
-    cols = [c for c in columns if c in present]
-    n = [len(p[0]) for p in pieces]
-    out = {}
-    for c in cols:
-        out[c] = np.concatenate([p[2][c] if c in p[2] else np.full(k, np.nan)
-                                 for p, k in zip(pieces, n, strict=True)]) \
-            if pieces else np.zeros(0)
     cat = (lambda xs, dt: np.concatenate(xs) if xs else np.zeros(0, dt))
+    # the values stay in their pieces: the caller scatters each into its grid (one copy
+    # fewer of every column)
     return FlowRows(date_ns=cat([p[0] for p in pieces], np.int64),
-                    stock_code=cat([p[1] for p in pieces], np.intp),
-                    stocks=wanted, columns=out)
+                    stock_code=cat([p[1] for p in pieces], np.intp), stocks=wanted,
+                    pieces=[(len(p[0]), p[2]) for p in pieces],
+                    columns=[c for c in columns if c in present])
 
 
 # -- writing -------------------------------------------------------------------------------

@@ -488,40 +488,49 @@ class Store:
         # millions of rows); stocks: the codes the reader gives, compressed to those present
         ti, udates = pd.factorize(rows.date_ns)
         o = np.argsort(udates, kind="stable")
-        rank = np.empty(len(o), dtype=np.intp)
+        rank = np.empty(len(o), dtype=np.int64)
         rank[o] = np.arange(len(o))
-        ti = rank[ti]
         dates = pd.DatetimeIndex(udates[o].astype("datetime64[ns]"))
         used = np.zeros(len(rows.stocks), dtype=bool)
         used[rows.stock_code] = True
-        new_code = np.cumsum(used) - 1
-        si = new_code[rows.stock_code]
         stocks = pd.Index(np.asarray(rows.stocks, dtype=object)[used].astype(str), dtype="str")
         T, N, K = len(dates), len(stocks), len(inv)
+        # each row's cell in a date-major (T, N) grid
+        flat = rank[ti] * N + (np.cumsum(used) - 1)[rows.stock_code]
+        del ti
         dt = self.dtype
-        full_grid = len(ti) == T * N and np.array_equal(ti, np.repeat(np.arange(T), N)) and \
-            np.array_equal(si, np.tile(np.arange(N), T))
+        # the rows already are the grid in order (a whole synthetic store): slices, no scatter
+        in_order = len(flat) == T * N and bool((flat == np.arange(T * N)).all())
+        bounds = np.cumsum([0] + [n for n, _ in rows.pieces])
 
-        def grid(col):
-            v = rows.columns[col]
-            if full_grid:  # the synthetic store: already the date-major grid
-                return np.ascontiguousarray(v.astype(dt, copy=False).reshape(T, N))
-            out = np.full((T, N), np.nan, dtype=dt)
-            out[ti, si] = v
+        def fill(col, out, j=None):
+            """Scatter ``col`` of every piece into ``out`` ((T*N,) or (T*N, K) at ``j``)."""
+            for (n, vals), a in zip(rows.pieces, bounds[:-1], strict=True):
+                if col not in vals:
+                    continue  # NaN already
+                dst = slice(a, a + n) if in_order else flat[a:a + n]
+                if j is None:
+                    out[dst] = vals[col]
+                else:
+                    out[dst, j] = vals[col]
             return out
 
-        net = np.empty((T, N, K), dtype=dt)
+        def grid(col):
+            if col not in rows.columns:
+                return np.full((T, N), np.nan, dtype=dt)
+            return fill(col, np.full(T * N, np.nan, dtype=dt)).reshape(T, N)
+
+        net = np.full((T, N, K), np.nan, dtype=dt)
         shares_cols = [f"net_buy_shares_{k}" for k in inv]
-        has_shares = K > 0 and any(c in rows.columns and not np.isnan(rows.columns[c]).all()
-                                   for c in shares_cols)
+        has_shares = K > 0 and any(not np.isnan(v[c]).all() for _, v in rows.pieces
+                                   for c in shares_cols if c in v)
         nbs = np.full((T, N, K), np.nan, dtype=dt) if has_shares else None
         for j, k in enumerate(inv):
-            net[:, :, j] = grid(f"net_buy_{k}")
-            if has_shares and f"net_buy_shares_{k}" in rows.columns:
-                nbs[:, :, j] = grid(f"net_buy_shares_{k}")
-        mcap = grid("market_cap") if "market_cap" in rows.columns else np.full((T, N), np.nan,
-                                                                                dt)
-        close = grid("close") if "close" in rows.columns else np.full((T, N), np.nan, dt)
+            fill(f"net_buy_{k}", net.reshape(T * N, K), j)
+            if has_shares:
+                fill(f"net_buy_shares_{k}", nbs.reshape(T * N, K), j)
+        mcap = grid("market_cap")
+        close = grid("close")
         if K:
             mcap = self._stale_market_caps(dates, mcap, np.isfinite(net).any(axis=2),
                                            max_stale_sessions, quality, "daily flows")
