@@ -282,7 +282,9 @@ def read_flow_rows(store, columns, *, stocks=None, start=None, end=None,
         pieces += got
         for g in got:
             note(g[3])
-    cat = (lambda xs, dt: np.concatenate(xs) if xs else np.zeros(0, dt))
+    def cat(xs, dt):
+        return np.concatenate(xs) if xs else np.zeros(0, dt)
+
     # the values stay in their pieces: the caller scatters each into its grid (one copy
     # fewer of every column)
     return FlowRows(date_ns=cat([p[0] for p in pieces], np.int64),
@@ -319,16 +321,14 @@ def compact_flows(store, *, stocks_per_file: int = STOCKS_PER_FILE) -> dict:
     idents = {m: _ident(parts[m]) for m in months}
     schemas = {m: pq.read_schema(parts[m]) for m in months}
     value_cols: list[str] = []
-    for m in months:
-        for f in schemas[m]:
-            if f.name not in ("date", "stock") and not f.name.startswith("src_") \
-                    and f.name not in value_cols and pa.types.is_floating(f.type):
-                value_cols.append(f.name)
     ftype = {}
     for m in months:
         for f in schemas[m]:
-            if f.name in value_cols:
-                ftype.setdefault(f.name, f.type)
+            if f.name not in ("date", "stock") and not f.name.startswith("src_") \
+                    and f.name not in value_cols:
+                value_cols.append(f.name)
+                # values are float (the merge writes float64 or the store's dtype)
+                ftype[f.name] = f.type if pa.types.is_floating(f.type) else pa.float64()
     universe = _all_stocks(parts.values())
     B = max(1, int(stocks_per_file))
     n_files = (len(universe) + B - 1) // B
@@ -363,7 +363,7 @@ def compact_flows(store, *, stocks_per_file: int = STOCKS_PER_FILE) -> dict:
         for w in spills:
             w.close()
     files = []
-    for i, n in enumerate(names):
+    for n in names:
         t = pq.read_table(tmp / "spill" / n)
         code = _stock_codes(t["stock"], universe)
         # stable by stock: the spill is in date order (months ascending, dates within)
@@ -389,7 +389,10 @@ def compact_flows(store, *, stocks_per_file: int = STOCKS_PER_FILE) -> dict:
     # fresh identities: a partition rewritten while this ran must not be taken as compacted
     if any(_ident(parts[m]) != idents[m] for m in months if parts[m].is_file()):
         shutil.rmtree(tmp)
-        raise RuntimeError("flows partitions changed while compacting; run it again")
+        from engine.errors import DataError
+
+        raise DataError("flows partitions were rewritten while compacting (an import ran)",
+                        file=str(store.path), fix="run `flowbt data compact` again")
     old = store.path / (COMPACT_DIR + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if root.exists():
