@@ -10,7 +10,7 @@ a derived, rebuildable copy grouped by stock::
                                  and which stocks each file holds, in row-group order
     flows_by_stock/bNNN.parquet  a contiguous range of stocks (sorted), one row group per
                                  stock, its rows in date order; the value columns
-                                 ``Store.flows`` reads (no ``src_*`` ids)
+                                 ``Store.flows`` reads (no ``src_*`` ids), uncompressed
 
 It is an LSM-like read cache, never the data of record: a read (:func:`read_flow_rows`) takes
 from it only the months whose partitions are still the ones it was built from (same size,
@@ -193,7 +193,8 @@ def _read_compacted(store_path: Path, index: dict, columns, wanted, lo_ns, hi_ns
 
     def one(job):
         path, rgs = job
-        t = pq.ParquetFile(path, read_dictionary=["stock"]).read_row_groups(
+        # mapped, uncompressed pages: decoding is one copy of each value
+        t = pq.ParquetFile(path, read_dictionary=["stock"], memory_map=True).read_row_groups(
             rgs, columns=["date", "stock"] + cols)
         code = _stock_codes(t["stock"], wanted)
         d = _date_ns(t["date"])
@@ -372,7 +373,9 @@ def compact_flows(store, *, stocks_per_file: int = STOCKS_PER_FILE) -> dict:
         code = code[order]
         own = sorted(set(np.unique(code).tolist()))
         bounds = np.searchsorted(code, own + [own[-1] + 1])
-        with pq.ParquetWriter(tmp / n, schema, compression="snappy",
+        # uncompressed: a read cache, decoded faster than snappy pages (float values barely
+        # compress); no statistics, so a footer is row groups x columns of offsets only
+        with pq.ParquetWriter(tmp / n, schema, compression="none",
                               use_dictionary=["stock"], write_statistics=False) as w:
             for j in range(len(own)):
                 w.write_table(t.slice(bounds[j], bounds[j + 1] - bounds[j]),

@@ -270,6 +270,29 @@ def _read_filtered(path: Path, columns, isin: Mapping[str, list]):
     return t.filter(mask)
 
 
+def _date_positions(date_ns: np.ndarray) -> tuple[np.ndarray, pd.DatetimeIndex]:
+    """Each row's position among the sorted distinct dates, and those dates.
+
+    Midnight dates (always, in a store) go through a table of days between the first and the
+    last one; anything else through a hash factorization. Neither sorts the rows.
+    """
+    day = np.int64(86_400_000_000_000)
+    lo = date_ns.min()
+    off = date_ns - lo
+    if lo % day == 0 and not (off % day).any() and off.max() // day < 1_000_000:
+        d = off // day
+        seen = np.zeros(int(d.max()) + 1, dtype=bool)
+        seen[d] = True
+        pos = np.cumsum(seen) - 1
+        u = lo + np.flatnonzero(seen).astype(np.int64) * day
+        return pos[d], pd.DatetimeIndex(u.astype("datetime64[ns]"))
+    ti, u = pd.factorize(date_ns)
+    o = np.argsort(u, kind="stable")
+    rank = np.empty(len(o), dtype=np.int64)
+    rank[o] = np.arange(len(o))
+    return rank[ti], pd.DatetimeIndex(u[o].astype("datetime64[ns]"))
+
+
 def _group_order(g: str):
     k = g[len("net_buy_"):]
     return (1, INVESTORS.index(k), "") if g.startswith("net_buy_") and k in INVESTORS else (
@@ -484,19 +507,14 @@ class Store:
             return None
         order = INVESTORS if investors is None else list(dict.fromkeys(investors))
         inv = tuple(k for k in order if f"net_buy_{k}" in rows.columns)
-        # dates: a hash factorization, then the few distinct days sorted (not a sort of
-        # millions of rows); stocks: the codes the reader gives, compressed to those present
-        ti, udates = pd.factorize(rows.date_ns)
-        o = np.argsort(udates, kind="stable")
-        rank = np.empty(len(o), dtype=np.int64)
-        rank[o] = np.arange(len(o))
-        dates = pd.DatetimeIndex(udates[o].astype("datetime64[ns]"))
+        ti, dates = _date_positions(rows.date_ns)
         used = np.zeros(len(rows.stocks), dtype=bool)
         used[rows.stock_code] = True
         stocks = pd.Index(np.asarray(rows.stocks, dtype=object)[used].astype(str), dtype="str")
         T, N, K = len(dates), len(stocks), len(inv)
-        # each row's cell in a date-major (T, N) grid
-        flat = rank[ti] * N + (np.cumsum(used) - 1)[rows.stock_code]
+        # each row's cell in a date-major (T, N) grid; stocks: the reader's codes, compressed
+        # to those present
+        flat = ti * N + (np.cumsum(used) - 1)[rows.stock_code]
         del ti
         dt = self.dtype
         # the rows already are the grid in order (a whole synthetic store): slices, no scatter

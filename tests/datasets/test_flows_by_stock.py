@@ -178,3 +178,17 @@ def test_a_removed_partition_stops_the_copy_before_it(store):
     f = frames[0]
     kept = f[f["date"].dt.month != 3]
     _check(st, [kept], STOCKS[::5])
+
+
+@pytest.mark.parametrize("unit", ["D", "h"])
+def test_date_positions_equal_numpy_unique(unit):
+    from datasets.store import _date_positions
+
+    rng = np.random.default_rng(0)
+    base = np.datetime64("2020-01-01", "ns").astype(np.int64)
+    step = np.timedelta64(1, unit).astype("timedelta64[ns]").astype(np.int64)
+    d = base + rng.choice(np.arange(0, 4000, 7), 5000) * step  # gaps, repeats, unsorted
+    pos, dates = _date_positions(d)
+    u, inv = np.unique(d, return_inverse=True)
+    np.testing.assert_array_equal(pos, inv)
+    np.testing.assert_array_equal(dates.asi8, u)
