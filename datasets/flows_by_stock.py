@@ -46,34 +46,34 @@ _THREADS = 4
 
 @dataclass
 class FlowRows:
-    """Rows of ``flows`` as arrays, in pieces (one per file read; row order unspecified, one
-    row per (date, stock) overall).
+    """Rows of ``flows`` as arrays, in pieces (one per file read; one row per (date, stock)
+    over all pieces, in no particular order).
 
     Attributes
     ----------
-    date_ns : ndarray of int64, shape (n_rows,)
-        Dates as nanoseconds since the epoch, the pieces one after the other.
-    stock_code : ndarray of intp, shape (n_rows,)
-        Position of each row's stock in ``stocks``.
+    pieces : list of (date_ns, stock_code, values)
+        ``date_ns`` int64 (n,): dates as nanoseconds since the epoch; ``stock_code`` intp
+        (n,): positions in ``stocks``; ``values`` dict of value column -> float (n,). A
+        column a piece lacks (a partition written before its group existed) is absent from
+        its dict: NaN there.
     stocks : list of str
         Sorted stock codes the codes refer to (not all of them need to have rows).
-    pieces : list of (int, dict of str -> ndarray)
-        Each piece's row count and its value columns (float, shape (rows,)); a column a piece
-        lacks (a partition written before its group existed) is absent from its dict: NaN.
     columns : list of str
         The value columns any piece has.
     """
 
-    date_ns: np.ndarray
-    stock_code: np.ndarray
-    stocks: list
     pieces: list
+    stocks: list
     columns: list
+
+    @property
+    def n_rows(self) -> int:
+        return sum(len(d) for d, _, _ in self.pieces)
 
     def column(self, name: str) -> np.ndarray:
         """One value column over all rows (NaN where a piece lacks it), shape (n_rows,)."""
-        return np.concatenate([v[name] if name in v else np.full(n, np.nan)
-                               for n, v in self.pieces]) if self.pieces else np.zeros(0)
+        return np.concatenate([v[name] if name in v else np.full(len(d), np.nan)
+                               for d, _, v in self.pieces]) if self.pieces else np.zeros(0)
 
 
 def _ident(path: Path) -> list[int]:
@@ -283,14 +283,9 @@ def read_flow_rows(store, columns, *, stocks=None, start=None, end=None,
         pieces += got
         for g in got:
             note(g[3])
-    def cat(xs, dt):
-        return np.concatenate(xs) if xs else np.zeros(0, dt)
-
-    # the values stay in their pieces: the caller scatters each into its grid (one copy
-    # fewer of every column)
-    return FlowRows(date_ns=cat([p[0] for p in pieces], np.int64),
-                    stock_code=cat([p[1] for p in pieces], np.intp), stocks=wanted,
-                    pieces=[(len(p[0]), p[2]) for p in pieces],
+    # the pieces as read: the caller scatters each into its grid (no concatenated copy of
+    # millions of rows, whose fresh pages cost more than the copy)
+    return FlowRows(pieces=[p[:3] for p in pieces], stocks=wanted,
                     columns=[c for c in columns if c in present])
 
 

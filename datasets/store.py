@@ -270,27 +270,26 @@ def _read_filtered(path: Path, columns, isin: Mapping[str, list]):
     return t.filter(mask)
 
 
-def _date_positions(date_ns: np.ndarray) -> tuple[np.ndarray, pd.DatetimeIndex]:
-    """Each row's position among the sorted distinct dates, and those dates.
+def _date_positions(pieces: list[np.ndarray]):
+    """The sorted distinct dates of ``pieces`` (int64 ns arrays) and a function giving the
+    position among them of each date of a piece.
 
     Midnight dates (always, in a store) go through a table of days between the first and the
-    last one; anything else through a hash factorization. Neither sorts the rows.
+    last one; anything else through the sorted distinct values. Neither sorts the rows.
     """
     day = np.int64(86_400_000_000_000)
-    lo = date_ns.min()
-    off = date_ns - lo
-    if lo % day == 0 and not (off % day).any() and off.max() // day < 1_000_000:
-        d = off // day
-        seen = np.zeros(int(d.max()) + 1, dtype=bool)
-        seen[d] = True
-        pos = np.cumsum(seen) - 1
+    lo = min(int(d.min()) for d in pieces)
+    hi = max(int(d.max()) for d in pieces)
+    if lo % day == 0 and (hi - lo) // day < 1_000_000 and not any(
+            (d % day).any() for d in pieces):
+        seen = np.zeros(int((hi - lo) // day) + 1, dtype=bool)
+        for d in pieces:
+            seen[(d - lo) // day] = True
+        table = np.cumsum(seen) - 1
         u = lo + np.flatnonzero(seen).astype(np.int64) * day
-        return pos[d], pd.DatetimeIndex(u.astype("datetime64[ns]"))
-    ti, u = pd.factorize(date_ns)
-    o = np.argsort(u, kind="stable")
-    rank = np.empty(len(o), dtype=np.int64)
-    rank[o] = np.arange(len(o))
-    return rank[ti], pd.DatetimeIndex(u[o].astype("datetime64[ns]"))
+        return (lambda d: table[(d - lo) // day]), pd.DatetimeIndex(u.astype("datetime64[ns]"))
+    u = np.unique(np.concatenate([np.unique(d) for d in pieces]))
+    return (lambda d: np.searchsorted(u, d)), pd.DatetimeIndex(u.astype("datetime64[ns]"))
 
 
 def _group_order(g: str):
@@ -503,30 +502,34 @@ class Store:
             [f"net_buy_shares_{k}" for k in want] if shares else [])
         rows = read_flow_rows(self, cols, stocks=stocks, start=start, end=end,
                               use_compacted=compacted)
-        if not len(rows.date_ns):
+        if not rows.n_rows:
             return None
         order = INVESTORS if investors is None else list(dict.fromkeys(investors))
         inv = tuple(k for k in order if f"net_buy_{k}" in rows.columns)
-        ti, dates = _date_positions(rows.date_ns)
+        pieces = [p for p in rows.pieces if len(p[0])]
         used = np.zeros(len(rows.stocks), dtype=bool)
-        used[rows.stock_code] = True
+        for _, code, _ in pieces:
+            used[code] = True
         stocks = pd.Index(np.asarray(rows.stocks, dtype=object)[used].astype(str), dtype="str")
+        new_code = np.cumsum(used) - 1
+        day_pos, dates = _date_positions([d for d, _, _ in pieces])
         T, N, K = len(dates), len(stocks), len(inv)
-        # each row's cell in a date-major (T, N) grid; stocks: the reader's codes, compressed
-        # to those present
-        flat = ti * N + (np.cumsum(used) - 1)[rows.stock_code]
-        del ti
         dt = self.dtype
-        # the rows already are the grid in order (a whole synthetic store): slices, no scatter
-        in_order = len(flat) == T * N and bool((flat == np.arange(T * N)).all())
-        bounds = np.cumsum([0] + [n for n, _ in rows.pieces])
+        # piece by piece (small temporaries): each row's cell in the date-major (T, N) grid,
+        # or a slice when the piece already is a run of the grid in order (synthetic store)
+        cells = []
+        for d, code, _ in pieces:
+            flat = day_pos(d) * N + new_code[code]
+            a, b = int(flat[0]), int(flat[-1])
+            in_order = b - a == len(flat) - 1 and (len(flat) < 2 or bool((np.diff(flat) == 1)
+                                                                         .all()))
+            cells.append(slice(a, b + 1) if in_order else flat)
 
         def fill(col, out, j=None):
             """Scatter ``col`` of every piece into ``out`` ((T*N,) or (T*N, K) at ``j``)."""
-            for (n, vals), a in zip(rows.pieces, bounds[:-1], strict=True):
+            for (_, _, vals), dst in zip(pieces, cells, strict=True):
                 if col not in vals:
                     continue  # NaN already
-                dst = slice(a, a + n) if in_order else flat[a:a + n]
                 if j is None:
                     out[dst] = vals[col]
                 else:
@@ -540,7 +543,7 @@ class Store:
 
         net = np.full((T, N, K), np.nan, dtype=dt)
         shares_cols = [f"net_buy_shares_{k}" for k in inv]
-        has_shares = K > 0 and any(not np.isnan(v[c]).all() for _, v in rows.pieces
+        has_shares = K > 0 and any(not np.isnan(v[c]).all() for _, _, v in pieces
                                    for c in shares_cols if c in v)
         nbs = np.full((T, N, K), np.nan, dtype=dt) if has_shares else None
         for j, k in enumerate(inv):
