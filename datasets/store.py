@@ -484,21 +484,24 @@ class Store:
 
     def flows(self, *, start=None, end=None, max_stale_sessions: int = 0,
               quality: DataQuality | None = None, stocks=None, investors=None,
-              shares: bool = True, compacted: bool = True) -> ConstituentFlows | None:
+              shares: bool = True, close: bool = True,
+              compacted: bool = True) -> ConstituentFlows | None:
         """The daily flow panel (None when the store has no daily net buying nor market caps).
 
         ``stocks`` / ``investors`` (sequences) read only those stocks' rows and those
         investors' columns (investor axis in the order given), ``shares=False`` leaves the
         share counts out (one ETF's signal from a large store needs a few hundred of its
         stocks); the values read are the same as in the whole panel, and the
-        stale-market-cap counts cover the stocks read. With ``stocks``, the stock-grouped
-        copy (``flowbt data compact``, :mod:`datasets.flows_by_stock`) serves the months it
-        holds unchanged (``compacted=False``: the monthly partitions only); same panel.
+        stale-market-cap counts cover the stocks read; ``close=False`` leaves the closes
+        out (NaN: a signal needs net buying and market caps only). With ``stocks``, the
+        stock-grouped copy (``flowbt data compact``, :mod:`datasets.flows_by_stock`) serves
+        the months it holds unchanged (``compacted=False``: the monthly partitions only);
+        same panel.
         """
         from datasets.flows_by_stock import read_flow_rows
 
         want = [k for k in INVESTORS if investors is None or k in set(investors)]
-        cols = ["market_cap", "close"] + [f"net_buy_{k}" for k in want] + (
+        cols = ["market_cap"] + (["close"] if close else []) + [f"net_buy_{k}" for k in want] + (
             [f"net_buy_shares_{k}" for k in want] if shares else [])
         rows = read_flow_rows(self, cols, stocks=stocks, start=start, end=end,
                               use_compacted=compacted)
