@@ -18,7 +18,9 @@ compacted=False)``) and the stock-grouped copy (``flowbt data compact``,
 panel must equal the others (and the same slice of the whole one). Then the command itself,
 ``python -m engine.app.cli signals --store DIR --etf E``, runs ``--repeats`` times in fresh
 processes without and with the copy, interleaved (the first of each loads the numba and page
-caches; the others are warm), and once under cProfile for the breakdown of a warm run.
+caches; the others are warm), and once under cProfile for the breakdown of a warm run. With
+``--baseline DIR`` (a source tree of an earlier flowbt, e.g. ``git archive REV | tar -x -C
+DIR``), that tree's command runs interleaved with them on the same store.
 Writes ``benchmarks/results/store_signals.md``.
 """
 
@@ -170,24 +172,30 @@ def _one_size(days, args, root: Path, tmp: Path) -> list[str]:
     T, n_sel = len(part.dates), len(part.stocks)
     del part, comp, old
     cmd = ["-m", "engine.app.cli", "signals", "--store", str(st.path), "--etf", args.etf]
-    walls = {"without": [], "with": []}
+    modes = (["baseline"] if args.baseline else []) + ["without", "with"]
+    walls = {m: [] for m in modes}
     load0 = os.getloadavg()[0]
     try:
         for i in range(max(2, args.repeats)):
-            for mode in ("without", "with"):
-                if mode == "without":
+            for mode in modes:
+                if mode != "with":
                     os.replace(copy, off)
                 try:
+                    where = Path(args.baseline).resolve() if mode == "baseline" else ROOT
                     t0 = time.perf_counter()
                     subprocess.run([sys.executable, *cmd, "--out", str(tmp / f"o{days}{mode}{i}")],
-                                   check=True, cwd=ROOT, capture_output=True)
+                                   check=True, cwd=where, capture_output=True,
+                                   env={**os.environ, "PYTHONPATH": str(where)})
                     walls[mode].append(time.perf_counter() - t0)
                 finally:
-                    if mode == "without":
+                    if mode != "with":
                         os.replace(off, copy)
         a = pd.read_parquet(tmp / f"o{days}without0" / "signals.parquet")
         b = pd.read_parquet(tmp / f"o{days}with0" / "signals.parquet")
         pd.testing.assert_frame_equal(a, b, check_exact=True)
+        if args.baseline:
+            pd.testing.assert_frame_equal(a, pd.read_parquet(
+                tmp / f"o{days}baseline0" / "signals.parquet"), check_exact=True)
         prof = _profile([*cmd, "--out", str(tmp / f"o{days}prof")], tmp)
     finally:
         if off.exists() and not copy.exists():
@@ -217,10 +225,13 @@ def _one_size(days, args, root: Path, tmp: Path) -> list[str]:
          "faster with the copy)." if t_full is not None else
          "- the three selected panels are equal; parity with the whole panel is checked at "
          "the smaller size and in tests/datasets/test_flows_by_stock.py."),
-        f"- `flowbt signals --store DIR --etf {args.etf}` (fresh process each), without the "
-        f"copy: first {walls['without'][0]:.2f} s, warm **{warm['without']:.2f} s**; with it: "
-        f"first {walls['with'][0]:.2f} s, warm **{warm['with']:.2f} s** (medians of "
-        f"{len(walls['with']) - 1}); same signals.parquet.",
+        f"- `flowbt signals --store DIR --etf {args.etf}` (fresh process each)"
+        + (f", the earlier flowbt in `--baseline`: first {walls['baseline'][0]:.2f} s, warm "
+           f"**{warm['baseline']:.2f} s**; this one" if args.baseline else "")
+        + f" without the copy: first {walls['without'][0]:.2f} s, warm "
+        f"**{warm['without']:.2f} s**; with it: first {walls['with'][0]:.2f} s, warm "
+        f"**{warm['with']:.2f} s** (medians of {len(walls['with']) - 1}, interleaved); same "
+        "signals.parquet.",
         f"- Target (issue 11) < 3 s warm: **{'met' if warm['with'] < 3 else 'not met'}** at "
         f"{T:,} days with the copy ({'met' if warm['without'] < 3 else 'not met'} without).",
         "", *prof,
@@ -236,6 +247,8 @@ def main(argv=None) -> int:
     p.add_argument("--store-root", default=None,
                    help="keep the stores here (store_<days>x<stocks>x<etfs>) to reuse them")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--baseline", default=None, metavar="DIR",
+                   help="source tree of an earlier flowbt whose command runs side by side")
     p.add_argument("--whole-up-to", type=int, default=2500,
                    help="read the whole store only up to this many days (memory)")
     a = p.parse_args(argv)
