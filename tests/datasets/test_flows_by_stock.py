@@ -198,3 +198,4 @@ def test_date_positions_equal_numpy_unique(unit):
     u, inv = np.unique(d, return_inverse=True)
     np.testing.assert_array_equal(np.concatenate([pos(p) for p in pieces]), inv)
     np.testing.assert_array_equal(dates.asi8, u)
+
