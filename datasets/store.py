@@ -528,15 +528,11 @@ class Store:
                                                                          .all()))
             cells.append(slice(a, b + 1) if in_order else flat)
 
-        def fill(col, out, j=None):
-            """Scatter ``col`` of every piece into ``out`` ((T*N,) or (T*N, K) at ``j``)."""
+        def fill(col, out):
+            """Scatter ``col`` of every piece into ``out`` (T*N,)."""
             for (_, _, vals), dst in zip(pieces, cells, strict=True):
-                if col not in vals:
-                    continue  # NaN already
-                if j is None:
+                if col in vals:  # else NaN already
                     out[dst] = vals[col]
-                else:
-                    out[dst, j] = vals[col]
             return out
 
         def grid(col):
@@ -549,15 +545,35 @@ class Store:
         has_shares = K > 0 and any(not np.isnan(v[c]).all() for _, _, v in pieces
                                    for c in shares_cols if c in v)
         nbs = np.full((T, N, K), np.nan, dtype=dt) if has_shares else None
-        for j, k in enumerate(inv):
-            fill(f"net_buy_{k}", net.reshape(T * N, K), j)
-            if has_shares:
-                fill(f"net_buy_shares_{k}", nbs.reshape(T * N, K), j)
+
+        def fill_k(out, names):
+            """The K investor columns into ``out`` (T*N, K): a piece's rows scattered whole
+            (one write per cell, not one per investor), runs in order as slices."""
+            for (_, _, vals), dst in zip(pieces, cells, strict=True):
+                have = [(j, vals[c]) for j, c in enumerate(names) if c in vals]
+                if isinstance(dst, slice) or len(have) < K:
+                    for j, v in have:
+                        out[dst, j] = v
+                    continue
+                block = np.empty((len(dst), K), dtype=dt)
+                for j, v in have:
+                    block[:, j] = v
+                out[dst] = block
+
+        fill_k(net.reshape(T * N, K), [f"net_buy_{k}" for k in inv])
+        if has_shares:
+            fill_k(nbs.reshape(T * N, K), shares_cols)
         mcap = grid("market_cap")
         close = grid("close")
         if K:
-            mcap = self._stale_market_caps(dates, mcap, np.isfinite(net).any(axis=2),
-                                           max_stale_sessions, quality, "daily flows")
+            # net buying matters only where the market cap is missing (a stale one may
+            # serve there): look at those cells, not the whole (T, N, K) panel
+            miss = ~np.isfinite(mcap)
+            needed = np.zeros((T, N), dtype=bool)
+            if miss.any():
+                needed[miss] = np.isfinite(net[miss]).any(axis=1)
+            mcap = self._stale_market_caps(dates, mcap, needed, max_stale_sessions, quality,
+                                           "daily flows")
         return ConstituentFlows(dates=dates, stocks=stocks, investors=inv, net_buy=net,
                                 market_cap=mcap, close=close, net_buy_shares=nbs,
                                 currency=self.manifest.get("currency", "KRW"))
