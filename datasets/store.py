@@ -518,51 +518,81 @@ class Store:
         day_pos, dates = _date_positions([d for d, _, _ in pieces])
         T, N, K = len(dates), len(stocks), len(inv)
         dt = self.dtype
-        # piece by piece (small temporaries): each row's cell in the date-major (T, N) grid,
-        # or a slice when the piece already is a run of the grid in order (synthetic store)
+        # piece by piece (small temporaries), where each piece's rows go in the date-major
+        # (T, N) grid: a slice when they are a run of it in order (partition rows), a block
+        # of columns when they are whole consecutive stocks, each over every date (a file of
+        # the stock-grouped copy: transposed, not scattered), else each row's cell
         cells = []
         for d, code, _ in pieces:
-            flat = day_pos(d) * N + new_code[code]
+            ti = day_pos(d)
+            si = new_code[code]
+            flat = ti * N + si
             a, b = int(flat[0]), int(flat[-1])
-            in_order = b - a == len(flat) - 1 and (len(flat) < 2 or bool((np.diff(flat) == 1)
-                                                                         .all()))
-            cells.append(slice(a, b + 1) if in_order else flat)
+            if b - a == len(flat) - 1 and (len(flat) < 2 or bool((np.diff(flat) == 1).all())):
+                cells.append(slice(a, b + 1))
+                continue
+            c0, m = int(si[0]), int(si[-1] - si[0] + 1)
+            if len(flat) == m * T and bool((si.reshape(m, T) == np.arange(c0, c0 + m)[:, None])
+                                           .all()) and bool((ti.reshape(m, T) == np.arange(T))
+                                                            .all()):
+                cells.append((c0, m))
+                continue
+            cells.append(flat)
 
         def fill(col, out):
-            """Scatter ``col`` of every piece into ``out`` (T*N,)."""
+            """``col`` of every piece into ``out`` (T*N,)."""
             for (_, _, vals), dst in zip(pieces, cells, strict=True):
-                if col in vals:  # else NaN already
+                if col not in vals:
+                    continue  # NaN already
+                if isinstance(dst, tuple):
+                    c0, m = dst
+                    out.reshape(T, N)[:, c0:c0 + m] = vals[col].reshape(m, T).T
+                else:
                     out[dst] = vals[col]
             return out
+
+        # every cell has a row (keys are unique): a column every piece has fills its whole
+        # grid, so it needs no NaN first
+        covered = sum(len(d) for d, _, _ in pieces) == T * N
+
+        def blank(shape, names):
+            whole = covered and all(c in v for _, _, v in pieces for c in names)
+            return np.empty(shape, dtype=dt) if whole else np.full(shape, np.nan, dtype=dt)
 
         def grid(col):
             if col not in rows.columns:
                 return np.full((T, N), np.nan, dtype=dt)
-            return fill(col, np.full(T * N, np.nan, dtype=dt)).reshape(T, N)
+            return fill(col, blank(T * N, [col])).reshape(T, N)
 
-        net = np.full((T, N, K), np.nan, dtype=dt)
+        net = blank((T, N, K), [f"net_buy_{k}" for k in inv])
         shares_cols = [f"net_buy_shares_{k}" for k in inv]
         has_shares = K > 0 and any(not np.isnan(v[c]).all() for _, _, v in pieces
                                    for c in shares_cols if c in v)
-        nbs = np.full((T, N, K), np.nan, dtype=dt) if has_shares else None
+        nbs = blank((T, N, K), shares_cols) if has_shares else None
 
         def fill_k(out, names):
-            """The K investor columns into ``out`` (T*N, K): a piece's rows scattered whole
-            (one write per cell, not one per investor), runs in order as slices."""
+            """The K investor columns into ``out`` (T, N, K): blocks transposed, runs in order
+            as slices, else a piece's rows scattered whole (one write per cell, not one per
+            investor)."""
+            flat_out = out.reshape(T * N, K)
             for (_, _, vals), dst in zip(pieces, cells, strict=True):
                 have = [(j, vals[c]) for j, c in enumerate(names) if c in vals]
-                if isinstance(dst, slice) or len(have) < K:
+                if isinstance(dst, tuple):
+                    c0, m = dst
                     for j, v in have:
-                        out[dst, j] = v
-                    continue
-                block = np.empty((len(dst), K), dtype=dt)
-                for j, v in have:
-                    block[:, j] = v
-                out[dst] = block
+                        out[:, c0:c0 + m, j] = v.reshape(m, T).T
+                elif isinstance(dst, slice) or len(have) < K:
+                    for j, v in have:
+                        flat_out[dst, j] = v
+                else:
+                    block = np.empty((len(dst), K), dtype=dt)
+                    for j, v in have:
+                        block[:, j] = v
+                    flat_out[dst] = block
 
-        fill_k(net.reshape(T * N, K), [f"net_buy_{k}" for k in inv])
+        fill_k(net, [f"net_buy_{k}" for k in inv])
         if has_shares:
-            fill_k(nbs.reshape(T * N, K), shares_cols)
+            fill_k(nbs, shares_cols)
         mcap = grid("market_cap")
         close = grid("close")
         if K:

@@ -199,3 +199,20 @@ def test_date_positions_equal_numpy_unique(unit):
     np.testing.assert_array_equal(np.concatenate([pos(p) for p in pieces]), inv)
     np.testing.assert_array_equal(dates.asi8, u)
 
+
+
+def test_a_full_grid_with_a_later_investor_group_reads_nan_before_it(tmp_path):
+    # every (date, stock) has a row (the copy's files are whole blocks of stocks over every
+    # date), but one investor's column starts in April only: NaN before, either way
+    st = create_store(tmp_path / "store")
+    first = _rows(pd.bdate_range("2021-01-01", "2021-03-31"), STOCKS, INV, seed=5, keep=1.0)
+    later = _rows(pd.bdate_range("2021-04-01", "2021-04-30"), STOCKS, INV + ("institution",),
+                  seed=6, keep=1.0)
+    _add(st, first)
+    _add(st, later)
+    st = open_store(st.path)
+    compact_flows(st, stocks_per_file=8)
+    a = _check(st, [first, later], STOCKS[2:30], investors=["institution", "foreign"])
+    april = a.dates >= pd.Timestamp("2021-04-01")
+    assert np.isnan(a.net_buy[~april, :, 0]).all()
+    assert np.isfinite(a.net_buy[april, :, 0]).mean() > 0.8
