@@ -18,6 +18,9 @@ Layout (format version 2)::
     etfs/YYYY.parquet        date, etf, close, nav, shares_outstanding, volume, flow
     prices/YYYY.parquet      date, asset, close
     stocks.parquet, etf_info.parquet, signal.parquet   synthetic side tables (optional)
+    flows_by_stock/          optional derived copy of flows grouped by stock (``flowbt data
+                             compact``, :mod:`datasets.flows_by_stock`): reads of a few
+                             stocks use it for the months it still holds unchanged
 
 Every value column belongs to a *group* (``market`` = market_cap + close; ``net_buy_foreign`` =
 the KRW and share columns of one investor; one group per ETF field) and each group has a
