@@ -226,7 +226,8 @@ def _one_size(days, args, root: Path, tmp: Path) -> list[str]:
          "- the three selected panels are equal; parity with the whole panel is checked at "
          "the smaller size and in tests/datasets/test_flows_by_stock.py."),
         f"- `flowbt signals --store DIR --etf {args.etf}` (fresh process each)"
-        + (f", the earlier flowbt in `--baseline`: first {walls['baseline'][0]:.2f} s, warm "
+        + (f", the earlier flowbt ({args.baseline_label or args.baseline}): first "
+           f"{walls['baseline'][0]:.2f} s, warm "
            f"**{warm['baseline']:.2f} s**; this one" if args.baseline else "")
         + f" without the copy: first {walls['without'][0]:.2f} s, warm "
         f"**{warm['without']:.2f} s**; with it: first {walls['with'][0]:.2f} s, warm "
@@ -249,6 +250,8 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--baseline", default=None, metavar="DIR",
                    help="source tree of an earlier flowbt whose command runs side by side")
+    p.add_argument("--baseline-label", default=None,
+                   help="what --baseline is, for the table (e.g. 'main at 4fd8294')")
     p.add_argument("--whole-up-to", type=int, default=2500,
                    help="read the whole store only up to this many days (memory)")
     a = p.parse_args(argv)
