@@ -18,6 +18,9 @@ Layout (format version 2)::
     etfs/YYYY.parquet        date, etf, close, nav, shares_outstanding, volume, flow
     prices/YYYY.parquet      date, asset, close
     stocks.parquet, etf_info.parquet, signal.parquet   synthetic side tables (optional)
+    flows_by_stock/          optional derived copy of flows grouped by stock (``flowbt data
+                             compact``, :mod:`datasets.flows_by_stock`): reads of a few
+                             stocks use it for the months it still holds unchanged
 
 Every value column belongs to a *group* (``market`` = market_cap + close; ``net_buy_foreign`` =
 the KRW and share columns of one investor; one group per ETF field) and each group has a
@@ -270,6 +273,28 @@ def _read_filtered(path: Path, columns, isin: Mapping[str, list]):
     return t.filter(mask)
 
 
+def _date_positions(pieces: list[np.ndarray]):
+    """The sorted distinct dates of ``pieces`` (int64 ns arrays) and a function giving the
+    position among them of each date of a piece.
+
+    Midnight dates (always, in a store) go through a table of days between the first and the
+    last one; anything else through the sorted distinct values. Neither sorts the rows.
+    """
+    day = np.int64(86_400_000_000_000)
+    lo = min(int(d.min()) for d in pieces)
+    hi = max(int(d.max()) for d in pieces)
+    if lo % day == 0 and (hi - lo) // day < 1_000_000 and not any(
+            (d % day).any() for d in pieces):
+        seen = np.zeros(int((hi - lo) // day) + 1, dtype=bool)
+        for d in pieces:
+            seen[(d - lo) // day] = True
+        table = np.cumsum(seen) - 1
+        u = lo + np.flatnonzero(seen).astype(np.int64) * day
+        return (lambda d: table[(d - lo) // day]), pd.DatetimeIndex(u.astype("datetime64[ns]"))
+    u = np.unique(np.concatenate([np.unique(d) for d in pieces]))
+    return (lambda d: np.searchsorted(u, d)), pd.DatetimeIndex(u.astype("datetime64[ns]"))
+
+
 def _group_order(g: str):
     k = g[len("net_buy_"):]
     return (1, INVESTORS.index(k), "") if g.startswith("net_buy_") and k in INVESTORS else (
@@ -462,58 +487,126 @@ class Store:
 
     def flows(self, *, start=None, end=None, max_stale_sessions: int = 0,
               quality: DataQuality | None = None, stocks=None, investors=None,
-              shares: bool = True) -> ConstituentFlows | None:
+              shares: bool = True, close: bool = True,
+              compacted: bool = True) -> ConstituentFlows | None:
         """The daily flow panel (None when the store has no daily net buying nor market caps).
 
         ``stocks`` / ``investors`` (sequences) read only those stocks' rows and those
         investors' columns (investor axis in the order given), ``shares=False`` leaves the
         share counts out (one ETF's signal from a large store needs a few hundred of its
         stocks); the values read are the same as in the whole panel, and the
-        stale-market-cap counts cover the stocks read.
+        stale-market-cap counts cover the stocks read; ``close=False`` leaves the closes
+        out (NaN: a signal needs net buying and market caps only). With ``stocks``, the
+        stock-grouped copy (``flowbt data compact``, :mod:`datasets.flows_by_stock`) serves
+        the months it holds unchanged (``compacted=False``: the monthly partitions only);
+        same panel.
         """
-        cols = None
-        if investors is not None or not shares:
-            want = [k for k in INVESTORS if investors is None or k in set(investors)]
-            cols = ["date", "stock", "market_cap", "close", "src_market"] + [
-                c for k in want for c in (f"net_buy_{k}", f"src_net_buy_{k}")
-                + ((f"net_buy_shares_{k}",) if shares else ())]
-        isin = None if stocks is None else {"stock": sorted({str(x) for x in stocks})}
-        t = self.read_table("flows", start=start, end=end, columns=cols, isin=isin)
-        if t.empty:
+        from datasets.flows_by_stock import read_flow_rows
+
+        want = [k for k in INVESTORS if investors is None or k in set(investors)]
+        cols = ["market_cap"] + (["close"] if close else []) + [f"net_buy_{k}" for k in want] + (
+            [f"net_buy_shares_{k}" for k in want] if shares else [])
+        rows = read_flow_rows(self, cols, stocks=stocks, start=start, end=end,
+                              use_compacted=compacted)
+        if not rows.n_rows:
             return None
         order = INVESTORS if investors is None else list(dict.fromkeys(investors))
-        inv = tuple(k for k in order if f"net_buy_{k}" in t.columns)
-        # one sorted factorization per key (not unique + sort + get_indexer)
-        ti, udates = pd.factorize(pd.DatetimeIndex(t["date"]).as_unit("ns"), sort=True)
-        dates = pd.DatetimeIndex(udates).as_unit("ns")
-        si, ustocks = pd.factorize(t["stock"].astype(str), sort=True)
-        stocks = pd.Index(np.asarray(ustocks, dtype=object).astype(str), dtype="str")
+        inv = tuple(k for k in order if f"net_buy_{k}" in rows.columns)
+        pieces = [p for p in rows.pieces if len(p[0])]
+        used = np.zeros(len(rows.stocks), dtype=bool)
+        for _, code, _ in pieces:
+            used[code] = True
+        stocks = pd.Index(np.asarray(rows.stocks, dtype=object)[used].astype(str), dtype="str")
+        new_code = np.cumsum(used) - 1
+        day_pos, dates = _date_positions([d for d, _, _ in pieces])
         T, N, K = len(dates), len(stocks), len(inv)
         dt = self.dtype
-        full_grid = len(t) == T * N and np.array_equal(ti, np.repeat(np.arange(T), N)) and \
-            np.array_equal(si, np.tile(np.arange(N), T))
+        # piece by piece (small temporaries), where each piece's rows go in the date-major
+        # (T, N) grid: a slice when they are a run of it in order (partition rows), a block
+        # of columns when they are whole consecutive stocks, each over every date (a file of
+        # the stock-grouped copy: transposed, not scattered), else each row's cell
+        cells = []
+        for d, code, _ in pieces:
+            ti = day_pos(d)
+            si = new_code[code]
+            flat = ti * N + si
+            a, b = int(flat[0]), int(flat[-1])
+            if b - a == len(flat) - 1 and (len(flat) < 2 or bool((np.diff(flat) == 1).all())):
+                cells.append(slice(a, b + 1))
+                continue
+            c0, m = int(si[0]), int(si[-1] - si[0] + 1)
+            if len(flat) == m * T and bool((si.reshape(m, T) == np.arange(c0, c0 + m)[:, None])
+                                           .all()) and bool((ti.reshape(m, T) == np.arange(T))
+                                                            .all()):
+                cells.append((c0, m))
+                continue
+            cells.append(flat)
 
-        def grid(col):
-            v = t[col].to_numpy()
-            if full_grid:  # the synthetic store: already the date-major grid
-                return np.ascontiguousarray(v.astype(dt, copy=False).reshape(T, N))
-            out = np.full((T, N), np.nan, dtype=dt)
-            out[ti, si] = v
+        def fill(col, out):
+            """``col`` of every piece into ``out`` (T*N,)."""
+            for (_, _, vals), dst in zip(pieces, cells, strict=True):
+                if col not in vals:
+                    continue  # NaN already
+                if isinstance(dst, tuple):
+                    c0, m = dst
+                    out.reshape(T, N)[:, c0:c0 + m] = vals[col].reshape(m, T).T
+                else:
+                    out[dst] = vals[col]
             return out
 
-        net = np.empty((T, N, K), dtype=dt)
+        # every cell has a row (keys are unique): a column every piece has fills its whole
+        # grid, so it needs no NaN first
+        covered = sum(len(d) for d, _, _ in pieces) == T * N
+
+        def blank(shape, names):
+            whole = covered and all(c in v for _, _, v in pieces for c in names)
+            return np.empty(shape, dtype=dt) if whole else np.full(shape, np.nan, dtype=dt)
+
+        def grid(col):
+            if col not in rows.columns:
+                return np.full((T, N), np.nan, dtype=dt)
+            return fill(col, blank(T * N, [col])).reshape(T, N)
+
+        net = blank((T, N, K), [f"net_buy_{k}" for k in inv])
         shares_cols = [f"net_buy_shares_{k}" for k in inv]
-        has_shares = K > 0 and any(c in t.columns and t[c].notna().any() for c in shares_cols)
-        nbs = np.full((T, N, K), np.nan, dtype=dt) if has_shares else None
-        for j, k in enumerate(inv):
-            net[:, :, j] = grid(f"net_buy_{k}")
-            if has_shares and f"net_buy_shares_{k}" in t.columns:
-                nbs[:, :, j] = grid(f"net_buy_shares_{k}")
-        mcap = grid("market_cap") if "market_cap" in t.columns else np.full((T, N), np.nan, dt)
-        close = grid("close") if "close" in t.columns else np.full((T, N), np.nan, dt)
+        has_shares = K > 0 and any(not np.isnan(v[c]).all() for _, _, v in pieces
+                                   for c in shares_cols if c in v)
+        nbs = blank((T, N, K), shares_cols) if has_shares else None
+
+        def fill_k(out, names):
+            """The K investor columns into ``out`` (T, N, K): blocks transposed, runs in order
+            as slices, else a piece's rows scattered whole (one write per cell, not one per
+            investor)."""
+            flat_out = out.reshape(T * N, K)
+            for (_, _, vals), dst in zip(pieces, cells, strict=True):
+                have = [(j, vals[c]) for j, c in enumerate(names) if c in vals]
+                if isinstance(dst, tuple):
+                    c0, m = dst
+                    for j, v in have:
+                        out[:, c0:c0 + m, j] = v.reshape(m, T).T
+                elif isinstance(dst, slice) or len(have) < K:
+                    for j, v in have:
+                        flat_out[dst, j] = v
+                else:
+                    block = np.empty((len(dst), K), dtype=dt)
+                    for j, v in have:
+                        block[:, j] = v
+                    flat_out[dst] = block
+
+        fill_k(net, [f"net_buy_{k}" for k in inv])
+        if has_shares:
+            fill_k(nbs, shares_cols)
+        mcap = grid("market_cap")
+        close = grid("close")
         if K:
-            mcap = self._stale_market_caps(dates, mcap, np.isfinite(net).any(axis=2),
-                                           max_stale_sessions, quality, "daily flows")
+            # net buying matters only where the market cap is missing (a stale one may
+            # serve there): look at those cells, not the whole (T, N, K) panel
+            miss = ~np.isfinite(mcap)
+            needed = np.zeros((T, N), dtype=bool)
+            if miss.any():
+                needed[miss] = np.isfinite(net[miss]).any(axis=1)
+            mcap = self._stale_market_caps(dates, mcap, needed, max_stale_sessions, quality,
+                                           "daily flows")
         return ConstituentFlows(dates=dates, stocks=stocks, investors=inv, net_buy=net,
                                 market_cap=mcap, close=close, net_buy_shares=nbs,
                                 currency=self.manifest.get("currency", "KRW"))

@@ -64,7 +64,8 @@ def write_store(market: Market, out_dir) -> Path:
         if old.files:
             raise DataError("this store holds imported files; a synthetic market would mix "
                             "with them", file=str(out), fix="write it to another --out")
-        for sub in ("flows", "periods", "holdings", "etfs", "prices"):
+        # the stock-grouped copy of the old flows too (it would no longer be served anyway)
+        for sub in ("flows", "periods", "holdings", "etfs", "prices", "flows_by_stock"):
             shutil.rmtree(out / sub, ignore_errors=True)
         (out / "manifest.json").unlink()
     f = market.flows

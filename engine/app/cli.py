@@ -21,6 +21,8 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("data", "check"), "engine.app.data_check", "load and validate data files, print their data quality"),
     (("data", "synth"), "engine.app.data_synth", "write a seeded synthetic market to a Parquet store"),
     (("data", "import"), "engine.app.data_import", "import real data files into a Parquet store"),
+    (("data", "compact"), "engine.app.data_compact", "group a store's daily flows by stock, "
+                                                     "for fast reads of a few stocks"),
     (("signals",), "engine.app.signals_cmd", "compute and export constituent-synthesized flow signals"),
     (("bench",), "benchmarks.bench_synthesis", "time flow synthesis against pandas and scipy"),
     (("backtest",), "engine.app.backtest", "run a strategy config and write its results"),
@@ -37,6 +39,7 @@ EXAMPLES: dict[tuple[str, ...], str] = {
     ("data", "check"): "flowbt data check tests/data/pykrx/"
                        "net_purchases_by_ticker_KOSPI_inv8000_20210115_20210122.csv --kind krx-netbuy",
     ("data", "synth"): "flowbt data synth --days 7500 --stocks 3000 --etfs 200 --seed 0 --out store/",
+    ("data", "compact"): "flowbt data compact --store store/",
     ("bench",): "flowbt bench --small 250 300 12 20 --skip-large --repeats 3",
     ("backtest",): "flowbt backtest examples/core_satellite.toml --out out/cs --report",
     ("sweep",): "flowbt sweep examples/sweep_triggers.toml --out out/sweep --report",
@@ -52,7 +55,8 @@ EXAMPLES: dict[tuple[str, ...], str] = {
 #: their help shows.
 GROUPS: dict[str, str] = {
     "data": "Data files and stores: check a file, import real files into a versioned Parquet "
-            "store, or write a seeded synthetic market to one.",
+            "store, or write a seeded synthetic market to one; compact a store for fast reads "
+            "of a few stocks.",
 }
 GROUP_EXAMPLE: dict[str, tuple[str, ...]] = {"data": ("data", "import")}
 

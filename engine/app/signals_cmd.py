@@ -176,8 +176,11 @@ def load_signal_inputs(args, quality):
         # an investor the store lacks: read them all, so the message lists what it has
         investors = args.investor if set(args.investor) <= set(store.investors) else None
     shares = bool(args.compare_methods or args.method == "shares" or stocks is None)
+    # closes serve --replication and --evaluate only (NaN otherwise: nothing reads them)
+    close = bool(args.replication or args.evaluate or stocks is None)
     flows = store.flows(start=args.start, end=args.end, max_stale_sessions=stale,
-                        quality=quality, stocks=stocks, investors=investors, shares=shares)
+                        quality=quality, stocks=stocks, investors=investors, shares=shares,
+                        close=close)
     if flows is not None and not flows.investors:
         flows = None  # market caps only (snapshots serving period totals)
     periods = store.period_totals(max_stale_sessions=stale, quality=quality)

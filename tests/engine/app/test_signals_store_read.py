@@ -52,3 +52,20 @@ def test_signals_for_one_etf_equal_the_whole_store_computation(tmp_path, capsys)
     assert len(got) > 0 and got["value"].notna().any()
     pd.testing.assert_frame_equal(got.reset_index(drop=True), ref, check_exact=True,
                                   check_dtype=False)
+
+
+def test_signals_after_data_compact_equal_those_before(tmp_path, capsys):
+    st = _store(tmp_path)
+    args = ["signals", "--store", str(st.path), "--etf", "E002", "E006", "--compare-methods"]
+    assert main(args + ["--out", str(tmp_path / "before")]) == 0
+    assert main(["data", "compact", "--store", str(st.path)]) == 0
+    out = capsys.readouterr().out
+    assert "compacted through" in out and "0 later monthly partitions" in out
+    assert main(args + ["--out", str(tmp_path / "after")]) == 0
+    for name in ("signals.parquet", "coverage.parquet"):
+        a = pd.read_parquet(tmp_path / "before" / name)
+        b = pd.read_parquet(tmp_path / "after" / name)
+        assert len(a) > 0
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert main(["data", "compact", "--store", str(st.path), "--status"]) == 0
+    assert "serves through" in capsys.readouterr().out
