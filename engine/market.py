@@ -221,6 +221,10 @@ def _label_codes(col: pd.Series, name: str) -> tuple[np.ndarray, pd.Index]:
         if names.is_unique:  # converting may merge categories (1 and "1"): then as strings
             codes = col.cat.codes.to_numpy()
             _raise_missing(codes, name)
+            if names.is_monotonic_increasing:
+                # our own codes (2 bytes a row; ranking makes new ones): a write through the
+                # caller's ``.array`` is not covered by copy-on-write
+                codes = codes.copy()
             return _ranked(codes, names, codes.dtype)
     # unsorted factorize, then ranked here: pandas' sort=True re-maps the codes with a
     # generic int64 take, slower than the factorize itself at 6.6 M rows
@@ -312,12 +316,12 @@ class Holdings:
     (calendar days) until the next snapshot of the same ETF becomes usable. Before its first
     snapshot an ETF has no weights (synthesized flow is NaN there).
 
-    Construction keeps integer codes of the ETFs and stocks (their order is the sorted order
-    of the names) and the sorted dates and weights; everything here and in
-    :func:`engine.synthesis.synthesize_flows` works on those. When the given table cannot be
-    kept as it is (categorical columns, or rows out of order) the sorted string ``table`` is
-    built from them on first access (one take per column), so a Holdings read from the store
-    never builds 6.6 M strings unless someone asks for them.
+    Construction keeps its own integer codes of the ETFs and stocks (their order is the
+    sorted order of the names), dates and weights, and the rows of each snapshot in (etf,
+    date) order; everything here and in :func:`engine.synthesis.synthesize_flows` works on
+    those. When the given table cannot be kept as it is (categorical columns, or rows out of
+    order) the sorted str ``table`` is built from them on first access (a take per column),
+    so a Holdings read from the store builds no string per row unless someone asks for them.
     """
 
     table: pd.DataFrame
@@ -348,7 +352,8 @@ class Holdings:
         # instead of 6.6 M strings. Dates are compared as int64 (no factorize of them).
         etf_code, etf_names = _label_codes(t["etf"], "etf")
         stock_code, stock_names = _label_codes(t["stock"], "stock")
-        day = eff.to_numpy()
+        # a copy, as the weights
+        day = eff.to_numpy(copy=True)
         if day.dtype.kind == "M":
             day_key = day.view(np.int64)
             if len(day_key) and day_key.min() == np.iinfo(np.int64).min:  # NaT
@@ -433,7 +438,7 @@ class Holdings:
             # str columns given in order: kept as the table (nothing to build); the weights
             # to_csr lays out are its column (no second copy)
             object.__setattr__(self, "table", pd.DataFrame(
-                {"etf": t["etf"].astype(str).array, "effective_date": eff.array,
+                {"etf": t["etf"].astype(str).array, "effective_date": day,
                  "stock": t["stock"].astype(str).array, "weight": weight}, copy=False))
         else:
             object.__delattr__(self, "table")  # built by __getattr__ on first read

@@ -398,3 +398,28 @@ def test_holdings_built_lazily_pickle_and_replace():
     pd.testing.assert_frame_equal(part.table, tab)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         h.nope  # noqa: B018
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_holdings_keep_their_own_dates_and_codes(categorical):
+    """The caller writing into its frame afterwards (``.loc`` or through ``.array``, which
+    copy-on-write does not cover) changes neither the Holdings' table nor its snapshots."""
+    def frame():
+        f = pd.DataFrame({"etf": ["A", "A", "B"], "stock": ["x", "y", "x"],
+                          "effective_date": pd.to_datetime(["2024-01-02"] * 3),
+                          "weight": [0.5, 0.5, 1.0]})
+        return f.astype({"etf": "category", "stock": "category"}) if categorical else f
+
+    want = Holdings(frame()).table
+    for write in ("loc", "array"):
+        mine = frame()
+        h = Holdings(mine)
+        if write == "loc":
+            mine.loc[0, "effective_date"] = pd.Timestamp("2030-01-01")
+            mine.loc[1, "stock"] = "x"
+        else:
+            mine["effective_date"].array[0] = pd.Timestamp("2030-01-01")
+            mine["stock"].array[1] = "x"
+        pd.testing.assert_frame_equal(h.table, want)
+        assert h.snapshot_dates("A").tolist() == [pd.Timestamp("2024-01-02")]
+        assert h.weights_at("A", "2024-01-02").to_dict() == {"x": 0.5, "y": 0.5}
