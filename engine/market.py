@@ -278,17 +278,21 @@ def _run_order(etf_code: np.ndarray, day: np.ndarray, start: np.ndarray):
     return order
 
 
-def _rows_of(lo: np.ndarray, hi: np.ndarray) -> np.ndarray | slice:
-    """Row positions of the row ranges ``lo[j]:hi[j]`` one after another (a slice when they
-    are contiguous)."""
+def _take_runs(arr: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``arr[lo[0]:hi[0]]``, ``arr[lo[1]:hi[1]]``, ... one after another, a new array.
+
+    Adjacent ranges are merged first: snapshots in (etf, date) order are a few long row
+    ranges even when the table comes by year partition (an ETF's snapshots of one year
+    are contiguous), so this copies a few thousand slices instead of gathering row by row.
+    """
     if len(lo) == 0:
-        return slice(0, 0)
-    if bool((lo[1:] == hi[:-1]).all()):
-        return slice(int(lo[0]), int(hi[-1]))
-    counts = hi - lo
-    ptr = np.zeros(len(lo), np.int64)
-    np.cumsum(counts[:-1], out=ptr[1:])
-    return np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(lo - ptr, counts)
+        return arr[:0].copy()
+    brk = np.flatnonzero(lo[1:] != hi[:-1]) + 1
+    starts = lo[np.concatenate([[0], brk])].tolist()
+    stops = hi[np.concatenate([brk - 1, [len(lo) - 1]])].tolist()
+    if len(starts) == 1:
+        return arr[starts[0]:stops[0]].copy()
+    return np.concatenate([arr[i:j] for i, j in zip(starts, stops, strict=True)])
 
 
 @dataclass(frozen=True, eq=False)
@@ -447,13 +451,13 @@ class Holdings:
         # reached only when ordinary lookup fails: ``table`` before its first read
         if name == "table" and "_codes" in self.__dict__:
             etf_code, etf_names, stock_code, stock_names = self._codes
-            rows = _rows_of(*self._snaps[:2])
-            t = pd.DataFrame({"etf": etf_names.take(etf_code[rows]),
-                              "effective_date": self._day[rows],
-                              "stock": stock_names.take(stock_code[rows]),
-                              # a copy (the DataFrame's own): a write into the table never
-                              # reaches the weights to_csr lays out
-                              "weight": np.array(self._weight[rows], copy=True)})
+            lo, hi = self._snaps[:2]
+            t = pd.DataFrame({"etf": etf_names.take(_take_runs(etf_code, lo, hi)),
+                              "effective_date": _take_runs(self._day, lo, hi),
+                              "stock": stock_names.take(_take_runs(stock_code, lo, hi)),
+                              # a copy: a write into the table never reaches the weights
+                              # to_csr lays out
+                              "weight": _take_runs(self._weight, lo, hi)}, copy=False)
             object.__setattr__(self, "table", t)
             return t
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
@@ -475,7 +479,7 @@ class Holdings:
     def _stocks_of(self, etf: str) -> pd.Index:
         """Stock codes in any snapshot of ``etf``, sorted (empty for an unknown ETF)."""
         lo, hi = self._snap_range(etf)
-        codes = self._codes[2][_rows_of(self._snaps[0][lo:hi], self._snaps[1][lo:hi])]
+        codes = _take_runs(self._codes[2], self._snaps[0][lo:hi], self._snaps[1][lo:hi])
         return self._codes[3].take(np.unique(codes))
 
     def snapshot_dates(self, etf: str) -> pd.DatetimeIndex:
@@ -566,18 +570,16 @@ class Holdings:
         kept = order[keep]
         indptr = np.zeros(len(kept) + 1, dtype=np.int64)
         np.cumsum(snap_hi[kept] - snap_lo[kept], out=indptr[1:])
-        # one row slice when the snapshots kept are contiguous rows (all ETFs of a sorted
-        # table in sorted order, or one ETF)
-        rows = _rows_of(snap_lo[kept], snap_hi[kept])
+        lo, hi = snap_lo[kept], snap_hi[kept]
         stock_map = stock_pos.get_indexer(stock_names).astype(np.int64)
         csr = HoldingsCSR(
             snap_e[keep].astype(np.int64),
             start[keep],
             stop[keep],
             indptr,
-            stock_map[stock_code[rows]],
-            # a copy: the caller may write into its CSR, never into the table
-            np.array(self._weight[rows], copy=True),
+            stock_map[_take_runs(stock_code, lo, hi)],
+            # a copy: the caller may write into its CSR, never into the Holdings
+            _take_runs(self._weight, lo, hi),
         )
         return etfs, csr
 
