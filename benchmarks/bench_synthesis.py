@@ -224,7 +224,10 @@ def _breakdown(a, holdings, n_etfs, repeats, log, table=None, store=None) -> dic
     what ``Store.holdings`` hands over) and ``synthesize_flows_cold_cat``: the first call on
     that Holdings; ``store``: ``Store.holdings()`` of a holdings-only store of the same table
     (read, categoricals, Holdings; with ``store``) and ``synthesize_flows_cold_store``: the
-    first call on its Holdings (its rows come by year partition, not sorted by ETF).
+    first call on its Holdings (its rows come by year partition, not sorted by ETF);
+    ``e2e_cat``, ``e2e_str``, ``e2e_store``: one timed call from the table (or the store) to
+    the synthesis, ``synthesize_flows(flows, Holdings(table))`` with a new Holdings each time,
+    right after the kernel call of the same round.
     """
     import numba
     import pandas as pd
@@ -260,10 +263,26 @@ def _breakdown(a, holdings, n_etfs, repeats, log, table=None, store=None) -> dic
             numba.set_num_threads(threads)
 
     flows = a.flows()
-    cases = {
-        # the end-to-end calls right after the kernel they are compared with: after the
-        # one-thread case the next call measured ~0.2 s slower on the 2-CPU VM
-        "kernel": lambda: kernel(active, stock32),
+    # the end-to-end calls right after the kernel they are compared with: after the
+    # one-thread case the next call measured ~0.2 s slower on the 2-CPU VM
+    cases = {"kernel": lambda: kernel(active, stock32)}
+    if table is not None:
+        cat_table = table.assign(etf=table["etf"].astype("category"),
+                                 stock=table["stock"].astype("category"))
+        h_cat = Holdings(cat_table)
+        # parity: the categorical and the store's Holdings lay out the same synthesis
+        want = synthesize_flows(flows, holdings)
+        pd.testing.assert_frame_equal(synthesize_flows(flows, h_cat), want)
+        # one timed call from the table to the synthesis (a new Holdings each time, so
+        # its layout is built: the first call)
+        cases["e2e_cat"] = lambda: synthesize_flows(flows, Holdings(cat_table))
+    if store is not None:
+        h_store = store.holdings()
+        pd.testing.assert_frame_equal(synthesize_flows(flows, h_store), want)
+        cases["e2e_store"] = lambda: synthesize_flows(flows, store.holdings())
+    if table is not None:
+        cases["e2e_str"] = lambda: synthesize_flows(flows, Holdings(table))
+    cases.update({
         "synthesize_flows": lambda: synthesize_flows(flows, holdings),
         "synthesize_flows_cold": lambda: (clear_layout_cache(holdings),
                                           synthesize_flows(flows, holdings)),
@@ -271,21 +290,13 @@ def _breakdown(a, holdings, n_etfs, repeats, log, table=None, store=None) -> dic
         "input_pass": lambda: kernel(none_active, stock32),
         "one_thread": one_thread,
         "to_csr": lambda: holdings.to_csr(a.dates, a.stocks),
-    }
+    })
     if table is not None:
-        cat_table = table.assign(etf=table["etf"].astype("category"),
-                                 stock=table["stock"].astype("category"))
-        h_cat = Holdings(cat_table)
         cases["holdings"] = lambda: Holdings(table)
         cases["holdings_cat"] = lambda: Holdings(cat_table)
         cases["synthesize_flows_cold_cat"] = lambda: (clear_layout_cache(h_cat),
                                                       synthesize_flows(flows, h_cat))
-        # parity: the categorical and the store's Holdings lay out the same synthesis
-        want = synthesize_flows(flows, holdings)
-        pd.testing.assert_frame_equal(synthesize_flows(flows, h_cat), want)
     if store is not None:
-        h_store = store.holdings()
-        pd.testing.assert_frame_equal(synthesize_flows(flows, h_store), want)
         cases["store"] = store.holdings
         cases["synthesize_flows_cold_store"] = lambda: (clear_layout_cache(h_store),
                                                         synthesize_flows(flows, h_store))
@@ -317,19 +328,26 @@ def _e2e_lines(b: dict, size: str) -> list[str]:
     if "holdings" in b:
         rows += [("`Holdings(table)` construction, str etf/stock (sort check, validation)",
                   "holdings"),
-                 ("`Holdings(table)` + first `synthesize_flows`, str etf/stock",
+                 ("sum: `Holdings(table)` + first `synthesize_flows`, str etf/stock",
                   ("holdings", "synthesize_flows_cold"))]
     if "holdings_cat" in b:
         rows += [("`Holdings(table)` construction, categorical etf/stock", "holdings_cat"),
-                 ("`Holdings(table)` + first `synthesize_flows`, categorical etf/stock",
+                 ("first `synthesize_flows` on that Holdings", "synthesize_flows_cold_cat"),
+                 ("sum: `Holdings(table)` + first `synthesize_flows`, categorical etf/stock",
                   ("holdings_cat", "synthesize_flows_cold_cat"))]
     if "store" in b:
         rows += [("`Store.holdings()` (read the Parquet partitions, categoricals, Holdings)",
                   "store"),
                  ("first `synthesize_flows` on the store's Holdings (rows by year partition)",
                   "synthesize_flows_cold_store"),
-                 ("`Store.holdings()` + first `synthesize_flows`",
+                 ("sum: `Store.holdings()` + first `synthesize_flows`",
                   ("store", "synthesize_flows_cold_store"))]
+    rows += [(name, key) for name, key in (
+        ("one call: `synthesize_flows(flows, Holdings(table))`, categorical etf/stock",
+         "e2e_cat"),
+        ("one call: `synthesize_flows(flows, Holdings(table))`, str etf/stock", "e2e_str"),
+        ("one call: `synthesize_flows(flows, store.holdings())`", "e2e_store"),
+    ) if key in b]
     out = [f"### `synthesize_flows` end to end vs the kernel alone at {size} (same run, "
            "interleaved calls)", "",
            "| step | median (s) | fastest (s) | median - kernel median (s) | median / kernel "
