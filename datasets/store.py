@@ -628,7 +628,7 @@ class Store:
                 kind = t.schema.field("etf").type.value_type
                 t = t.filter(pc.is_in(t["etf"], value_set=pa.array(want, type=kind)))
             tables.append(t)
-        if all(t.schema.equals(tables[0].schema) for t in tables[1:]) and tables:
+        if tables and all(t.schema.equals(tables[0].schema) for t in tables[1:]):
             frame = pa.concat_tables(tables).to_pandas()
         else:  # partitions written with other column types: pandas aligns them (as str)
             frame = pd.concat([t.to_pandas() for t in tables], ignore_index=True) if tables \

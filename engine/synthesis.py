@@ -121,7 +121,7 @@ class _Layout(NamedTuple):
 
 
 #: Layouts per Holdings object, newest last, at most _LAYOUTS_KEPT each. Safe to reuse:
-#: Holdings is frozen and keeps its own sorted copy of the weights, codes and snapshot runs
+#: Holdings is frozen and keeps its own copy of the weights, codes and snapshot rows
 #: (derived once, in __post_init__), so the same (dates, stocks, etfs, lag_days)
 #: always lays out the same way; the cached arrays never leave this module (synthesize_flows
 #: returns fresh outputs and writes into none of them). Weak keys: a layout dies with its
