@@ -198,7 +198,7 @@ class HoldingsCSR(NamedTuple):
     weight: np.ndarray  # (nnz,)
 
 
-def _label_codes(col: pd.Series, name: str) -> tuple[np.ndarray, pd.Index]:
+def _label_codes(col: pd.Series, name: str, own: bool = True) -> tuple[np.ndarray, pd.Index]:
     """Codes of the ``etf`` or ``stock`` column whose order is the sorted order of its values
     as str, and those values (sorted, unique; ``codes`` index into them).
 
@@ -209,6 +209,9 @@ def _label_codes(col: pd.Series, name: str) -> tuple[np.ndarray, pd.Index]:
     the code order is that of ``pd.factorize(col.astype(str), sort=True)``, so a table
     given as categoricals lays out as the same table given as strings
     (``tests/engine/test_market.py::test_holdings_from_categoricals_equal_those_from_strings``).
+
+    ``own``: the codes must be new, out of reach of the caller's frame (kept past
+    construction); otherwise a categorical's codes may be a view of its own.
 
     Raises
     ------
@@ -221,7 +224,7 @@ def _label_codes(col: pd.Series, name: str) -> tuple[np.ndarray, pd.Index]:
         if names.is_unique:  # converting may merge categories (1 and "1"): then as strings
             codes = col.cat.codes.to_numpy()
             _raise_missing(codes, name)
-            if names.is_monotonic_increasing:
+            if own and names.is_monotonic_increasing:
                 # our own codes (2 bytes a row; ranking makes new ones): a write through the
                 # caller's ``.array`` is not covered by copy-on-write
                 codes = codes.copy()
@@ -354,10 +357,10 @@ class Holdings:
         # Integer codes whose order is the string order: duplicates are adjacent rows and
         # snapshots are runs of a table grouped by snapshot, and to_csr maps 3,000 codes
         # instead of 6.6 M strings. Dates are compared as int64 (no factorize of them).
-        etf_code, etf_names = _label_codes(t["etf"], "etf")
+        # the per-row ETF codes and dates are not kept (each row's are its snapshot's)
+        etf_code, etf_names = _label_codes(t["etf"], "etf", own=False)
         stock_code, stock_names = _label_codes(t["stock"], "stock")
-        # a copy, as the weights
-        day = eff.to_numpy(copy=True)
+        day = eff.to_numpy()
         if day.dtype.kind == "M":
             day_key = day.view(np.int64)
             if len(day_key) and day_key.min() == np.iinfo(np.int64).min:  # NaT
@@ -426,9 +429,8 @@ class Holdings:
                     + ("" if self.partial else
                        "; for a top-N list of part of the fund use Holdings(..., partial=True)"),
             )
-        object.__setattr__(self, "_codes", (etf_code, pd.Index(etf_names),
-                                            stock_code, pd.Index(stock_names)))
-        object.__setattr__(self, "_day", day)
+        object.__setattr__(self, "_codes", (pd.Index(etf_names), stock_code,
+                                            pd.Index(stock_names)))
         object.__setattr__(self, "_weight", weight)
         snap_etf = etf_code[snap_lo]
         # per snapshot, in (etf, day) order: its rows, ETF code and effective date (24,000
@@ -442,7 +444,8 @@ class Holdings:
             # str columns given in order: kept as the table (nothing to build); the weights
             # to_csr lays out are its column (no second copy)
             object.__setattr__(self, "table", pd.DataFrame(
-                {"etf": t["etf"].astype(str).array, "effective_date": day,
+                {"etf": t["etf"].astype(str).array,
+                 "effective_date": np.array(day, copy=True),  # our own, as the weights
                  "stock": t["stock"].astype(str).array, "weight": weight}, copy=False))
         else:
             object.__delattr__(self, "table")  # built by __getattr__ on first read
@@ -450,10 +453,10 @@ class Holdings:
     def __getattr__(self, name: str):
         # reached only when ordinary lookup fails: ``table`` before its first read
         if name == "table" and "_codes" in self.__dict__:
-            etf_code, etf_names, stock_code, stock_names = self._codes
-            lo, hi = self._snaps[:2]
-            t = pd.DataFrame({"etf": etf_names.take(_take_runs(etf_code, lo, hi)),
-                              "effective_date": _take_runs(self._day, lo, hi),
+            etf_names, stock_code, stock_names = self._codes
+            lo, hi, snap_etf, snap_day = self._snaps
+            t = pd.DataFrame({"etf": etf_names.take(np.repeat(snap_etf, hi - lo)),
+                              "effective_date": np.repeat(snap_day, hi - lo),
                               "stock": stock_names.take(_take_runs(stock_code, lo, hi)),
                               # a copy: a write into the table never reaches the weights
                               # to_csr lays out
@@ -469,7 +472,7 @@ class Holdings:
 
     def _snap_range(self, etf) -> tuple[int, int]:
         """Snapshots ``lo:hi`` (positions in ``_snaps``) of one ETF; empty when it has none."""
-        code = int(self._codes[1].get_indexer([etf])[0]) if isinstance(etf, str) else -1
+        code = int(self._codes[0].get_indexer([etf])[0]) if isinstance(etf, str) else -1
         if code < 0:
             return 0, 0
         snap_etf = self._snaps[2]
@@ -479,8 +482,8 @@ class Holdings:
     def _stocks_of(self, etf: str) -> pd.Index:
         """Stock codes in any snapshot of ``etf``, sorted (empty for an unknown ETF)."""
         lo, hi = self._snap_range(etf)
-        codes = _take_runs(self._codes[2], self._snaps[0][lo:hi], self._snaps[1][lo:hi])
-        return self._codes[3].take(np.unique(codes))
+        codes = _take_runs(self._codes[1], self._snaps[0][lo:hi], self._snaps[1][lo:hi])
+        return self._codes[2].take(np.unique(codes))
 
     def snapshot_dates(self, etf: str) -> pd.DatetimeIndex:
         """Effective dates of one ETF's snapshots."""
@@ -513,7 +516,7 @@ class Holdings:
         if n == 0:
             return pd.Series(dtype=np.float64, name="weight")
         rows = slice(int(snap_lo[lo + n - 1]), int(snap_hi[lo + n - 1]))
-        stocks = self._codes[3].take(self._codes[2][rows]).to_numpy()
+        stocks = self._codes[2].take(self._codes[1][rows]).to_numpy()
         return pd.Series(self._weight[rows].copy(), index=stocks, name="weight")
 
     def to_csr(
@@ -551,7 +554,7 @@ class Holdings:
         # Vectorized: one pass over the long table (sorted by etf, date, stock on construction),
         # re-ordered stably by the requested ETF order. A per-ETF pandas loop took 20 s at
         # 200 ETFs x 30 years of quarterly snapshots (benchmarks/results/synthesis.md).
-        etf_code, etf_names, stock_code, stock_names = self._codes
+        etf_names, stock_code, stock_names = self._codes
         snap_lo, snap_hi, snap_etf, snap_day = self._snaps
         # ETF position of each snapshot, snapshots re-ordered stably by the requested order
         e_of_snap = etfs.get_indexer(etf_names)[snap_etf]
