@@ -222,7 +222,7 @@ def _label_codes(col: pd.Series, name: str, own: bool = True) -> tuple[np.ndarra
         cats = col.cat.categories
         names = pd.Index(cats if cats.dtype == "str" else cats.astype(str))
         if names.is_unique:  # converting may merge categories (1 and "1"): then as strings
-            codes = col.cat.codes.to_numpy()
+            codes = col.array.codes  # a view (Series.cat.codes copies)
             _raise_missing(codes, name)
             if own and names.is_monotonic_increasing:
                 # our own codes (2 bytes a row; ranking makes new ones): a write through the
