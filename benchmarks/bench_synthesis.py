@@ -16,8 +16,9 @@ What it does, in order (``--seed`` makes the inputs deterministic):
 
 5. End to end at the large size, float64 (issue 11: within 1.5x of the kernel alone), calls
    interleaved in rounds: the gather kernel alone (outputs preallocated), ``synthesize_flows`` with the Holdings' layout cached (every call after the
-   first) and with the cache cleared (the first call), ``Holdings.to_csr`` and
-   ``Holdings(table)``; medians and fastest rounds. ``--e2e-only`` runs just this step and
+   first) and with the cache cleared (the first call), ``Holdings.to_csr``,
+   ``Holdings(table)`` with str and with categorical etf/stock columns, and (``--e2e-only``)
+   ``Store.holdings()`` of a holdings-only store; medians and fastest rounds. ``--e2e-only`` runs just this step and
    writes ``benchmarks/results/synthesis_e2e.md`` (a minute and a half instead of three).
 
 Timed work starts from the HoldingsCSR (``Holdings.to_csr`` is shared by every method and
@@ -206,7 +207,7 @@ def _run_large(args, roof, rows, log, extra):
         del a
 
 
-def _breakdown(a, holdings, n_etfs, repeats, log, table=None) -> dict:
+def _breakdown(a, holdings, n_etfs, repeats, log, table=None, store=None) -> dict:
     """Where the default kernel's time goes, calls interleaved so noise hits all alike.
 
     ``kernel``: :func:`engine.nb.gather_nb.synthesize_gather_nb` alone (bp, coverage,
@@ -218,9 +219,18 @@ def _breakdown(a, holdings, n_etfs, repeats, log, table=None) -> dict:
     gets); ``synthesize_flows_cold``: the same with the layout cache cleared first
     (``Holdings.to_csr``, active snapshots, int32 positions, snapshot weights, then kernel,
     coverage bookkeeping, labels); ``to_csr``: ``Holdings.to_csr`` alone;
-    ``holdings``: ``Holdings(table)`` (sort check, validation; with ``table``).
+    ``holdings``: ``Holdings(table)`` (sort check, validation; with ``table``, str columns);
+    ``holdings_cat``: the same table with categorical ``etf`` / ``stock`` (sorted categories;
+    what ``Store.holdings`` hands over) and ``synthesize_flows_cold_cat``: the first call on
+    that Holdings; ``store``: ``Store.holdings()`` of a holdings-only store of the same table
+    (read, categoricals, Holdings; with ``store``) and ``synthesize_flows_cold_store``: the
+    first call on its Holdings (its rows come by year partition, not sorted by ETF);
+    ``e2e_cat``, ``e2e_str``, ``e2e_store``: one timed call from the table (or the store) to
+    the synthesis, ``synthesize_flows(flows, Holdings(table))`` with a new Holdings each time,
+    right after the kernel call of the same round.
     """
     import numba
+    import pandas as pd
 
     from engine.market import Holdings
     from engine.nb import gather_nb
@@ -253,10 +263,26 @@ def _breakdown(a, holdings, n_etfs, repeats, log, table=None) -> dict:
             numba.set_num_threads(threads)
 
     flows = a.flows()
-    cases = {
-        # the end-to-end calls right after the kernel they are compared with: after the
-        # one-thread case the next call measured ~0.2 s slower on the 2-CPU VM
-        "kernel": lambda: kernel(active, stock32),
+    # the end-to-end calls right after the kernel they are compared with: after the
+    # one-thread case the next call measured ~0.2 s slower on the 2-CPU VM
+    cases = {"kernel": lambda: kernel(active, stock32)}
+    if table is not None:
+        cat_table = table.assign(etf=table["etf"].astype("category"),
+                                 stock=table["stock"].astype("category"))
+        h_cat = Holdings(cat_table)
+        # parity: the categorical and the store's Holdings lay out the same synthesis
+        want = synthesize_flows(flows, holdings)
+        pd.testing.assert_frame_equal(synthesize_flows(flows, h_cat), want)
+        # one timed call from the table to the synthesis (a new Holdings each time, so
+        # its layout is built: the first call)
+        cases["e2e_cat"] = lambda: synthesize_flows(flows, Holdings(cat_table))
+    if store is not None:
+        h_store = store.holdings()
+        pd.testing.assert_frame_equal(synthesize_flows(flows, h_store), want)
+        cases["e2e_store"] = lambda: synthesize_flows(flows, store.holdings())
+    if table is not None:
+        cases["e2e_str"] = lambda: synthesize_flows(flows, Holdings(table))
+    cases.update({
         "synthesize_flows": lambda: synthesize_flows(flows, holdings),
         "synthesize_flows_cold": lambda: (clear_layout_cache(holdings),
                                           synthesize_flows(flows, holdings)),
@@ -264,9 +290,16 @@ def _breakdown(a, holdings, n_etfs, repeats, log, table=None) -> dict:
         "input_pass": lambda: kernel(none_active, stock32),
         "one_thread": one_thread,
         "to_csr": lambda: holdings.to_csr(a.dates, a.stocks),
-    }
+    })
     if table is not None:
         cases["holdings"] = lambda: Holdings(table)
+        cases["holdings_cat"] = lambda: Holdings(cat_table)
+        cases["synthesize_flows_cold_cat"] = lambda: (clear_layout_cache(h_cat),
+                                                      synthesize_flows(flows, h_cat))
+    if store is not None:
+        cases["store"] = store.holdings
+        cases["synthesize_flows_cold_store"] = lambda: (clear_layout_cache(h_store),
+                                                        synthesize_flows(flows, h_store))
     for fn in cases.values():  # warm-up: compile or load every specialization
         fn()
     times: dict[str, list[float]] = {k: [] for k in cases}
@@ -293,9 +326,28 @@ def _e2e_lines(b: dict, size: str) -> list[str]:
         ("`Holdings.to_csr` alone", "to_csr"),
     ]
     if "holdings" in b:
-        rows += [("`Holdings(table)` construction (sort check, validation)", "holdings"),
-                 ("`Holdings(table)` + first `synthesize_flows`",
+        rows += [("`Holdings(table)` construction, str etf/stock (sort check, validation)",
+                  "holdings"),
+                 ("sum: `Holdings(table)` + first `synthesize_flows`, str etf/stock",
                   ("holdings", "synthesize_flows_cold"))]
+    if "holdings_cat" in b:
+        rows += [("`Holdings(table)` construction, categorical etf/stock", "holdings_cat"),
+                 ("first `synthesize_flows` on that Holdings", "synthesize_flows_cold_cat"),
+                 ("sum: `Holdings(table)` + first `synthesize_flows`, categorical etf/stock",
+                  ("holdings_cat", "synthesize_flows_cold_cat"))]
+    if "store" in b:
+        rows += [("`Store.holdings()` (read the Parquet partitions, categoricals, Holdings)",
+                  "store"),
+                 ("first `synthesize_flows` on the store's Holdings (rows by year partition)",
+                  "synthesize_flows_cold_store"),
+                 ("sum: `Store.holdings()` + first `synthesize_flows`",
+                  ("store", "synthesize_flows_cold_store"))]
+    rows += [(name, key) for name, key in (
+        ("one call: `synthesize_flows(flows, Holdings(table))`, categorical etf/stock",
+         "e2e_cat"),
+        ("one call: `synthesize_flows(flows, Holdings(table))`, str etf/stock", "e2e_str"),
+        ("one call: `synthesize_flows(flows, store.holdings())`", "e2e_store"),
+    ) if key in b]
     out = [f"### `synthesize_flows` end to end vs the kernel alone at {size} (same run, "
            "interleaved calls)", "",
            "| step | median (s) | fastest (s) | median - kernel median (s) | median / kernel "
@@ -423,6 +475,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _holdings_store(tab, path: Path):
+    """A store holding only ``tab`` as its holdings (what ``flowbt data import`` writes)."""
+    import numpy as np
+
+    from datasets.store import SYNTHETIC_SRC, create_store, open_store
+
+    st = create_store(path)
+    st.add_rows("holdings", tab.assign(src_weight=np.int32(SYNTHETIC_SRC)),
+                {"weight": ["weight"]})
+    st.write_manifest()
+    return open_store(path)
+
+
 def _run_e2e_only(args: argparse.Namespace, log) -> int:
     """``--e2e-only``: the end-to-end table at the large size, float64, to ``--e2e-out``."""
     import numba
@@ -437,7 +502,10 @@ def _run_e2e_only(args: argparse.Namespace, log) -> int:
     tab = a.holdings_table()
     log(f"large float64: generated in {time.perf_counter() - t0:.1f}s "
         f"({len(a.csr.etf)} snapshots, {len(a.csr.stock)} holdings rows)")
-    b = _breakdown(a, Holdings(tab), E, args.repeats, log, tab)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = _holdings_store(tab, Path(tmp) / "store")
+        log(f"holdings-only store written in {time.perf_counter() - t0:.1f}s (cumulative)")
+        b = _breakdown(a, Holdings(tab), E, args.repeats, log, tab, store)
     text = "\n".join([
         "# `synthesize_flows` end to end vs the kernel",
         "",
@@ -449,6 +517,10 @@ def _run_e2e_only(args: argparse.Namespace, log) -> int:
         "- kernel alone = `engine.nb.gather_nb.synthesize_gather_nb` (bp, coverage lane, int32 "
         "positions, outputs preallocated), the figure issue 11's 1.5x target is measured "
         "against",
+        "- holdings given three ways: the generator's table with str `etf`/`stock` (rows "
+        "sorted); the same with categorical `etf`/`stock` (sorted categories); and a "
+        "holdings-only store of it (`datasets.store`, one Parquet partition per year, "
+        "`etf`/`stock` dictionary-encoded) read by `Store.holdings()`",
         "",
         *_e2e_lines(b, size),
     ]) + "\n"

@@ -702,12 +702,33 @@ class Store:
         return out
 
     def holdings(self, *, etfs=None) -> Holdings | None:
-        """Every snapshot (of ``etfs`` only, when given)."""
-        t = self.read_table("holdings", isin=None if etfs is None else {
-            "etf": sorted({str(e) for e in etfs})})
-        if t.empty:
+        """Every snapshot (of ``etfs`` only, when given).
+
+        ``etf`` and ``stock`` are read as the partitions store them, dictionary-encoded,
+        and handed to :class:`~engine.market.Holdings` as categoricals: no string is built
+        per row (the Holdings keeps their codes; its ``table`` gives them as str).
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        cols = ["etf", "effective_date", "stock", "weight"]
+        want = None if etfs is None else sorted({str(e) for e in etfs})
+        tables = []
+        for path in self.partitions("holdings"):
+            t = pq.read_table(path, columns=cols, read_dictionary=["etf", "stock"])
+            if want is not None:
+                kind = t.schema.field("etf").type.value_type
+                t = t.filter(pc.is_in(t["etf"], value_set=pa.array(want, type=kind)))
+            tables.append(t)
+        if tables and all(t.schema.equals(tables[0].schema) for t in tables[1:]):
+            frame = pa.concat_tables(tables).to_pandas()
+        else:  # partitions written with other column types: pandas aligns them (as str)
+            frame = pd.concat([t.to_pandas() for t in tables], ignore_index=True) if tables \
+                else pd.DataFrame(columns=cols)
+        if frame.empty:
             return None
-        return Holdings(t[["etf", "effective_date", "stock", "weight"]])
+        return Holdings(frame[cols])
 
     def etfs(self, *, start=None, end=None) -> EtfData | None:
         t = self.read_table("etfs", start=start, end=end)

@@ -198,6 +198,106 @@ class HoldingsCSR(NamedTuple):
     weight: np.ndarray  # (nnz,)
 
 
+def _label_codes(col: pd.Series, name: str, own: bool = True) -> tuple[np.ndarray, pd.Index]:
+    """Codes of the ``etf`` or ``stock`` column whose order is the sorted order of its values
+    as str, and those values (sorted, unique; ``codes`` index into them).
+
+    Strings are factorized (sorted); a categorical column gives its own codes, without a
+    string per row: only its categories are converted to str and, when they are not sorted,
+    ranked (one integer take over the rows). Its unused categories stay in the names (no
+    row points at them; :attr:`Holdings.etfs` lists the ETFs of the snapshots). Either way
+    the code order is that of ``pd.factorize(col.astype(str), sort=True)``, so a table
+    given as categoricals lays out as the same table given as strings
+    (``tests/engine/test_market.py::test_holdings_from_categoricals_equal_those_from_strings``).
+
+    ``own``: the codes must be new, out of reach of the caller's frame (kept past
+    construction); otherwise a categorical's codes may be a view of its own.
+
+    Raises
+    ------
+    DataError
+        A row has no value (NaN / None), named by its position in the input.
+    """
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = col.cat.categories
+        names = pd.Index(cats if cats.dtype == "str" else cats.astype(str))
+        if names.is_unique:  # converting may merge categories (1 and "1"): then as strings
+            codes = col.array.codes  # a view (Series.cat.codes copies)
+            _raise_missing(codes, name)
+            if own and names.is_monotonic_increasing:
+                # our own codes (2 bytes a row; ranking makes new ones): a write through the
+                # caller's ``.array`` is not covered by copy-on-write
+                codes = codes.copy()
+            return _ranked(codes, names, codes.dtype)
+    # unsorted factorize, then ranked here: pandas' sort=True re-maps the codes with a
+    # generic int64 take, slower than the factorize itself at 6.6 M rows
+    codes, names = pd.factorize(col.astype(str))
+    _raise_missing(codes, name)
+    # narrow codes: the order checks make several passes over them
+    small = np.int16 if len(names) < 2**15 else np.int32 if len(names) < 2**31 else np.int64
+    return _ranked(codes, pd.Index(names), small)
+
+
+def _ranked(codes: np.ndarray, names: pd.Index, dtype) -> tuple[np.ndarray, pd.Index]:
+    """``codes`` into unique ``names`` as ``dtype`` codes into the sorted names (no pass over
+    the rows when the names are sorted and ``codes`` is of ``dtype`` already)."""
+    if names.is_monotonic_increasing:
+        return codes.astype(dtype, copy=False), names
+    order = names.argsort()
+    rank = np.empty(len(names), dtype=dtype)
+    rank[order] = np.arange(len(names))
+    return rank[codes], names.take(order)
+
+
+def _raise_missing(codes: np.ndarray, name: str) -> None:
+    """DataError naming the first row whose code is -1 (no value), if any."""
+    if len(codes) and codes.min() < 0:
+        pos = int(np.flatnonzero(codes < 0)[0])
+        raise DataError(f"holdings {name} is missing", row=pos, row_kind="position",
+                        column=name, fix=f"give every holdings row its {name}")
+
+
+def _snapshot_runs(etf_code: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``same`` (n - 1,): row ``i + 1`` has row ``i``'s (etf, day); ``start``: the first row
+    of each run of equal (etf, day), int64."""
+    same = etf_code[1:] == etf_code[:-1]
+    same &= day[1:] == day[:-1]
+    start = np.flatnonzero(~same) + 1 if len(etf_code) else np.empty(0, np.int64)
+    return same, np.concatenate([np.zeros(min(len(etf_code), 1), np.int64), start])
+
+
+def _run_order(etf_code: np.ndarray, day: np.ndarray, start: np.ndarray):
+    """How the runs of :func:`_snapshot_runs` sort by (etf, day): ``None`` when they are in
+    order already, the permutation when each run has its own (etf, day) (a table grouped by
+    snapshot, e.g. store partitions of one year each), ``False`` when two runs share one
+    (a snapshot split over places in the table: the rows need a sort)."""
+    e, d = etf_code[start], day[start]
+    if bool(((e[1:] > e[:-1]) | ((e[1:] == e[:-1]) & (d[1:] > d[:-1]))).all()):
+        return None
+    order = np.lexsort((d, e))
+    e, d = e[order], d[order]
+    if bool(((e[1:] == e[:-1]) & (d[1:] == d[:-1])).any()):
+        return False
+    return order
+
+
+def _take_runs(arr: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``arr[lo[0]:hi[0]]``, ``arr[lo[1]:hi[1]]``, ... one after another, a new array.
+
+    Adjacent ranges are merged first: snapshots in (etf, date) order are a few long row
+    ranges even when the table comes by year partition (an ETF's snapshots of one year
+    are contiguous), so this copies a few thousand slices instead of gathering row by row.
+    """
+    if len(lo) == 0:
+        return arr[:0].copy()
+    brk = np.flatnonzero(lo[1:] != hi[:-1]) + 1
+    starts = lo[np.concatenate([[0], brk])].tolist()
+    stops = hi[np.concatenate([brk - 1, [len(lo) - 1]])].tolist()
+    if len(starts) == 1:
+        return arr[starts[0]:stops[0]].copy()
+    return np.concatenate([arr[i:j] for i, j in zip(starts, stops, strict=True)])
+
+
 @dataclass(frozen=True, eq=False)
 class Holdings:
     """Point-in-time ETF holdings snapshots (portfolio deposit files).
@@ -205,9 +305,11 @@ class Holdings:
     Parameters
     ----------
     table : pd.DataFrame
-        Long table with columns ``etf`` (str), ``effective_date`` (datetime64), ``stock`` (str),
-        ``weight`` (fraction, each snapshot sums to 1 within ``WEIGHT_SUM_TOL``; cash rows already
-        removed by the loader). Sorted by (etf, effective_date, stock) on construction.
+        Long table with columns ``etf`` (str, or categorical: :meth:`datasets.store.Store.holdings`
+        hands those), ``effective_date`` (datetime64), ``stock`` (str or categorical),
+        ``weight`` (fraction, each snapshot sums to 1 within ``WEIGHT_SUM_TOL``; cash rows
+        already removed by the loader). Sorted by (etf, effective_date, stock) on construction;
+        ``etf`` and ``stock`` are str in the ``table`` attribute whatever they were given as.
     partial : bool
         The snapshots may list only part of the fund (top-N holdings files loaded with
         ``allow_partial=True``): each snapshot then sums to at most 1 (within
@@ -220,6 +322,13 @@ class Holdings:
     A snapshot is usable from the first session on or after ``effective_date + lag_days``
     (calendar days) until the next snapshot of the same ETF becomes usable. Before its first
     snapshot an ETF has no weights (synthesized flow is NaN there).
+
+    Construction keeps its own integer codes of the ETFs and stocks (their order is the
+    sorted order of the names), dates and weights, and the rows of each snapshot in (etf,
+    date) order; everything here and in :func:`engine.synthesis.synthesize_flows` works on
+    those. When the given table cannot be kept as it is (categorical columns, or rows out of
+    order) the sorted str ``table`` is built from them on first access (a take per column),
+    so a Holdings read from the store builds no string per row unless someone asks for them.
     """
 
     table: pd.DataFrame
@@ -234,60 +343,85 @@ class Holdings:
         # later copies its own columns and never reaches these (a deep copy was 0.1 s of
         # strings at 6.8 M rows)
         t = t.loc[:, ["etf", "effective_date", "stock", "weight"]]
-        t["etf"] = t["etf"].astype(str)
-        t["stock"] = t["stock"].astype(str)
-        t["effective_date"] = pd.to_datetime(t["effective_date"])
+        categorical = any(isinstance(t[c].dtype, pd.CategoricalDtype) for c in ("etf", "stock"))
+        eff = t["effective_date"]
+        if not (isinstance(eff.dtype, np.dtype) and eff.dtype.kind == "M"):
+            eff = pd.to_datetime(eff)
         # a copy of the weights (8 bytes a row): a write through the caller's
         # ``frame["weight"].array`` is not covered by copy-on-write and would reach them
-        t["weight"] = t["weight"].to_numpy(np.float64, copy=True)
-        if t["weight"].isna().any():
-            pos = int(np.flatnonzero(t["weight"].isna().to_numpy())[0])
+        weight = t["weight"].to_numpy(np.float64, copy=True)
+        nan = np.isnan(weight)
+        if nan.any():
+            pos = int(np.flatnonzero(nan)[0])
             raise DataError("holdings weight is NaN", row=pos, row_kind="position", column="weight")
-        # Sorted once on integer codes (factorized with sort=True, so code order is string
-        # order): duplicates are then adjacent rows and snapshots are runs. On 6.8 M rows this
-        # takes ~1 s where pandas' duplicated/groupby/sort_values on strings took 2-3 s, and
-        # the codes kept here make to_csr map 3,000 codes instead of 6.8 M strings.
-        etf_code, etf_names = pd.factorize(t["etf"], sort=True)
-        stock_code, stock_names = pd.factorize(t["stock"], sort=True)
-        day = t["effective_date"].to_numpy()
-        day_code, day_values = pd.factorize(day, sort=True)
-        n_e, n_d, n_s = len(etf_names) or 1, len(day_values) or 1, len(stock_names) or 1
-        if n_e * n_d * n_s < 2**62:
-            # one int64 key: a stable sort of it is the lexicographic order, and (unlike
-            # np.lexsort) fast on the already grouped tables loaders produce
-            key = (etf_code.astype(np.int64) * n_d + day_code) * n_s + stock_code
-            order = None  # computed below only when the rows are not in order yet
-        else:  # pragma: no cover - more (ETF, day, stock) combinations than int64 holds
-            order = np.lexsort((stock_code, day_code, etf_code))
-            key = order  # in order iff the lexsort is the identity
-        if len(key) < 2 or bool((key[1:] >= key[:-1]).all()):
-            # already in order (what the loaders and the stores write): the stable sort is
-            # the identity, so skip the 6.8 M-row gathers of four columns and three codes
-            t = t.reset_index(drop=True)
-        else:
-            if order is None:
+        # Integer codes whose order is the string order: duplicates are adjacent rows and
+        # snapshots are runs of a table grouped by snapshot, and to_csr maps 3,000 codes
+        # instead of 6.6 M strings. Dates are compared as int64 (no factorize of them).
+        # the per-row ETF codes and dates are not kept (each row's are its snapshot's)
+        etf_code, etf_names = _label_codes(t["etf"], "etf", own=False)
+        stock_code, stock_names = _label_codes(t["stock"], "stock")
+        day = eff.to_numpy()
+        if day.dtype.kind == "M":
+            day_key = day.view(np.int64)
+            if len(day_key) and day_key.min() == np.iinfo(np.int64).min:  # NaT
+                _raise_missing(np.where(np.isnat(day), -1, 0), "effective_date")
+        else:  # pragma: no cover - tz-aware dates: Timestamps, ranked
+            day_key, _ = pd.factorize(day, sort=True)
+            _raise_missing(day_key, "effective_date")
+        n = len(weight)
+        # Rows need no re-order when each snapshot is one run with its stocks increasing
+        # (what the loaders and the store write); the runs themselves may come in any
+        # order (a store's yearly partitions), they are put in order here (24,000 runs,
+        # not 6.6 M rows). Otherwise a stable sort of all rows, as pandas would.
+        same_snap, run_start = _snapshot_runs(etf_code, day_key)
+        # non-increasing stock codes inside a run: a duplicate, or rows out of order
+        step_bad = same_snap & (stock_code[1:] <= stock_code[:-1])
+        run_order = _run_order(etf_code, day_key, run_start)
+        in_order = run_order is None
+        if run_order is False or (
+                step_bad.any() and (same_snap & (stock_code[1:] < stock_code[:-1])).any()):
+            # one int64 key: a stable sort of it is the lexicographic order; the day codes
+            # are needed only here
+            day_code, day_values = pd.factorize(day_key, sort=True)
+            n_e, n_d, n_s = len(etf_names) or 1, len(day_values) or 1, len(stock_names) or 1
+            if n_e * n_d * n_s < 2**62:
+                key = (etf_code.astype(np.int64) * n_d + day_code) * n_s + stock_code
                 order = np.argsort(key, kind="stable")
-            t = t.take(order).reset_index(drop=True)
-            etf_code, stock_code, day = etf_code[order], stock_code[order], day[order]
-        same_snap = (etf_code[1:] == etf_code[:-1]) & (day[1:] == day[:-1])
-        dup = np.flatnonzero(same_snap & (stock_code[1:] == stock_code[:-1]))
-        if len(dup):
-            r = t.iloc[dup[0] + 1]
+            else:  # pragma: no cover - more (ETF, day, stock) combinations than int64 holds
+                order = np.lexsort((stock_code, day_code, etf_code))
+            etf_code, stock_code, day, day_key, weight = (
+                etf_code[order], stock_code[order], day[order], day_key[order], weight[order])
+            same_snap, run_start = _snapshot_runs(etf_code, day_key)
+            step_bad = same_snap & (stock_code[1:] <= stock_code[:-1])
+            run_order, in_order = None, False
+        run_stop = np.append(run_start[1:], n).astype(np.int64)
+        # snapshot s (in (etf, day) order) is rows snap_lo[s]:snap_hi[s]
+        snap_lo, snap_hi = ((run_start, run_stop) if run_order is None
+                            else (run_start[run_order], run_stop[run_order]))
+        if step_bad.any():  # duplicates: name the first in sorted order
+            dup = np.flatnonzero(step_bad) + 1
+            if run_order is not None:
+                rank = np.empty(len(run_order), np.int64)
+                rank[run_order] = np.arange(len(run_order))
+                run = np.searchsorted(run_start, dup, "right") - 1
+                dup = dup[np.lexsort((dup, rank[run]))]
+            i = dup[0]
             raise DataError(
-                f"stock {r['stock']} appears twice in the {r['etf']} snapshot of "
-                f"{r['effective_date'].date()}",
+                f"stock {stock_names[stock_code[i]]} appears twice in the "
+                f"{etf_names[etf_code[i]]} snapshot of {pd.Timestamp(day[i]).date()}",
                 fix="merge duplicate holdings rows",
             )
-        snap_start = np.flatnonzero(np.r_[True, ~same_snap]) if len(t) else np.empty(0, int)
-        sums = np.add.reduceat(t["weight"].to_numpy(), snap_start) if len(t) else np.empty(0)
+        sums = np.add.reduceat(weight, run_start) if n else np.empty(0)
+        if run_order is not None:
+            sums = sums[run_order]
         if self.partial:
             off = np.flatnonzero((sums > 1.0 + WEIGHT_SUM_TOL) | (sums <= 0.0))
         else:
             off = np.flatnonzero(np.abs(sums - 1.0) > WEIGHT_SUM_TOL)
         if len(off):
-            r = t.iloc[snap_start[off[0]]]
+            i = snap_lo[off[0]]
             raise DataError(
-                f"weights of {r['etf']} on {r['effective_date'].date()} sum to "
+                f"weights of {etf_names[etf_code[i]]} on {pd.Timestamp(day[i]).date()} sum to "
                 f"{sums[off[0]]:.4f}, not {'at most ' if self.partial else ''}1 "
                 f"(tolerance {WEIGHT_SUM_TOL})",
                 column="weight",
@@ -295,25 +429,67 @@ class Holdings:
                     + ("" if self.partial else
                        "; for a top-N list of part of the fund use Holdings(..., partial=True)"),
             )
-        object.__setattr__(self, "table", t)
-        object.__setattr__(self, "_codes", (etf_code, pd.Index(etf_names),
-                                            stock_code, pd.Index(stock_names)))
-        # snapshot runs of the sorted table, for to_csr: rows snap_ptr[s]:snap_ptr[s+1] are
-        # snapshot s, of ETF code snap_etf[s], effective snap_day[s] (24,000 snapshots
-        # instead of 6.8 M rows to order and compare there)
-        snap_ptr = np.append(snap_start, len(t)).astype(np.int64)
-        object.__setattr__(self, "_snaps", (snap_ptr, etf_code[snap_start], day[snap_start]))
+        object.__setattr__(self, "_codes", (pd.Index(etf_names), stock_code,
+                                            pd.Index(stock_names)))
+        object.__setattr__(self, "_weight", weight)
+        snap_etf = etf_code[snap_lo]
+        # per snapshot, in (etf, day) order: its rows, ETF code and effective date (24,000
+        # snapshots instead of 6.6 M rows to order and compare in to_csr, weights_at, ...)
+        object.__setattr__(self, "_snaps", (snap_lo, snap_hi, snap_etf, day[snap_lo]))
+        # the ETFs of the snapshots (a categorical's unused categories are in etf_names)
+        first = np.flatnonzero(np.r_[True, snap_etf[1:] != snap_etf[:-1]]) if len(snap_etf) \
+            else np.empty(0, np.int64)
+        object.__setattr__(self, "_etfs", pd.Index(etf_names).take(snap_etf[first]))
+        if in_order and not categorical:
+            # str columns given in order: kept as the table (nothing to build); the weights
+            # to_csr lays out are its column (no second copy)
+            object.__setattr__(self, "table", pd.DataFrame(
+                {"etf": t["etf"].astype(str).array,
+                 "effective_date": np.array(day, copy=True),  # our own, as the weights
+                 "stock": t["stock"].astype(str).array, "weight": weight}, copy=False))
+        else:
+            object.__delattr__(self, "table")  # built by __getattr__ on first read
+
+    def __getattr__(self, name: str):
+        # reached only when ordinary lookup fails: ``table`` before its first read
+        if name == "table" and "_codes" in self.__dict__:
+            etf_names, stock_code, stock_names = self._codes
+            lo, hi, snap_etf, snap_day = self._snaps
+            t = pd.DataFrame({"etf": etf_names.take(np.repeat(snap_etf, hi - lo)),
+                              "effective_date": np.repeat(snap_day, hi - lo),
+                              "stock": stock_names.take(_take_runs(stock_code, lo, hi)),
+                              # a copy: a write into the table never reaches the weights
+                              # to_csr lays out
+                              "weight": _take_runs(self._weight, lo, hi)}, copy=False)
+            object.__setattr__(self, "table", t)
+            return t
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def etfs(self) -> pd.Index:
         """ETF names, sorted."""
-        return self._codes[1].copy()
+        return self._etfs.copy()
+
+    def _snap_range(self, etf) -> tuple[int, int]:
+        """Snapshots ``lo:hi`` (positions in ``_snaps``) of one ETF; empty when it has none."""
+        code = int(self._codes[0].get_indexer([etf])[0]) if isinstance(etf, str) else -1
+        if code < 0:
+            return 0, 0
+        snap_etf = self._snaps[2]
+        return (int(np.searchsorted(snap_etf, code, "left")),
+                int(np.searchsorted(snap_etf, code, "right")))
+
+    def _stocks_of(self, etf: str) -> pd.Index:
+        """Stock codes in any snapshot of ``etf``, sorted (empty for an unknown ETF)."""
+        lo, hi = self._snap_range(etf)
+        codes = _take_runs(self._codes[1], self._snaps[0][lo:hi], self._snaps[1][lo:hi])
+        return self._codes[2].take(np.unique(codes))
 
     def snapshot_dates(self, etf: str) -> pd.DatetimeIndex:
         """Effective dates of one ETF's snapshots."""
-        return pd.DatetimeIndex(
-            self.table.loc[self.table["etf"] == etf, "effective_date"].unique()
-        ).sort_values()
+        lo, hi = self._snap_range(etf)
+        return pd.DatetimeIndex(self._snaps[3][lo:hi])
+
 
     def weights_at(self, etf: str, date, lag_days: int = 0) -> pd.Series:
         """Weights of ``etf`` usable on ``date`` (index stock, fractions); empty before the first
@@ -332,14 +508,16 @@ class Holdings:
         {'x': 1.0}
         """
         date = pd.Timestamp(date)
-        sub = self.table[self.table["etf"] == etf]
-        usable = sub["effective_date"] + pd.Timedelta(days=int(lag_days)) <= date
-        sub = sub[usable]
-        if sub.empty:
+        lo, hi = self._snap_range(etf)
+        snap_lo, snap_hi, _, snap_day = self._snaps
+        # snapshot dates increase: the usable ones are a prefix, the last of it is in force
+        usable = pd.DatetimeIndex(snap_day[lo:hi]) + pd.Timedelta(days=int(lag_days)) <= date
+        n = int(usable.sum())
+        if n == 0:
             return pd.Series(dtype=np.float64, name="weight")
-        last = sub["effective_date"].max()
-        snap = sub[sub["effective_date"] == last]
-        return pd.Series(snap["weight"].to_numpy(), index=snap["stock"].to_numpy(), name="weight")
+        rows = slice(int(snap_lo[lo + n - 1]), int(snap_hi[lo + n - 1]))
+        stocks = self._codes[2].take(self._codes[1][rows]).to_numpy()
+        return pd.Series(self._weight[rows].copy(), index=stocks, name="weight")
 
     def to_csr(
         self, dates: pd.DatetimeIndex, stocks: pd.Index, etfs: Sequence[str] | None = None,
@@ -376,8 +554,8 @@ class Holdings:
         # Vectorized: one pass over the long table (sorted by etf, date, stock on construction),
         # re-ordered stably by the requested ETF order. A per-ETF pandas loop took 20 s at
         # 200 ETFs x 30 years of quarterly snapshots (benchmarks/results/synthesis.md).
-        etf_code, etf_names, stock_code, stock_names = self._codes
-        snap_ptr, snap_etf, snap_day = self._snaps
+        etf_names, stock_code, stock_names = self._codes
+        snap_lo, snap_hi, snap_etf, snap_day = self._snaps
         # ETF position of each snapshot, snapshots re-ordered stably by the requested order
         e_of_snap = etfs.get_indexer(etf_names)[snap_etf]
         sel = np.flatnonzero(e_of_snap >= 0)
@@ -393,24 +571,18 @@ class Holdings:
         stop[:-1] = np.where(same_etf_next, start[1:], len(dates))
         keep = stop > start  # superseded before any session of the panel -> left out
         kept = order[keep]
-        counts = snap_ptr[kept + 1] - snap_ptr[kept]
         indptr = np.zeros(len(kept) + 1, dtype=np.int64)
-        np.cumsum(counts, out=indptr[1:])
-        if len(kept) and kept[-1] - kept[0] + 1 == len(kept) and (np.diff(kept) == 1).all():
-            # consecutive snapshots (all ETFs in sorted order, or one ETF): one row slice
-            rows = slice(int(snap_ptr[kept[0]]), int(snap_ptr[kept[-1] + 1]))
-        else:
-            rows = (np.arange(indptr[-1], dtype=np.int64)
-                    + np.repeat(snap_ptr[kept] - indptr[:-1], counts))
+        np.cumsum(snap_hi[kept] - snap_lo[kept], out=indptr[1:])
+        lo, hi = snap_lo[kept], snap_hi[kept]
         stock_map = stock_pos.get_indexer(stock_names).astype(np.int64)
         csr = HoldingsCSR(
             snap_e[keep].astype(np.int64),
             start[keep],
             stop[keep],
             indptr,
-            stock_map[stock_code[rows]],
-            # a copy: the caller may write into its CSR, never into the table
-            np.array(self.table["weight"].to_numpy(np.float64)[rows], copy=True),
+            stock_map[_take_runs(stock_code, lo, hi)],
+            # a copy: the caller may write into its CSR, never into the Holdings
+            _take_runs(self._weight, lo, hi),
         )
         return etfs, csr
 
@@ -513,11 +685,9 @@ class Market:
                 f"{self.flows.dates[0].date()} .. {self.flows.dates[-1].date()}"
             )
         if self.holdings is not None:
-            tab = self.holdings.table
-            lines.append(
-                f"holdings: {tab['etf'].nunique()} ETFs, "
-                f"{tab.groupby('etf')['effective_date'].nunique().sum()} snapshots, {len(tab)} rows"
-            )
+            h = self.holdings
+            lines.append(f"holdings: {len(h.etfs)} ETFs, {len(h._snaps[2])} snapshots, "
+                         f"{len(h._weight)} rows")
         if self.etfs is not None:
             lines.append(f"etfs: {len(self.etfs.etfs)} ETFs x {len(self.etfs.dates)} days")
         if self.prices is not None:

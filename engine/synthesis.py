@@ -121,8 +121,8 @@ class _Layout(NamedTuple):
 
 
 #: Layouts per Holdings object, newest last, at most _LAYOUTS_KEPT each. Safe to reuse:
-#: Holdings is frozen and keeps its own sorted copy of the table (its codes and snapshot runs
-#: are derived from it once, in __post_init__), so the same (dates, stocks, etfs, lag_days)
+#: Holdings is frozen and keeps its own copy of the weights, codes and snapshot rows
+#: (derived once, in __post_init__), so the same (dates, stocks, etfs, lag_days)
 #: always lays out the same way; the cached arrays never leave this module (synthesize_flows
 #: returns fresh outputs and writes into none of them). Weak keys: a layout dies with its
 #: Holdings.
@@ -399,12 +399,11 @@ def synthesize_flows(
                         "constituent-days not in the flow panel", int(days[missing].sum()),
                         rule="held stocks the flow panel lacks contribute 0; "
                         "attrs['unmatched_constituents'] lists them")
-        tab = holdings.table
         known = set(flows.stocks)
         for e_pos in np.unique(csr.etf[snap_of_entry[missing]]):
             etf = etf_index[e_pos]
-            codes = tab.loc[tab["etf"] == etf, "stock"]
-            unmatched[etf] = sorted(set(codes) - known)
+            # from the Holdings' codes: its string table may not be built (store reads)
+            unmatched[etf] = sorted(set(holdings._stocks_of(etf)) - known)
         warnings.warn(
             f"{sum(map(len, unmatched.values()))} constituents of {len(unmatched)} ETFs are not "
             f"in the flow panel ({weight_days:.2f} weight-days skipped); see "
@@ -432,7 +431,7 @@ def synthesize_flows(
     df.attrs["no_weights_etf_days"] = int(sum(none_days.values()))
     never = [e for e, d in first.items() if d is None]
     if never:
-        snaps = holdings.table.groupby("etf")["effective_date"].min()
+        snaps = {e: holdings.snapshot_dates(e)[0] for e in never[:5]}
         detail = ", ".join(
             f"{e} (first snapshot {snaps[e].date()}, usable from "
             f"{(snaps[e] + pd.Timedelta(days=int(lag_days))).date()})" for e in never[:5])

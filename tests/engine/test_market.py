@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -238,3 +241,185 @@ def test_holdings_weights_are_not_shared_with_the_callers_frame():
     h = Holdings(mine)
     h.table["weight"].array[1] = 7.0
     assert mine["weight"].tolist() == [0.5, 0.5, 1.0]
+
+
+def _as_categorical(tab, categories=None):
+    """``tab`` with categorical etf/stock; ``categories``: (etf, stock) category lists."""
+    etf_cats, stock_cats = categories or (None, None)
+    return tab.assign(etf=pd.Categorical(tab["etf"], categories=etf_cats),
+                      stock=pd.Categorical(tab["stock"], categories=stock_cats))
+
+
+def _runs_shuffled(tab, seed):
+    """``tab`` (sorted) with its snapshots (runs of one etf and date) in a random order, each
+    snapshot's rows kept together and in order: how a store's yearly partitions come."""
+    snap = tab.groupby(["etf", "effective_date"], sort=False).ngroup().to_numpy()
+    perm = np.random.default_rng(seed).permutation(snap.max() + 1)
+    return tab.iloc[np.argsort(perm[snap], kind="stable")]
+
+
+def _assert_same_holdings(got, want, flows):
+    """Everything a Holdings exposes, against the Holdings built from the sorted str table."""
+    from engine.synthesis import synthesize_flows
+
+    pd.testing.assert_frame_equal(got.table, want.table)
+    assert got.etfs.equals(want.etfs)
+    for etf in want.etfs:
+        pd.testing.assert_index_equal(got.snapshot_dates(etf), want.snapshot_dates(etf))
+        for d in want.snapshot_dates(etf)[::3]:
+            pd.testing.assert_series_equal(got.weights_at(etf, d, 2), want.weights_at(etf, d, 2))
+    for etfs, lag in ((None, 0), (list(want.etfs[::-1]), 2), ([want.etfs[1]], 5)):
+        a, csr_a = want.to_csr(flows.dates, flows.stocks[::-1], etfs, lag)
+        b, csr_b = got.to_csr(flows.dates, flows.stocks[::-1], etfs, lag)
+        assert a.equals(b)
+        for x, y in zip(csr_a, csr_b, strict=True):
+            assert x.dtype == y.dtype
+            np.testing.assert_array_equal(x, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s_want = synthesize_flows(flows, want, cumulative=True)
+        s_got = synthesize_flows(flows, got, cumulative=True)
+    pd.testing.assert_frame_equal(s_got, s_want, check_exact=True)
+    assert s_got.attrs == s_want.attrs
+
+
+def test_holdings_from_categoricals_equal_those_from_strings():
+    """Categorical etf/stock columns (sorted or unsorted categories, unused ones, shuffled
+    rows or shuffled snapshots) give the Holdings the sorted str table gives: same table
+    (str columns), ETFs, snapshot dates, weights, CSR arrays and synthesis, bit for bit."""
+    from benchmarks.oracles import make_synthesis_case
+
+    flows, h = make_synthesis_case(seed=4)
+    tab = h.table.copy()
+    # one constituent the flow panel lacks, with a non-ASCII code: the unmatched path
+    i = tab.index[tab["etf"] == h.etfs[0]][0]
+    tab.loc[i, "stock"] = "삼성전자"
+    want = Holdings(tab)
+    pd.testing.assert_frame_equal(  # the reference itself: pandas' sort of the str table
+        want.table, tab.sort_values(["etf", "effective_date", "stock"]).reset_index(drop=True))
+    etfs, stocks = sorted(tab["etf"].unique()), sorted(tab["stock"].unique())
+    cases = {
+        "sorted categories": _as_categorical(tab),
+        "unsorted and unused categories": _as_categorical(
+            tab, (["ZZ_UNUSED", *etfs[::-1]], [*stocks[::-1], "UNUSED", "0"])),
+        "shuffled rows": _as_categorical(tab.sample(frac=1.0, random_state=5)),
+        "shuffled snapshots, categorical": _as_categorical(_runs_shuffled(tab, 6)),
+        "shuffled snapshots, str": _runs_shuffled(tab, 7),
+    }
+    for name, table in cases.items():
+        got = Holdings(table)
+        try:
+            _assert_same_holdings(got, want, flows)
+        except AssertionError as exc:  # pragma: no cover - names the failing case
+            raise AssertionError(f"{name}: {exc}") from exc
+
+
+def test_holdings_categorical_with_non_str_categories_reads_as_str():
+    """Integer stock codes as categories compare as their str (like ``astype(str)``)."""
+    tab = pd.DataFrame({"etf": ["A", "A", "A"], "effective_date": ["2024-01-02"] * 3,
+                        "stock": [10, 9, 100], "weight": [0.2, 0.3, 0.5]})
+    want = Holdings(tab.assign(stock=tab["stock"].astype(str)))
+    got = Holdings(tab.assign(stock=pd.Categorical(tab["stock"])))
+    assert got.table["stock"].tolist() == ["10", "100", "9"]  # string order
+    pd.testing.assert_frame_equal(got.table, want.table)
+    # categories that become equal as str (1 and "1") are one stock, and a duplicate
+    merged = tab.assign(stock=pd.Categorical([1, "1", 2], categories=[1, "1", 2]))
+    with pytest.raises(DataError, match="stock 1 appears twice in the A snapshot of 2024-01-02"):
+        Holdings(merged)
+
+
+def _error(table, **kw):
+    with pytest.raises(DataError) as info:
+        Holdings(table, **kw)
+    return str(info.value)
+
+
+def test_holdings_errors_the_same_from_categoricals_and_shuffled_snapshots():
+    """Duplicates, bad sums and NaN weights name the same row, ETF and date whichever way the
+    table comes; the first problem in sorted order is the one named."""
+    from benchmarks.oracles import make_synthesis_case
+
+    _, h = make_synthesis_case(seed=5)
+    tab = h.table.copy()
+    snaps = tab.groupby(["etf", "effective_date"]).ngroup().to_numpy()
+    # a duplicate in a late snapshot and one in an early one: the early one is named
+    late, early = np.flatnonzero(snaps == snaps.max() - 1)[0], np.flatnonzero(snaps == 3)[0]
+    dup = pd.concat([tab, tab.iloc[[late, early]]]).sort_values(
+        ["etf", "effective_date", "stock"], kind="stable").reset_index(drop=True)
+    bad_sum = tab.copy()
+    for row in (late, early):
+        bad_sum.iloc[row, bad_sum.columns.get_loc("weight")] += 0.5
+    for broken, match in ((dup, "appears twice"), (bad_sum, r"sum to 1\.5000")):
+        msg = _error(broken)
+        assert re.search(match, msg)
+        r = tab.iloc[early]
+        assert f"{r['etf']}" in msg and str(r["effective_date"].date()) in msg
+        for variant in (_as_categorical(broken), _runs_shuffled(broken, 1),
+                        _as_categorical(_runs_shuffled(broken, 2), (
+                            sorted(tab["etf"].unique())[::-1], None)),
+                        broken.sample(frac=1.0, random_state=3)):
+            assert _error(variant) == msg
+    nan = _as_categorical(tab)
+    nan.iloc[4, nan.columns.get_loc("weight")] = np.nan
+    assert "position 4" in _error(nan) and "NaN" in _error(nan)
+    assert _error(nan) == _error(nan.assign(etf=nan["etf"].astype(str),
+                                            stock=nan["stock"].astype(str)))
+    partial = _as_categorical(bad_sum)
+    assert "at most 1" in _error(partial, partial=True)
+
+
+@pytest.mark.parametrize("column", ["etf", "stock", "effective_date"])
+@pytest.mark.parametrize("categorical", [False, True])
+def test_holdings_reject_missing_labels(column, categorical):
+    """A row without an ETF, stock or date is refused, naming the row (it used to be taken
+    silently, with a code of -1 that to_csr read as the last ETF)."""
+    tab = pd.DataFrame({"etf": ["A", "A", "B"], "effective_date": ["2024-01-02"] * 3,
+                        "stock": ["x", "y", "x"], "weight": [0.5, 0.5, 1.0]})
+    tab[column] = tab[column].astype(object)
+    tab.loc[2, column] = None
+    if categorical:
+        tab = tab.assign(etf=tab["etf"].astype("category"),
+                         stock=tab["stock"].astype("category"))
+    msg = _error(tab)
+    assert f"holdings {column} is missing" in msg and "position 2" in msg
+
+
+def test_holdings_built_lazily_pickle_and_replace():
+    """A Holdings whose str table is not built yet pickles, and ``replace`` builds it."""
+    import pickle
+    from dataclasses import replace
+
+    tab = _holdings().table
+    h = Holdings(_as_categorical(tab))
+    again = pickle.loads(pickle.dumps(h))
+    pd.testing.assert_frame_equal(again.table, tab)
+    part = replace(h, partial=True)
+    assert part.partial and part.etfs.equals(h.etfs)
+    pd.testing.assert_frame_equal(part.table, tab)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        h.nope  # noqa: B018
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_holdings_keep_their_own_dates_and_codes(categorical):
+    """The caller writing into its frame afterwards (``.loc`` or through ``.array``, which
+    copy-on-write does not cover) changes neither the Holdings' table nor its snapshots."""
+    def frame():
+        f = pd.DataFrame({"etf": ["A", "A", "B"], "stock": ["x", "y", "x"],
+                          "effective_date": pd.to_datetime(["2024-01-02"] * 3),
+                          "weight": [0.5, 0.5, 1.0]})
+        return f.astype({"etf": "category", "stock": "category"}) if categorical else f
+
+    want = Holdings(frame()).table
+    for write in ("loc", "array"):
+        mine = frame()
+        h = Holdings(mine)
+        if write == "loc":
+            mine.loc[0, "effective_date"] = pd.Timestamp("2030-01-01")
+            mine.loc[1, "stock"] = "x"
+        else:
+            mine["effective_date"].array[0] = pd.Timestamp("2030-01-01")
+            mine["stock"].array[1] = "x"
+        pd.testing.assert_frame_equal(h.table, want)
+        assert h.snapshot_dates("A").tolist() == [pd.Timestamp("2024-01-02")]
+        assert h.weights_at("A", "2024-01-02").to_dict() == {"x": 0.5, "y": 0.5}
