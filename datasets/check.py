@@ -25,6 +25,7 @@ holdings-wide      scraped top-N history ``date, TICKER1, TICKER2, ..., SUM`` (%
 prices             closes, wide ``date, A, B, ...`` or long ``date, ticker, close``
 generic-netbuy     long ``date, stock, investor, net_buy[, net_buy_shares]``
 generic-market     long ``date, stock, market_cap, close``
+generic-wide       wide daily ``date, stock, net_buy_<investor>...[, net_buy_shares_<investor>...][, market_cap, close]``
 =================  ===========================================================================
 """
 
@@ -37,6 +38,7 @@ __all__ = ["DETECT_ORDER", "KINDS", "check_file", "detect_kind", "explain_kind_f
 KINDS = (
     "krx-netbuy", "krx-marketcap", "krx-pdf", "pykrx-investor", "pykrx-marketcap", "pykrx-pdf",
     "etf-flows", "etf-shares-nav", "holdings", "holdings-wide", "prices", "generic-netbuy", "generic-market",
+    "generic-wide",
 )
 
 
@@ -45,7 +47,7 @@ KINDS = (
 #: price table accepts almost anything with a date column, so it comes last).
 DETECT_ORDER = (
     "krx-netbuy", "krx-marketcap", "pykrx-pdf", "krx-pdf", "pykrx-investor", "pykrx-marketcap",
-    "generic-netbuy", "generic-market", "etf-shares-nav", "etf-flows", "holdings",
+    "generic-netbuy", "generic-wide", "generic-market", "etf-shares-nav", "etf-flows", "holdings",
     "holdings-wide", "prices",
 )
 _DETECTED: dict[tuple, tuple[str, ...]] = {}
@@ -83,7 +85,10 @@ def readable_kinds(path, *, encoding=None, options=None, stop_at_first: bool = F
     from datasets._csv import shared_tables
     from datasets.arrow_long import market_rows, netbuy_rows
 
-    fast = {"generic-netbuy": netbuy_rows, "generic-market": market_rows}
+    from datasets.arrow_wide import wide_batch
+
+    fast = {"generic-netbuy": netbuy_rows, "generic-market": market_rows,
+            "generic-wide": lambda p, encoding: wide_batch([p], [1], encoding=encoding)}
     with shared_tables():  # the file is parsed once, not once per kind tried
         for kind in DETECT_ORDER:
             # a generic long file the vectorized reader accepts is one the text loader reads
@@ -288,6 +293,16 @@ def check_file(path, kind: str, *, encoding=None, etf=None, date=None, weight_un
                      f"{f['date'].max().date()}")
         figures.append("  total net buying by investor:")
         figures += [f"    {k}: {_krw(v)}" for k, v in f.groupby("investor")["net_buy"].sum().items()]
+    elif kind == "generic-wide":
+        from datasets.generic import read_wide_daily
+
+        f = read_wide_daily(path, quality=q, encoding=encoding)
+        inv = f.attrs["investors"]
+        lines.append(f"{name}: {len(f):,} stock-day rows (wide), {f['stock'].nunique():,} "
+                     f"stocks, {f['date'].nunique()} days, investors {', '.join(inv)}"
+                     + (", with market caps" if f.attrs["market"] else ""))
+        figures.append("  total net buying by investor:")
+        figures += [f"    {k}: {_krw(f[f'net_buy_{k}'].sum())}" for k in inv]
     elif kind == "generic-market":
         from datasets.generic import read_long_market
 

@@ -21,7 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from datasets.store import Store, _write_atomic, create_store, file_fingerprint
+from datasets.arrow_wide import WideBatch
+from datasets.store import Store, _group_order, _write_atomic, create_store, file_fingerprint, \
+    write_table_atomic
 from engine.errors import DataError, DataQuality
 from engine.investors import INVESTORS
 
@@ -196,6 +198,32 @@ def rows_of_file(path, kind: str, *, quality: DataQuality, encoding=None, date=N
             base, groups = _investor_rows(
                 base, {k: wide[("net_buy", k)].to_numpy() for k in inv},
                 {k: wide[("net_buy_shares", k)].to_numpy() for k in inv})
+        out.append(("flows", base, groups))
+    elif kind == "generic-wide":
+        from datasets.generic import read_wide_daily
+
+        f = read_wide_daily(path, quality=quality, encoding=encoding)
+        base = pd.DataFrame({"date": f["date"].to_numpy(), "stock": pd.Series(
+            f["stock"].to_numpy(), dtype=object)})
+        inv = f.attrs["investors"]
+        net = {k: f[f"net_buy_{k}"].to_numpy() for k in inv}
+        shares = {k: f[f"net_buy_shares_{k}"].to_numpy() for k in inv}
+        has = f["has_net_buy"].to_numpy()
+        if f.attrs["market"]:
+            mk = base.copy()
+            mk["market_cap"] = f["market_cap"].to_numpy(np.float64)
+            mk["close"] = f["close"].to_numpy(np.float64)
+            mk["src_market"] = np.int32(-1)
+            if has.all():  # one frame of both, as the long files' batches are fused
+                base = mk
+            else:  # the rows without net buying give their market data only
+                out.append(("flows", mk, {"market": ["market_cap", "close"]}))
+                base = base.loc[has].reset_index(drop=True)
+                net = {k: v[has] for k, v in net.items()}
+                shares = {k: v[has] for k, v in shares.items()}
+        base, groups = _investor_rows(base, net, shares)
+        if f.attrs["market"] and has.all():
+            groups = {"market": ["market_cap", "close"], **groups}
         out.append(("flows", base, groups))
     elif kind in ("krx-pdf", "pykrx-pdf", "holdings", "holdings-wide"):
         if kind in ("krx-pdf", "pykrx-pdf"):
@@ -390,8 +418,46 @@ def _check_snapshots(store: Store, frames: list[pd.DataFrame], names: dict[int, 
                     fix="keep one of the two files, or give one another --effective-date")
 
 
+def _fast_wide(store: Store, batch: dict) -> tuple[WideBatch, dict] | None:
+    """``(batch, file indices per new partition)`` when a flush holds only a batch of wide
+    files whose months are not in the store yet, one file per day (their partitions are then
+    built in Arrow: no rows to merge, no conflict possible); else None."""
+    flows = batch.get("flows", [])
+    if len(flows) != 1 or not isinstance(flows[0], WideBatch) or len(batch) != 1 or \
+            store.partitions("periods"):
+        return None
+    wb = flows[0]
+    months = wb.months()
+    days = np.asarray([f.day for f in wb.files])
+    if len(np.unique(days)) != len(days):
+        return None  # two files of one day: the merge decides (equal rows or a conflict)
+    parts = {m: np.flatnonzero(months == m) for m in pd.unique(months)}
+    if any((store.path / "flows" / f"{m}.parquet").exists() for m in parts):
+        return None
+    return wb, parts
+
+
+def _write_wide(store: Store, wb: WideBatch, parts: dict) -> int:
+    """Write the new month partitions of a wide batch (a few at a time: Arrow builds and
+    encodes them outside the GIL); returns how many were written."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from datasets.arrow_wide import partition_schema
+
+    known, schema = partition_schema(store.groups("flows"), _group_order)
+
+    def one(item):
+        m, which = item
+        write_table_atomic(wb.partition_table(which, known, schema),
+                           store.path / "flows" / f"{m}.parquet")
+
+    with ThreadPoolExecutor(2) as ex:
+        list(ex.map(one, sorted(parts.items())))
+    return len(parts)
+
+
 #: Kinds whose clean Parquet files :func:`import_files` reads a batch at a time.
-BATCH_KINDS = ("generic-netbuy", "generic-market")
+BATCH_KINDS = ("generic-netbuy", "generic-market", "generic-wide")
 
 
 def _replay(q: DataQuality, logs: list[DataQuality], upto: DataQuality | None = None) -> None:
@@ -491,6 +557,7 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
         """Turn the deferred files of ``pending`` into rows: each kind's files in one batch
         read, or (when that declines, or not ``together``) one by one in file order."""
         from datasets.arrow_long import market_batch, netbuy_batch
+        from datasets.arrow_wide import wide_batch
 
         by_kind: dict[str, list[int]] = {}
         for i, (rec, items) in enumerate(pending):
@@ -502,6 +569,25 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             recs = [pending[i][0] for i in idx]
             paths = [deferred[r["id"]][0] for r in recs]
             ids = [r["id"] for r in recs]
+            if k == "generic-wide":
+                wb = wide_batch(paths, ids, encoding=opts.get("encoding")) if together else None
+                if wb is None:
+                    one_by_one += idx
+                    continue
+                for j, (i, rec) in enumerate(zip(idx, recs, strict=True)):
+                    fq, f = deferred[rec["id"]][1], wb.files[j]
+                    # what read_table and read_wide_daily record, in their order
+                    fq.read(rec["name"], f.n)
+                    fq.add(rec["name"], "dropped", "blank lines", 0,
+                           rule="blank lines carry no data")
+                    if wb.close:
+                        fq.add(rec["name"], "left NaN", "empty close cells", f.empty_close,
+                               rule="no close given")
+                    fq.add(rec["name"], "dropped", "rows without any value", 0,
+                           rule="an empty row of a wide file carries no data")
+                    rec["rows"] = f.n
+                    pending[i] = (rec, [("flows", wb if j == 0 else None, wb.groups)])
+                continue
             reader = netbuy_batch if k == "generic-netbuy" else market_batch
             got = reader(paths, ids, encoding=opts.get("encoding")) if together else None
             if got is None:
@@ -566,6 +652,10 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
                 if rows is not None:
                     batch.setdefault(table, []).append(rows)
                 groups.setdefault(table, {}).update(g)
+        fast = _fast_wide(store, batch)  # a batch of wide files into new partitions only
+        if fast is None and "flows" in batch:  # else the merge takes their rows as a frame
+            batch["flows"] = [r.frame() if isinstance(r, WideBatch) else r
+                              for r in batch["flows"]]
         if "periods" in batch or "flows" in batch:
             _check_periods_vs_daily(store, batch, names)
         if "holdings" in batch:
@@ -573,6 +663,11 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
         store.files.extend(rec for rec, _ in pending)  # names for conflict messages
         try:  # plan every partition first: a conflict leaves the store untouched
             plans = []
+            if fast is not None:
+                for g, cols in groups["flows"].items():
+                    store.groups("flows").setdefault(g, list(cols))
+                del batch["flows"]
+                res.rows["flows"] = res.rows.get("flows", 0) + int(fast[0].file_rows.sum())
             for table, frames in batch.items():
                 # the files' frames go to their partitions as they are (no concat of frames
                 # with different columns first)
@@ -587,6 +682,8 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
         for path, frame in plans:
             _write_atomic(frame, path)
         res.partitions_written += len(plans)
+        if fast is not None:
+            res.partitions_written += _write_wide(store, *fast)
         store.write_manifest()
         pending = []
 
