@@ -41,14 +41,16 @@ class _Fallback(Exception):
 
 
 @dataclass
-class _File:
-    """One clean wide file: its day (ns since epoch), rows and the store columns (Arrow)."""
+class _Month:
+    """The checked files of one month, by day (file order for equal days): their indices in
+    the batch, days (ns since epoch), row counts and the store columns as one Arrow array
+    each (stock codes sorted and distinct within each file; nulls where absent)."""
 
-    day: int
-    n: int
-    stock: object  # pa.StringArray, sorted, distinct
-    values: dict  # store column -> pa.DoubleArray (nulls where absent)
-    empty_close: int
+    which: np.ndarray
+    days: np.ndarray
+    n: np.ndarray
+    stock: object
+    values: dict
 
 
 @dataclass
@@ -59,77 +61,69 @@ class WideBatch:
     ----------
     ids : np.ndarray
         Store file id of each file, int32 (n_files,).
-    files : list
-        Per file: day, row count, sorted stock codes and value columns (Arrow arrays).
+    file_rows : np.ndarray
+        Rows of each file, int64 (n_files,).
+    file_days : np.ndarray
+        Day of each file, datetime64[ns] (n_files,).
+    empty_close : np.ndarray
+        Empty close cells of each file, int64 (n_files,).
+    months : dict
+        Partition name (``YYYY-MM``) -> its files' columns.
     groups : dict
         Store groups the files give (``market``, ``net_buy_<k>``) -> their columns.
-    market : bool
-        Whether the files carry ``market_cap`` / ``close``.
     close : bool
-        Whether they carry ``close``.
+        Whether the files carry ``close``.
     """
 
     ids: np.ndarray
-    files: list
+    file_rows: np.ndarray
+    file_days: np.ndarray
+    empty_close: np.ndarray
+    months: dict
     groups: dict
-    market: bool
     close: bool
 
-    @property
-    def file_rows(self) -> np.ndarray:
-        return np.asarray([f.n for f in self.files], dtype=np.int64)
-
-    def months(self) -> np.ndarray:
-        """Partition name (``YYYY-MM``) of each file."""
-        d = np.asarray([f.day for f in self.files], dtype="datetime64[ns]")
-        return np.asarray([str(m) for m in d.astype("datetime64[M]")], dtype=object)
-
     def frame(self) -> pd.DataFrame:
-        """All rows as the per-file path's store rows (files one after the other), for the
-        store's merge."""
-        n = self.file_rows
+        """All rows as the per-file path's store rows (months in turn), for the store's
+        merge (which sorts them)."""
+        ms = [self.months[m] for m in sorted(self.months)]
+        n = np.concatenate([m.n for m in ms])
         cols: dict[str, object] = {
-            "date": np.repeat(np.asarray([f.day for f in self.files], dtype="datetime64[ns]"),
-                              n),
-            "stock": pd.Series(np.concatenate([f.stock.to_numpy(zero_copy_only=False)
-                                               for f in self.files]).astype(object),
-                               dtype=object)}
-        src = np.repeat(self.ids, n).astype(np.int32)
+            "date": np.repeat(np.concatenate([m.days for m in ms]).astype("datetime64[ns]"), n),
+            "stock": pd.Series(np.concatenate([m.stock.to_numpy(zero_copy_only=False)
+                                               for m in ms]).astype(object), dtype=object)}
+        src = np.repeat(self.ids[np.concatenate([m.which for m in ms])], n).astype(np.int32)
         for g, gcols in self.groups.items():
             for c in gcols:
-                cols[c] = np.concatenate([_floats(f.values[c]) for f in self.files])
+                cols[c] = np.concatenate([_floats(m.values[c]) for m in ms])
             cols[f"src_{g}"] = src
         return pd.DataFrame(cols, copy=False)
 
-    def partition_table(self, which: np.ndarray, known: dict, schema):
-        """The partition of files ``which`` (indices, one month, distinct days) as the Arrow
-        table the store's writer gets for the merged frame of their rows.
+    def partition_table(self, month: str, known: dict, schema):
+        """The partition ``month`` (its files of distinct days) as the Arrow table the store's
+        writer gets for the merged frame of its rows.
 
         Parameters
         ----------
-        which : np.ndarray of int
+        month : str
         known : dict
-            The table's groups after this import (the partition has every group's columns;
-            NaN / src -1 for groups these files do not give).
+            The table's groups after this import, in the store's column order (the
+            partition has every group's columns; null / src -1 for groups these files do not
+            give).
         schema : pa.Schema
             :func:`partition_schema` of the same groups.
         """
         import pyarrow as pa
 
-        order = sorted(which, key=lambda i: self.files[i].day)
-        files = [self.files[i] for i in order]
-        n = np.asarray([f.n for f in files], dtype=np.int64)
-        total = int(n.sum())
-        arrays = {
-            "date": pa.array(np.repeat(np.asarray([f.day for f in files],
-                                                  dtype="datetime64[ns]"), n)),
-            "stock": _concat([f.stock for f in files])}
-        src = pa.array(np.repeat(self.ids[order], n).astype(np.int32))
+        m = self.months[month]
+        total = int(m.n.sum())
+        arrays = {"date": pa.array(np.repeat(m.days.astype("datetime64[ns]"), m.n)),
+                  "stock": m.stock}
+        src = pa.array(np.repeat(self.ids[m.which], m.n).astype(np.int32))
         for g in known:
             mine = g in self.groups
             for c in known[g]:
-                arrays[c] = _concat([f.values[c] for f in files]) if mine else pa.nulls(
-                    total, pa.float64())
+                arrays[c] = m.values[c] if mine else pa.nulls(total, pa.float64())
             arrays[f"src_{g}"] = src if mine else pa.array(np.full(total, -1, np.int32))
         cols = [arrays[f.name] if arrays[f.name].type == f.type else
                 arrays[f.name].cast(f.type) for f in schema]
@@ -139,9 +133,9 @@ class WideBatch:
 def partition_schema(known: dict, group_order) -> tuple[dict, object]:
     """The groups in the store's column order and the Arrow schema (pandas metadata included)
     of a flows partition the store's merge would write with them."""
-    from datasets.store import merge_rows
-
     import pyarrow as pa
+
+    from datasets.store import merge_rows
 
     ordered = {g: list(known[g]) for g in sorted(known, key=group_order)}
     probe = {"date": np.array(["2000-01-03"], dtype="datetime64[ns]"),
@@ -152,12 +146,6 @@ def partition_schema(known: dict, group_order) -> tuple[dict, object]:
         probe[f"src_{g}"] = np.array([1], np.int32)
     merged = merge_rows([pd.DataFrame(probe)], ("date", "stock"), ordered, {1: "probe"})
     return ordered, pa.Schema.from_pandas(merged, preserve_index=False)
-
-
-def _concat(arrays):
-    import pyarrow as pa
-
-    return arrays[0] if len(arrays) == 1 else pa.concat_arrays(arrays)
 
 
 def _floats(a) -> np.ndarray:
@@ -173,78 +161,99 @@ def _number_column(a, *, required: bool, min_value: float | None = None):
         a = a.cast(pa.float64())
     elif not pa.types.is_float64(a.type):
         raise _Fallback
-    if len(a) and pc.any(pc.is_nan(a)).as_py():
-        a = pc.if_else(pc.is_nan(a), pa.scalar(None, pa.float64()), a)
     if required and a.null_count:
         raise _Fallback
     if a.null_count < len(a):
-        mm = pc.min_max(a)
+        mm = pc.min_max(a)  # NaN is skipped by min_max: looked for only when it may hide
         lo, hi = mm["min"].as_py(), mm["max"].as_py()
-        if not (np.isfinite(lo) and np.isfinite(hi)):
+        if lo is None or not (np.isfinite(lo) and np.isfinite(hi)):
             raise _Fallback
         if min_value is not None and lo < min_value:
             raise _Fallback
+        if pc.any(pc.is_nan(a)).as_py():
+            if required:
+                raise _Fallback
+            a = pc.if_else(pc.is_nan(a), pa.scalar(None, pa.float64()), a)
     return a
 
 
-def _read_one(path, cols: dict, names: list[str]) -> _File:
-    """Read and check one file (runs in a worker thread)."""
+def _read_one(path, names: list[str], date_col: str, blob: bytes | None = None):
+    """Read one file (from ``blob``, its bytes, when given) and check what is per file
+    (header, one day): ``(table, day)``."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     try:
-        tab = pq.ParquetFile(path).read(use_threads=False)
+        tab = pq.ParquetFile(pa.BufferReader(blob) if blob is not None else path).read(
+            use_threads=False)
     except Exception as exc:  # the text path reports a corrupt file
         raise _Fallback from exc
-    if [str(c).strip() for c in tab.column_names] != names:
+    if [str(c).strip() for c in tab.column_names] != names or tab.num_rows == 0:
         raise _Fallback
     meta = tab.schema.pandas_metadata or {}
     if any(not isinstance(ix, dict) for ix in meta.get("index_columns", [])):
         raise _Fallback  # a stored index becomes columns in the text path
-    n = tab.num_rows
-    if n == 0:
-        raise _Fallback
-    tab = tab.combine_chunks()
-
-    def col(name):
-        c = tab.column(names.index(name))
-        return c.chunk(0) if c.num_chunks == 1 else pa.concat_arrays(c.chunks)
-
-    d = col(cols["date"])
+    d = tab.column(names.index(date_col))
     if not pa.types.is_timestamp(d.type) or d.type.tz is not None or d.null_count:
         raise _Fallback
     mm = pc.min_max(d)
     if mm["min"] != mm["max"]:
-        raise _Fallback  # several days in one file: the merge sorts them
-    day = np.datetime64(mm["min"].cast(pa.timestamp("ns")).value, "ns").astype(
-        "datetime64[D]")
+        raise _Fallback  # several days in one file: the per-file path
+    day = np.datetime64(mm["min"].cast(pa.timestamp("ns")).value, "ns").astype("datetime64[D]")
     if not np.datetime64("1678-01-01") <= day <= np.datetime64("2262-04-10"):
         raise _Fallback
+    return tab, int(day.astype("datetime64[ns]").astype(np.int64))
+
+
+def _column(tabs, j):
+    """Column ``j`` of the tables as one array (a dictionary column decoded)."""
+    import pyarrow as pa
+
+    chunks = [c for t in tabs for c in t.column(j).chunks]
+    if any(pa.types.is_dictionary(c.type) for c in chunks):
+        chunks = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c
+                  for c in chunks]
+    return chunks[0] if len(chunks) == 1 else pa.concat_arrays(chunks)
+
+
+def _month(tabs, n: np.ndarray, cols: dict, names: list[str]):
+    """One month's files (in day order) as store columns, with the checks of the text loader
+    on whole columns: ``(stock, values, empty close cells per file)``, or _Fallback."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def col(name):
+        return _column(tabs, names.index(name))
+
     s = col(cols["stock"])
-    if pa.types.is_dictionary(s.type):
-        s = s.cast(s.type.value_type)
     if not (pa.types.is_string(s.type) or pa.types.is_large_string(s.type)) or s.null_count:
         raise _Fallback
-    # plain codes only (nothing to strip, no missing marker), sorted and distinct: the
-    # partition's row order without a sort
+    s = s.cast(pa.string())
+    total = len(s)
+    # plain codes only (nothing to strip, no missing marker) sorted and distinct within each
+    # file: the partition's row order without a sort (UTF-8 byte order is Python's str order)
     if not pc.all(pc.match_substring_regex(s, r"^[0-9A-Za-z._-]+$")).as_py() or \
-            s.to_pylist()[0] in ("nan", "NaN", "None", "NaT"):
+            pc.any(pc.is_in(s, value_set=pa.array(["nan", "NaN", "None", "NaT"]))).as_py():
         raise _Fallback
-    if n > 1 and not pc.all(pc.less(s.slice(0, n - 1), s.slice(1))).as_py():
-        raise _Fallback
-    if pc.any(pc.is_in(s, value_set=pa.array(["nan", "NaN", "None", "NaT"]))).as_py():
-        raise _Fallback
+    if total > 1:
+        up = pc.less(s.slice(0, total - 1), s.slice(1)).to_numpy(zero_copy_only=False)
+        down = np.flatnonzero(~up) + 1  # a row not above the one before: a file's first
+        if not np.isin(down, np.cumsum(n)[:-1]).all():
+            raise _Fallback
     values: dict = {}
-    empty_close = 0
+    empty = np.zeros(len(n), np.int64)
     if "market_cap" in cols:
         values["market_cap"] = _number_column(col(cols["market_cap"]), required=True,
                                               min_value=0.0)
         if "close" in cols:
             c = _number_column(col(cols["close"]), required=False, min_value=0.0)
-            empty_close = c.null_count
+            if c.null_count:
+                f = np.repeat(np.arange(len(n)), n)
+                empty = np.bincount(f, weights=c.is_null().to_numpy(zero_copy_only=False),
+                                    minlength=len(n)).astype(np.int64)
         else:
-            c = pa.nulls(n, pa.float64())
+            c = pa.nulls(total, pa.float64())
         values["close"] = c
     every_row = False
     has = None
@@ -257,7 +266,7 @@ def _read_one(path, cols: dict, names: list[str]) -> _File:
                     pc.not_equal(pc.is_null(sh), pc.is_null(v))).as_py():
                 raise _Fallback
         else:
-            sh = pa.nulls(n, pa.float64())
+            sh = pa.nulls(total, pa.float64())
         values[f"net_buy_shares_{k}"] = sh
         if not v.null_count:
             every_row = True
@@ -265,11 +274,10 @@ def _read_one(path, cols: dict, names: list[str]) -> _File:
             has = pc.is_valid(v) if has is None else pc.or_(has, pc.is_valid(v))
     if not every_row and (has is None or not pc.all(has).as_py()):
         raise _Fallback  # a row without net buying: the per-file path splits or drops it
-    return _File(day=int(day.astype("datetime64[ns]").astype(np.int64)), n=n,
-                 stock=s.cast(pa.string()), values=values, empty_close=int(empty_close))
+    return s, values, empty
 
 
-def wide_batch(paths, ids, *, encoding: str | None = None) -> WideBatch | None:
+def wide_batch(paths, ids, *, encoding: str | None = None, blobs=None) -> WideBatch | None:
     """Read clean wide daily Parquet files of one header, one day each, or None.
 
     Parameters
@@ -279,6 +287,8 @@ def wide_batch(paths, ids, *, encoding: str | None = None) -> WideBatch | None:
         Store file id of each file (its ``src_*`` value).
     encoding : str, optional
         Only None / UTF-8 (Parquet ignores it).
+    blobs : list of bytes or None, optional
+        The files' bytes where already read (None: read the file).
 
     Returns
     -------
@@ -289,34 +299,48 @@ def wide_batch(paths, ids, *, encoding: str | None = None) -> WideBatch | None:
 
     from datasets.arrow_long import _utf8
     from datasets.generic import wide_columns
-    from engine.errors import DataError
 
     if not paths or not _utf8(encoding) or any(
             Path(p).suffix.lower() not in (".parquet", ".pq") for p in paths):
         return None
     try:
         names = [str(c).strip() for c in pq.read_schema(paths[0]).names]
-        if len(set(names)) != len(names):
-            return None
-        cols = wide_columns(names, row_kind="row")
-    except (DataError, OSError, Exception):
+        cols = wide_columns(names, row_kind="row") if len(set(names)) == len(names) else None
+    except Exception:  # a bad header or file: the text loader words it
         return None
     if cols is None:
         return None
     workers = min(len(paths), os.cpu_count() or 1, 8)
     try:
-        if workers > 1:
-            with ThreadPoolExecutor(workers) as ex:
-                files = list(ex.map(lambda p: _read_one(p, cols, names), paths))
-        else:
-            files = [_read_one(p, cols, names) for p in paths]
+        with ThreadPoolExecutor(workers) as ex:
+            got = list(ex.map(lambda p, b: _read_one(p, names, cols["date"], b), paths,
+                              blobs if blobs is not None else [None] * len(paths)))
+            tabs = [t for t, _ in got]
+            days = np.asarray([d for _, d in got], dtype=np.int64)
+            n = np.asarray([t.num_rows for t in tabs], dtype=np.int64)
+            del got
+            month_of = np.asarray(days.astype("datetime64[ns]").astype("datetime64[M]")
+                                  .astype(str), dtype=object)
+            parts = {}
+            for m in pd.unique(month_of):
+                w = np.flatnonzero(month_of == m)
+                parts[m] = w[np.argsort(days[w], kind="stable")]
+            # each month's columns built and checked in a worker (Arrow outside the GIL)
+            built = list(ex.map(lambda w: _month([tabs[i] for i in w], n[w], cols, names),
+                                parts.values()))
     except _Fallback:
         return None
+    empty = np.zeros(len(paths), np.int64)
+    months = {}
+    for (m, w), (stock, values, e) in zip(parts.items(), built, strict=True):
+        empty[w] = e
+        months[m] = _Month(which=w, days=days[w], n=n[w], stock=stock, values=values)
     groups: dict[str, list[str]] = {}
     if "market_cap" in cols:
         groups["market"] = ["market_cap", "close"]
     for k in INVESTORS:
         if k in cols["net"]:
             groups[f"net_buy_{k}"] = [f"net_buy_{k}", f"net_buy_shares_{k}"]
-    return WideBatch(ids=np.asarray(ids, dtype=np.int32), files=files, groups=groups,
-                     market="market_cap" in cols, close="close" in cols)
+    return WideBatch(ids=np.asarray(ids, dtype=np.int32), file_rows=n,
+                     file_days=days.astype("datetime64[ns]"), empty_close=empty,
+                     months=months, groups=groups, close="close" in cols)

@@ -33,7 +33,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["DETECT_ORDER", "KINDS", "check_file", "detect_kind", "explain_kind_failure"]
+__all__ = ["DETECT_ORDER", "KINDS", "check_file", "detect_kind", "explain_kind_failure",
+           "header_key"]
 
 KINDS = (
     "krx-netbuy", "krx-marketcap", "krx-pdf", "pykrx-investor", "pykrx-marketcap", "pykrx-pdf",
@@ -53,7 +54,7 @@ DETECT_ORDER = (
 _DETECTED: dict[tuple, tuple[str, ...]] = {}
 
 
-def _header_key(path, encoding) -> tuple:
+def header_key(path, encoding=None) -> tuple:
     """The file's header (first line or Parquet column names) and suffix: kinds depend on it."""
     p = Path(path)
     if p.suffix.lower() in (".parquet", ".pq"):
@@ -65,17 +66,18 @@ def _header_key(path, encoding) -> tuple:
     return (p.suffix.lower(), first.strip(), encoding)
 
 
-def readable_kinds(path, *, encoding=None, options=None, stop_at_first: bool = False
-                   ) -> tuple[str, ...]:
+def readable_kinds(path, *, encoding=None, options=None, stop_at_first: bool = False,
+                   header: tuple | None = None) -> tuple[str, ...]:
     """Kinds (in :data:`DETECT_ORDER`) whose loader reads ``path`` without a DataError.
 
     Results are cached per (header, suffix, options): importing 7,500 daily files of one layout
     detects once. File-name information (PDF code and date) is part of the options key.
+    ``header``: the file's :func:`header_key`, when the caller has read it already.
     """
     from engine.errors import DataError
 
     opts = dict(options or {})
-    key = (_header_key(path, encoding), tuple(sorted((k, str(v)) for k, v in opts.items())),
+    key = (header if header is not None else header_key(path, encoding), tuple(sorted((k, str(v)) for k, v in opts.items())),
            Path(path).name if "pdf" in Path(path).name.lower() else None, stop_at_first)
     if key in _DETECTED:
         return _DETECTED[key]
@@ -84,7 +86,6 @@ def readable_kinds(path, *, encoding=None, options=None, stop_at_first: bool = F
     date = opts.get("effective_date", opts.get("date"))
     from datasets._csv import shared_tables
     from datasets.arrow_long import market_rows, netbuy_rows
-
     from datasets.arrow_wide import wide_batch
 
     fast = {"generic-netbuy": netbuy_rows, "generic-market": market_rows,
@@ -109,9 +110,9 @@ def readable_kinds(path, *, encoding=None, options=None, stop_at_first: bool = F
     return _DETECTED[key]
 
 
-def detect_kind(path, *, encoding=None, options=None) -> str:
+def detect_kind(path, *, encoding=None, options=None, header: tuple | None = None) -> str:
     """The kind of ``path`` when ``--kind`` is omitted (the first of :data:`DETECT_ORDER` that
-    reads it).
+    reads it). ``header``: its :func:`header_key`, when already read.
 
     Raises
     ------
@@ -120,7 +121,8 @@ def detect_kind(path, *, encoding=None, options=None) -> str:
     """
     from engine.errors import DataError
 
-    kinds = readable_kinds(path, encoding=encoding, options=options, stop_at_first=True)
+    kinds = readable_kinds(path, encoding=encoding, options=options, stop_at_first=True,
+                           header=header)
     if not kinds:
         raise DataError("no known kind reads this file (tried " + ", ".join(DETECT_ORDER) + ")",
                         file=Path(path).name,

@@ -87,15 +87,26 @@ TABLES: dict[str, TableSpec] = {
 }
 
 
-def file_fingerprint(path, kind: str, options: Mapping | None = None) -> str:
-    """SHA-256 of a file's bytes, its kind and the import options (``--effective-date`` ...)."""
+def file_fingerprint(path, kind: str, options: Mapping | None = None, *,
+                     content=None) -> str:
+    """SHA-256 of a file's bytes, its kind and the import options (``--effective-date`` ...).
+
+    ``content``: a ``hashlib.sha256`` already fed the file's bytes (:func:`content_hash`,
+    computed ahead in a thread), used instead of reading the file again.
+    """
+    h = content.copy() if content is not None else content_hash(path)
+    h.update(json.dumps({"kind": kind, **dict(options or {})}, sort_keys=True,
+                        default=str).encode())
+    return h.hexdigest()
+
+
+def content_hash(path):
+    """``hashlib.sha256`` fed the bytes of ``path`` (hashlib releases the GIL: threads help)."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
-    h.update(json.dumps({"kind": kind, **dict(options or {})}, sort_keys=True,
-                        default=str).encode())
-    return h.hexdigest()
+    return h
 
 
 def _partition_names(spec: TableSpec, frame: pd.DataFrame) -> np.ndarray:

@@ -22,8 +22,14 @@ import numpy as np
 import pandas as pd
 
 from datasets.arrow_wide import WideBatch
-from datasets.store import Store, _group_order, _write_atomic, create_store, file_fingerprint, \
-    write_table_atomic
+from datasets.store import (
+    Store,
+    _group_order,
+    _write_atomic,
+    create_store,
+    file_fingerprint,
+    write_table_atomic,
+)
 from engine.errors import DataError, DataQuality
 from engine.investors import INVESTORS
 
@@ -418,8 +424,60 @@ def _check_snapshots(store: Store, frames: list[pd.DataFrame], names: dict[int, 
                     fix="keep one of the two files, or give one another --effective-date")
 
 
-def _fast_wide(store: Store, batch: dict) -> tuple[WideBatch, dict] | None:
-    """``(batch, file indices per new partition)`` when a flush holds only a batch of wide
+#: Parquet files up to this size are kept in memory from hashing to their batch read.
+_BLOB_BYTES = 16 << 20
+
+
+class _Ahead:
+    """Each file's header key and content hash, computed a window ahead in two threads (the
+    hashing of 7,500 daily files runs beside the batch reads instead of before each file's
+    detection); results in file order, None for a file that is gone (the loop words it)."""
+
+    def __init__(self, paths, encoding, *, window: int):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._paths, self._enc, self._window = paths, encoding, max(window, 1)
+        self._ex = ThreadPoolExecutor(2)
+        self._futures: list = []
+        self._next = 0
+        self._fill()
+
+    def _one(self, p):
+        import hashlib
+
+        from datasets.check import header_key
+        from datasets.store import content_hash
+
+        try:
+            if p.suffix.lower() in (".parquet", ".pq") and p.stat().st_size <= _BLOB_BYTES:
+                # a daily Parquet file is read once: hashed, its header and later its
+                # batch read from these bytes (from memory, not the file again)
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                blob = p.read_bytes()
+                names = tuple(pq.read_schema(pa.BufferReader(blob)).names)
+                return (p.suffix.lower(), names), hashlib.sha256(blob), blob
+            return header_key(p, self._enc), content_hash(p), None
+        except Exception:  # gone, unreadable: detection and hashing redo it and word it
+            return None, None, None
+
+    def _fill(self):
+        while self._next < len(self._paths) and len(self._futures) < self._window:
+            self._futures.append(self._ex.submit(self._one, self._paths[self._next]))
+            self._next += 1
+
+    def next(self):
+        got = self._futures.pop(0).result()
+        self._fill()
+        return got
+
+    def close(self):
+        self._ex.shutdown(wait=True, cancel_futures=True)
+
+
+def _fast_wide(store: Store, batch: dict) -> WideBatch | None:
+    """The batch when a flush holds only a batch of wide
     files whose months are not in the store yet, one file per day (their partitions are then
     built in Arrow: no rows to merge, no conflict possible); else None."""
     flows = batch.get("flows", [])
@@ -427,17 +485,14 @@ def _fast_wide(store: Store, batch: dict) -> tuple[WideBatch, dict] | None:
             store.partitions("periods"):
         return None
     wb = flows[0]
-    months = wb.months()
-    days = np.asarray([f.day for f in wb.files])
-    if len(np.unique(days)) != len(days):
+    if len(np.unique(wb.file_days)) != len(wb.file_days):
         return None  # two files of one day: the merge decides (equal rows or a conflict)
-    parts = {m: np.flatnonzero(months == m) for m in pd.unique(months)}
-    if any((store.path / "flows" / f"{m}.parquet").exists() for m in parts):
+    if any((store.path / "flows" / f"{m}.parquet").exists() for m in wb.months):
         return None
-    return wb, parts
+    return wb
 
 
-def _write_wide(store: Store, wb: WideBatch, parts: dict) -> int:
+def _write_wide(store: Store, wb: WideBatch) -> int:
     """Write the new month partitions of a wide batch (a few at a time: Arrow builds and
     encodes them outside the GIL); returns how many were written."""
     from concurrent.futures import ThreadPoolExecutor
@@ -446,14 +501,13 @@ def _write_wide(store: Store, wb: WideBatch, parts: dict) -> int:
 
     known, schema = partition_schema(store.groups("flows"), _group_order)
 
-    def one(item):
-        m, which = item
-        write_table_atomic(wb.partition_table(which, known, schema),
+    def one(m):
+        write_table_atomic(wb.partition_table(m, known, schema),
                            store.path / "flows" / f"{m}.parquet")
 
     with ThreadPoolExecutor(2) as ex:
-        list(ex.map(one, sorted(parts.items())))
-    return len(parts)
+        list(ex.map(one, sorted(wb.months)))
+    return len(wb.months)
 
 
 #: Kinds whose clean Parquet files :func:`import_files` reads a batch at a time.
@@ -529,6 +583,7 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
     pending: list[tuple[dict, list | None]] = []
     # files of BATCH_KINDS whose reading waits for the flush: file id -> (path, summary)
     deferred: dict[int, tuple[Path, DataQuality]] = {}
+    blobs: dict[int, bytes] = {}  # bytes of deferred files (read once, see _Ahead)
     # each file's data-quality records, put into q in file order when its batch is read
     logs: list[DataQuality] = []
     next_id = max([f["id"] for f in store.files], default=0) + 1
@@ -539,6 +594,7 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
     # rows of frames fused into another one (a batch's market rows into its net-buying
     # frame): still counted in res.rows, as the per-file path counts them
     fused_rows: dict[str, int] = {}
+    ahead = None
 
     def read_one(p: Path, k: str, fq: DataQuality, meta: dict):
         try:
@@ -570,22 +626,23 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             paths = [deferred[r["id"]][0] for r in recs]
             ids = [r["id"] for r in recs]
             if k == "generic-wide":
-                wb = wide_batch(paths, ids, encoding=opts.get("encoding")) if together else None
+                wb = wide_batch(paths, ids, encoding=opts.get("encoding"),
+                                blobs=[blobs.get(i) for i in ids]) if together else None
                 if wb is None:
                     one_by_one += idx
                     continue
                 for j, (i, rec) in enumerate(zip(idx, recs, strict=True)):
-                    fq, f = deferred[rec["id"]][1], wb.files[j]
+                    fq, nj = deferred[rec["id"]][1], int(wb.file_rows[j])
                     # what read_table and read_wide_daily record, in their order
-                    fq.read(rec["name"], f.n)
+                    fq.read(rec["name"], nj)
                     fq.add(rec["name"], "dropped", "blank lines", 0,
                            rule="blank lines carry no data")
                     if wb.close:
-                        fq.add(rec["name"], "left NaN", "empty close cells", f.empty_close,
+                        fq.add(rec["name"], "left NaN", "empty close cells", int(wb.empty_close[j]),
                                rule="no close given")
                     fq.add(rec["name"], "dropped", "rows without any value", 0,
                            rule="an empty row of a wide file carries no data")
-                    rec["rows"] = f.n
+                    rec["rows"] = nj
                     pending[i] = (rec, [("flows", wb if j == 0 else None, wb.groups)])
                 continue
             reader = netbuy_batch if k == "generic-netbuy" else market_batch
@@ -635,6 +692,7 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             rec["rows"] = int(sum(len(r) for _, r, _ in items))
             pending[i] = (rec, items)
         deferred.clear()
+        blobs.clear()
 
     def flush():
         nonlocal pending
@@ -667,7 +725,7 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
                 for g, cols in groups["flows"].items():
                     store.groups("flows").setdefault(g, list(cols))
                 del batch["flows"]
-                res.rows["flows"] = res.rows.get("flows", 0) + int(fast[0].file_rows.sum())
+                res.rows["flows"] = res.rows.get("flows", 0) + int(fast.file_rows.sum())
             for table, frames in batch.items():
                 # the files' frames go to their partitions as they are (no concat of frames
                 # with different columns first)
@@ -683,18 +741,21 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             _write_atomic(frame, path)
         res.partitions_written += len(plans)
         if fast is not None:
-            res.partitions_written += _write_wide(store, *fast)
+            res.partitions_written += _write_wide(store, fast)
         store.write_manifest()
         pending = []
 
     try:
-        for p in tqdm(list(paths), desc="import", unit="file", disable=not progress):
-            p = Path(p)
+        paths = [Path(p) for p in paths]
+        ahead = _Ahead(paths, opts.get("encoding"), window=batch_files)
+        for p in tqdm(paths, desc="import", unit="file", disable=not progress):
             fq = DataQuality()  # this file's records (q gets them in file order)
             logs.append(fq)
             if not p.is_file():
                 raise DataError("no such file", file=str(p), fix="check the path")
-            k = kind or detect_kind(p, encoding=opts.get("encoding"), options=opts)
+            header, content, blob = ahead.next()
+            k = kind or detect_kind(p, encoding=opts.get("encoding"), options=opts,
+                                    header=header)
             # what the file name says (date, period, investor, ETF, stock) is part of the data
             named = {f"name_{a}": str(b) for a, b in _name_meta(p).items()}
             if m := _STOCK_IN_NAME.search(p.stem):
@@ -703,7 +764,8 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             # mix, not a skip); other kinds ignore it
             fp = file_fingerprint(p, k, {**named, **{o: opts[o] for o in (
                 "date", "stock", "effective_date", "etf",
-                *(("currency",) if k in ETF_FLOW_KINDS else ())) if o in opts}})
+                *(("currency",) if k in ETF_FLOW_KINDS else ())) if o in opts}},
+                content=content)
             if fp in seen:
                 res.skipped.append(p.name)
                 fq.add(p.name, "skipped", "files already in the store", 1,
@@ -715,6 +777,8 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             if vectorized and batched and k in BATCH_KINDS and \
                     p.suffix.lower() in (".parquet", ".pq"):
                 deferred[next_id] = (p, fq)  # read with its batch at the flush
+                if blob is not None:
+                    blobs[next_id] = blob
                 items = None
             else:
                 meta: dict = {}
@@ -731,7 +795,10 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             if len(pending) >= batch_files:
                 flush()
         flush()
+        ahead.close()
     except Exception:
+        if ahead is not None:
+            ahead.close()
         # what the one-file-at-a-time import would have done before this error: read (and
         # report the first bad one of) the files before it, record their data quality
         if deferred:
