@@ -455,9 +455,13 @@ class _Ahead:
                 import pyarrow as pa
                 import pyarrow.parquet as pq
 
-                blob = p.read_bytes()
-                names = tuple(pq.read_schema(pa.BufferReader(blob)).names)
-                return (p.suffix.lower(), names), hashlib.sha256(blob), blob
+                import mmap
+
+                with open(p, "rb") as fh:  # mapped, not copied (the map outlives the file)
+                    blob = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+                opened = pq.ParquetFile(pa.BufferReader(pa.py_buffer(blob)))
+                names = tuple(opened.schema_arrow.names)
+                return (p.suffix.lower(), names), hashlib.sha256(blob), opened
             return header_key(p, self._enc), content_hash(p), None
         except Exception:  # gone, unreadable: detection and hashing redo it and word it
             return None, None, None
@@ -476,23 +480,28 @@ class _Ahead:
         self._ex.shutdown(wait=True, cancel_futures=True)
 
 
-def _fast_wide(store: Store, batch: dict) -> WideBatch | None:
-    """The batch when a flush holds only a batch of wide
-    files whose months are not in the store yet, one file per day (their partitions are then
-    built in Arrow: no rows to merge, no conflict possible); else None."""
+def _fast_wide(store: Store, batch: dict) -> tuple[WideBatch, list[str]] | None:
+    """``(batch, new months)`` when a flush's daily rows are all from one batch of wide files:
+    the months not in the store yet whose files are of distinct days are built in Arrow (no
+    rows to merge, no conflict possible); the other months' rows go to the store's merge
+    (``batch["flows"]`` is replaced by their frame, or dropped). None: every row merges."""
     flows = batch.get("flows", [])
-    if len(flows) != 1 or not isinstance(flows[0], WideBatch) or len(batch) != 1 or \
+    if len(flows) != 1 or not isinstance(flows[0], WideBatch) or "periods" in batch or \
             store.partitions("periods"):
         return None
     wb = flows[0]
-    if len(np.unique(wb.file_days)) != len(wb.file_days):
-        return None  # two files of one day: the merge decides (equal rows or a conflict)
-    if any((store.path / "flows" / f"{m}.parquet").exists() for m in wb.months):
-        return None
-    return wb
+    new = [m for m, mo in sorted(wb.months.items())
+           if len(np.unique(mo.days)) == len(mo.days)  # two files of one day: the merge
+           and not (store.path / "flows" / f"{m}.parquet").exists()]
+    rest = [m for m in sorted(wb.months) if m not in set(new)]
+    if rest:
+        batch["flows"] = [wb.frame(rest)]
+    else:
+        del batch["flows"]
+    return wb, new
 
 
-def _write_wide(store: Store, wb: WideBatch) -> int:
+def _write_wide(store: Store, wb: WideBatch, months: list[str]) -> int:
     """Write the new month partitions of a wide batch (a few at a time: Arrow builds and
     encodes them outside the GIL); returns how many were written."""
     from concurrent.futures import ThreadPoolExecutor
@@ -506,8 +515,8 @@ def _write_wide(store: Store, wb: WideBatch) -> int:
                            store.path / "flows" / f"{m}.parquet")
 
     with ThreadPoolExecutor(2) as ex:
-        list(ex.map(one, sorted(wb.months)))
-    return len(wb.months)
+        list(ex.map(one, months))
+    return len(months)
 
 
 #: Kinds whose clean Parquet files :func:`import_files` reads a batch at a time.
@@ -583,7 +592,7 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
     pending: list[tuple[dict, list | None]] = []
     # files of BATCH_KINDS whose reading waits for the flush: file id -> (path, summary)
     deferred: dict[int, tuple[Path, DataQuality]] = {}
-    blobs: dict[int, bytes] = {}  # bytes of deferred files (read once, see _Ahead)
+    blobs: dict[int, object] = {}  # deferred files opened from their bytes (see _Ahead)
     # each file's data-quality records, put into q in file order when its batch is read
     logs: list[DataQuality] = []
     next_id = max([f["id"] for f in store.files], default=0) + 1
@@ -710,7 +719,7 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
                 if rows is not None:
                     batch.setdefault(table, []).append(rows)
                 groups.setdefault(table, {}).update(g)
-        fast = _fast_wide(store, batch)  # a batch of wide files into new partitions only
+        fast = _fast_wide(store, batch)  # wide files: new months built in Arrow
         if fast is None and "flows" in batch:  # else the merge takes their rows as a frame
             batch["flows"] = [r.frame() if isinstance(r, WideBatch) else r
                               for r in batch["flows"]]
@@ -724,8 +733,8 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             if fast is not None:
                 for g, cols in groups["flows"].items():
                     store.groups("flows").setdefault(g, list(cols))
-                del batch["flows"]
-                res.rows["flows"] = res.rows.get("flows", 0) + int(fast.file_rows.sum())
+                res.rows["flows"] = res.rows.get("flows", 0) + int(sum(
+                    fast[0].months[m].n.sum() for m in fast[1]))
             for table, frames in batch.items():
                 # the files' frames go to their partitions as they are (no concat of frames
                 # with different columns first)
@@ -741,7 +750,7 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             _write_atomic(frame, path)
         res.partitions_written += len(plans)
         if fast is not None:
-            res.partitions_written += _write_wide(store, fast)
+            res.partitions_written += _write_wide(store, *fast)
         store.write_manifest()
         pending = []
 
