@@ -33,7 +33,7 @@ import pandas as pd
 
 from engine.investors import INVESTORS
 
-__all__ = ["WideBatch", "wide_batch"]
+__all__ = ["WideBatch", "join_months", "partition_schema", "wide_batch"]
 
 
 class _Fallback(Exception):
@@ -42,11 +42,11 @@ class _Fallback(Exception):
 
 @dataclass
 class _Month:
-    """The checked files of one month, by day (file order for equal days): their indices in
-    the batch, days (ns since epoch), row counts and the store columns as one Arrow array
-    each (stock codes sorted and distinct within each file; nulls where absent)."""
+    """The checked files of one month, by day (file order for equal days): their store ids,
+    days (ns since epoch), row counts and the store columns as Arrow arrays chunked by file
+    (stock codes sorted and distinct within each file; nulls where absent)."""
 
-    which: np.ndarray
+    ids: np.ndarray
     days: np.ndarray
     n: np.ndarray
     stock: object
@@ -92,7 +92,7 @@ class WideBatch:
             "date": np.repeat(np.concatenate([m.days for m in ms]).astype("datetime64[ns]"), n),
             "stock": pd.Series(np.concatenate([m.stock.to_numpy(zero_copy_only=False)
                                                for m in ms]).astype(object), dtype=object)}
-        src = np.repeat(self.ids[np.concatenate([m.which for m in ms])], n).astype(np.int32)
+        src = np.repeat(np.concatenate([m.ids for m in ms]), n).astype(np.int32)
         for g, gcols in self.groups.items():
             for c in gcols:
                 cols[c] = np.concatenate([_floats(m.values[c]) for m in ms])
@@ -119,7 +119,7 @@ class WideBatch:
         total = int(m.n.sum())
         arrays = {"date": pa.array(np.repeat(m.days.astype("datetime64[ns]"), m.n)),
                   "stock": m.stock}
-        src = pa.array(np.repeat(self.ids[m.which], m.n).astype(np.int32))
+        src = pa.array(np.repeat(m.ids, m.n).astype(np.int32))
         for g in known:
             mine = g in self.groups
             for c in known[g]:
@@ -128,6 +128,20 @@ class WideBatch:
         cols = [arrays[f.name] if arrays[f.name].type == f.type else
                 arrays[f.name].cast(f.type) for f in schema]
         return pa.Table.from_arrays(cols, schema=schema)
+
+
+def join_months(a: _Month, b: _Month) -> _Month | None:
+    """Month ``a`` then month ``b`` (the same month from two batches) as one, when every day
+    of ``b`` is after those of ``a`` (else None: the merge sorts them)."""
+    import pyarrow as pa
+
+    if len(a.days) and len(b.days) and a.days.max() >= b.days.min():
+        return None
+    return _Month(ids=np.concatenate([a.ids, b.ids]), days=np.concatenate([a.days, b.days]),
+                  n=np.concatenate([a.n, b.n]),
+                  stock=pa.chunked_array(a.stock.chunks + b.stock.chunks, type=a.stock.type),
+                  values={c: pa.chunked_array(v.chunks + b.values[c].chunks, type=v.type)
+                          for c, v in a.values.items()})
 
 
 def partition_schema(known: dict, group_order) -> tuple[dict, object]:
@@ -338,7 +352,8 @@ def wide_batch(paths, ids, *, encoding: str | None = None, blobs=None) -> WideBa
     months = {}
     for (m, w), (stock, values, e) in zip(parts.items(), built, strict=True):
         empty[w] = e
-        months[m] = _Month(which=w, days=days[w], n=n[w], stock=stock, values=values)
+        months[m] = _Month(ids=np.asarray(ids, dtype=np.int32)[w], days=days[w], n=n[w],
+                           stock=stock, values=values)
     groups: dict[str, list[str]] = {}
     if "market_cap" in cols:
         groups["market"] = ["market_cap", "close"]

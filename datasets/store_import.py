@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from datasets.arrow_wide import WideBatch
+from datasets.arrow_wide import WideBatch, join_months
 from datasets.store import (
     Store,
     _group_order,
@@ -452,10 +452,10 @@ class _Ahead:
             if p.suffix.lower() in (".parquet", ".pq") and p.stat().st_size <= _BLOB_BYTES:
                 # a daily Parquet file is read once: hashed, its header and later its
                 # batch read from these bytes (from memory, not the file again)
+                import mmap
+
                 import pyarrow as pa
                 import pyarrow.parquet as pq
-
-                import mmap
 
                 with open(p, "rb") as fh:  # mapped, not copied (the map outlives the file)
                     blob = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
@@ -604,6 +604,9 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
     # frame): still counted in res.rows, as the per-file path counts them
     fused_rows: dict[str, int] = {}
     ahead = None
+    # (month, its files' columns, their manifest records, groups): a batch's last new month
+    # of wide files, written with the next batch
+    carry = None
 
     def read_one(p: Path, k: str, fq: DataQuality, meta: dict):
         try:
@@ -703,12 +706,12 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
         deferred.clear()
         blobs.clear()
 
-    def flush():
-        nonlocal pending
+    def flush(final: bool = True):
+        nonlocal pending, carry
         if pending:
             read_deferred(batched)
         _replay(q, logs)  # skipped files too (a re-import may add nothing)
-        if not pending:
+        if not pending and carry is None:
             return
         names = store.file_names()
         names.update({rec["id"]: rec["name"] for rec, _ in pending})
@@ -719,7 +722,35 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
                 if rows is not None:
                     batch.setdefault(table, []).append(rows)
                 groups.setdefault(table, {}).update(g)
+        carried: list[dict] = []
+        if carry is not None:  # the last month of the batch before, written with this one
+            m, month, carried, cgroups = carry
+            carry = None
+            names.update({r["id"]: r["name"] for r in carried})
+            flows = batch.setdefault("flows", [])
+            wb = flows[0] if len(flows) == 1 and isinstance(flows[0], WideBatch) else None
+            joined = None
+            if wb is not None and wb.groups == cgroups:
+                joined = join_months(month, wb.months[m]) if m in wb.months else month
+            if joined is not None:
+                wb.months[m] = joined
+            else:  # other files or groups: the month's rows go to the merge
+                alone = WideBatch(ids=month.ids, file_rows=month.n, file_days=month.days,
+                                  empty_close=np.zeros(len(month.n), np.int64),
+                                  months={m: month}, groups=cgroups, close=True)
+                flows.append(alone)
+            groups.setdefault("flows", {}).update(cgroups)
         fast = _fast_wide(store, batch)  # wide files: new months built in Arrow
+        held: set[int] = set()
+        if fast is not None and not final and fast[1] and \
+                fast[1][-1] == max(fast[0].months):
+            # the batch's last month is likely continued by the next batch: kept in memory
+            # and written with it (one write, not a write and a merge)
+            m = fast[1].pop()
+            month = fast[0].months[m]
+            held = {int(i) for i in month.ids}
+            carry = (m, month, [r for r in carried + [rec for rec, _ in pending]
+                                if r["id"] in held], dict(fast[0].groups))
         if fast is None and "flows" in batch:  # else the merge takes their rows as a frame
             batch["flows"] = [r.frame() if isinstance(r, WideBatch) else r
                               for r in batch["flows"]]
@@ -727,7 +758,11 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             _check_periods_vs_daily(store, batch, names)
         if "holdings" in batch:
             _check_snapshots(store, batch["holdings"], names)
-        store.files.extend(rec for rec, _ in pending)  # names for conflict messages
+        # names for conflict messages; in id order (= file order), as one file at a time
+        new_recs = [r for r in carried + [rec for rec, _ in pending] if r["id"] not in held]
+        store.files.extend(new_recs)
+        if carried:
+            store.files.sort(key=lambda r: r["id"])
         try:  # plan every partition first: a conflict leaves the store untouched
             plans = []
             if fast is not None:
@@ -741,7 +776,8 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
                 plans += store.plan_rows(table, frames, groups[table])
                 res.rows[table] = res.rows.get(table, 0) + sum(len(f) for f in frames)
         except DataError:
-            del store.files[len(store.files) - len(pending):]
+            gone = {r["id"] for r in new_recs}
+            store.files[:] = [r for r in store.files if r["id"] not in gone]
             raise
         for table, n in fused_rows.items():
             res.rows[table] = res.rows.get(table, 0) + n
@@ -802,7 +838,7 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             res.added.append(p.name)
             res.kinds[p.name] = k
             if len(pending) >= batch_files:
-                flush()
+                flush(final=False)
         flush()
         ahead.close()
     except Exception:

@@ -267,3 +267,43 @@ def test_a_bad_parquet_file_in_a_wide_batch_gives_the_text_loaders_error(tmp_pat
     assert e.value.file == wide[4].name and e.value.row == 3 and e.value.column == "market_cap"
     # nothing of the batch was written
     assert not list((tmp_path / "s").rglob("*.parquet"))
+
+
+def test_a_month_split_across_batches_is_written_once_and_equals_one_file_at_a_time(tmp_path):
+    m = _market(n_days=45, start="2000-01-10")
+    wide, _, _ = _write(m, tmp_path / "f")
+    # in date order, 7 files per batch: most batches end inside a month, which is carried
+    # to the next batch and joined with its days
+    r = import_files(wide, tmp_path / "a", progress=False, batch_files=7)
+    import_files(wide, tmp_path / "b", progress=False, batched=False)
+    assert _parts(tmp_path / "a") == _parts(tmp_path / "b")
+    assert _manifest(tmp_path / "a") == _manifest(tmp_path / "b")
+    assert r.partitions_written == len(_parts(tmp_path / "a"))  # no month written twice
+    assert r.rows["flows"] == int(np.isfinite(m.flows.market_cap).sum())
+
+
+def test_an_error_after_a_carried_month_leaves_a_consistent_store(tmp_path):
+    m = _market(n_days=45, start="2000-01-10")
+    wide, _, _ = _write(m, tmp_path / "f")
+    fr = pd.read_parquet(wide[30])
+    fr.loc[fr.index[1], "market_cap"] = -1.0
+    fr.to_parquet(wide[30], index=False)
+    with pytest.raises(DataError, match="market cap is -1"):
+        import_files(wide, tmp_path / "s", progress=False, batch_files=7)
+    # every file in the manifest has its rows in the store, and only those files do
+    st = open_store(tmp_path / "s")
+    listed = {f["id"] for f in st.files}
+    t = st.read_table("flows")
+    assert set(pd.unique(t["src_market"])) == listed
+    days = pd.DatetimeIndex(pd.unique(t["date"]))
+    assert set(days) == {pd.Timestamp(f["name"][5:13]) for f in st.files}
+    # the rest imports afterwards (the bad file fixed) into the same store as all at once
+    fr.loc[fr.index[1], "market_cap"] = m.flows.market_cap[30][np.isfinite(
+        m.flows.market_cap[30])][1]
+    fr.to_parquet(wide[30], index=False)
+    import_files(wide, tmp_path / "s", progress=False, batch_files=7)
+    import_files(wide, tmp_path / "all", progress=False)
+    a = open_store(tmp_path / "s").read_table("flows")
+    b = open_store(tmp_path / "all").read_table("flows")
+    vals = [c for c in a.columns if not c.startswith("src_")]
+    pd.testing.assert_frame_equal(a[vals], b[vals])
