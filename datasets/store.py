@@ -109,6 +109,37 @@ def content_hash(path):
     return h
 
 
+_FILES_MARK = "\x00files\x00"
+
+
+def manifest_text(doc: dict, cache: list | None = None) -> str:
+    """``json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\\n"``, the manifest's
+    text, with each ``files`` record serialized once per store: an import writes the manifest
+    after every batch and the list grows to one record per file (7,500+ at the issue's
+    scale), which the indenting encoder (pure Python) would re-serialize each time.
+
+    ``cache`` holds ``(record, text)`` pairs; a record is reused while it is the same object
+    at the same position (records are final once in the manifest).
+    """
+    files = doc.get("files")
+    dumps = lambda v: json.dumps(v, indent=2, ensure_ascii=False, default=str)  # noqa: E731
+    if not isinstance(files, list) or not files or cache is None:
+        return dumps(doc) + "\n"
+    texts = []
+    for i, rec in enumerate(files):
+        if i < len(cache) and cache[i][0] is rec:
+            texts.append(cache[i][1])
+            continue
+        # a record two levels deep: its lines after the first indented by 4 more spaces
+        texts.append(dumps(rec).replace("\n", "\n    "))
+        del cache[i:]
+        cache.append((rec, texts[-1]))
+    del cache[len(files):]
+    body = "[\n    " + ",\n    ".join(texts) + "\n  ]"
+    head = dumps({**doc, "files": _FILES_MARK})
+    return head.replace(json.dumps(_FILES_MARK), body, 1) + "\n"
+
+
 def _partition_names(spec: TableSpec, frame: pd.DataFrame) -> np.ndarray:
     if spec.partition == "all":
         return np.full(len(frame), "all", dtype=object)
@@ -339,6 +370,7 @@ class Store:
     def __init__(self, path, manifest: dict):
         self.path = Path(path)
         self.manifest = manifest
+        self._file_texts: list[tuple[dict, str]] = []  # see manifest_text
 
     # -- manifest ------------------------------------------------------------------------
     @property
@@ -358,7 +390,7 @@ class Store:
 
     def write_manifest(self) -> None:
         tmp = self.path / (MANIFEST + ".tmp")
-        tmp.write_text(json.dumps(self.manifest, indent=2, ensure_ascii=False, default=str) + "\n")
+        tmp.write_text(manifest_text(self.manifest, self._file_texts))
         os.replace(tmp, self.path / MANIFEST)
 
     def partitions(self, table: str) -> list[Path]:

@@ -307,3 +307,23 @@ def test_an_error_after_a_carried_month_leaves_a_consistent_store(tmp_path):
     b = open_store(tmp_path / "all").read_table("flows")
     vals = [c for c in a.columns if not c.startswith("src_")]
     pd.testing.assert_frame_equal(a[vals], b[vals])
+
+
+def test_the_manifest_text_is_the_indented_json_dump_as_records_are_added(tmp_path):
+    from datasets.store import manifest_text
+
+    def ref(d):
+        return json.dumps(d, indent=2, ensure_ascii=False, default=str) + "\n"
+
+    doc = {"format_version": 2, "files": [], "groups": {"flows": {"market": ["market_cap"]}},
+           "name": "한국"}
+    cache: list = []
+    assert manifest_text(doc, cache) == ref(doc)
+    for i in range(4):
+        doc["files"].append({"id": i, "name": f"f{i}.parquet", "rows": 3, "options": {},
+                             "nested": {"a": [1, {"b": pd.Timestamp("2021-01-04")}]}})
+        assert manifest_text(doc, cache) == ref(doc)
+    doc["files"].reverse()  # reordered records are serialized again
+    assert manifest_text(doc, cache) == ref(doc)
+    del doc["files"][1:]
+    assert manifest_text(doc, cache) == ref(doc) and len(cache) == 1
