@@ -408,6 +408,9 @@ def _check_snapshots(store: Store, frames: list[pd.DataFrame], names: dict[int, 
     allh = pd.concat([store.read_table("holdings")] + frames, ignore_index=True)
     if allh.empty:
         return
+    # only snapshots given by two files or more are compared (none in a fresh import)
+    n_src = allh.groupby(["etf", "effective_date"])["src_weight"].transform("nunique")
+    allh = allh.loc[n_src.to_numpy() > 1]
     for (e, d), g in allh.groupby(["etf", "effective_date"]):
         srcs = pd.unique(g["src_weight"])
         if len(srcs) < 2:
