@@ -222,17 +222,17 @@ def _read_one(path, names: list[str], date_col: str, opened=None):
     return tab, int(day.astype("datetime64[ns]").astype(np.int64))
 
 
-def _column(tabs, j):
-    """Column ``j`` of the tables, one chunk per file (a dictionary column decoded): not
+def _column(tab, j):
+    """Column ``j`` of a month's table, one chunk per file (a dictionary column decoded): not
     concatenated, as the Parquet writer gives the same bytes for a chunked column and for
     its one-chunk copy (pinned by the byte comparisons of the tests and the benchmark)."""
     import pyarrow as pa
 
-    chunks = [c for t in tabs for c in t.column(j).chunks]
-    if any(pa.types.is_dictionary(c.type) for c in chunks):
-        chunks = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c
-                  for c in chunks]
-    return pa.chunked_array(chunks, type=chunks[0].type)
+    c = tab.column(j)
+    if pa.types.is_dictionary(c.type):
+        c = pa.chunked_array([x.cast(c.type.value_type) for x in c.chunks],
+                             type=c.type.value_type)
+    return c
 
 
 def _month(tabs, n: np.ndarray, cols: dict, names: list[str]):
@@ -241,8 +241,13 @@ def _month(tabs, n: np.ndarray, cols: dict, names: list[str]):
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    try:  # the files' tables one under the other (no copy); other column types: per file
+        tab = pa.concat_tables([t.replace_schema_metadata(None) for t in tabs])
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise _Fallback from exc
+
     def col(name):
-        return _column(tabs, names.index(name))
+        return _column(tab, names.index(name))
 
     s = col(cols["stock"])
     if not (pa.types.is_string(s.type) or pa.types.is_large_string(s.type)) or s.null_count:
