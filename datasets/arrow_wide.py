@@ -9,16 +9,20 @@ the store's writer (:func:`datasets.store.write_table_atomic`), never through pa
 
 * **Same result.** The partitions are those :func:`datasets.store.merge_rows` and
   :func:`datasets.store._write_atomic` give for the rows of the per-file path, byte for byte
-  (same schema and pandas metadata, one chunk per column, same writer options): a store does
-  not depend on the path that imported it (``tests/datasets/test_wide_import.py``).
+  (same schema and pandas metadata, same writer options; the writer gives the same bytes
+  for a column chunked by file as for its one-chunk copy): a store does not depend on the
+  path that imported it (``tests/datasets/test_wide_import.py``; the benchmark compares the
+  stores of its first days byte for byte).
 * **Same errors.** Anything these readers do not decide exactly as the text loader does (a
   text or timezone-aware date column, several dates in one file, null or negative market
   caps, infinite values, a share count without its KRW cell, rows without any net buying,
   unsorted or repeated stocks, different headers within the batch, CSV files) returns None:
   the caller reads the batch file by file with the text loader, which raises the error naming
   file, row and column (or reads the file the slow way).
-* **Only new partitions.** A partition that exists already, or that other files of the same
-  batch also write, goes through the store's merge (conflicts named, equal rows kept once).
+* **Only new partitions.** A partition that exists already, or whose files include two of
+  one day, goes through the store's merge (conflicts named, equal rows kept once). The last
+  month of a batch is carried to the next batch (:func:`datasets.store_import.import_files`)
+  so that a month split by a batch boundary is written once, not written and then merged.
 """
 
 from __future__ import annotations

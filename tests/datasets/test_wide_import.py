@@ -327,3 +327,27 @@ def test_the_manifest_text_is_the_indented_json_dump_as_records_are_added(tmp_pa
     assert manifest_text(doc, cache) == ref(doc)
     del doc["files"][1:]
     assert manifest_text(doc, cache) == ref(doc) and len(cache) == 1
+
+
+def test_the_writer_gives_the_same_bytes_for_a_chunked_and_a_one_chunk_table(tmp_path):
+    # what lets a month's columns stay chunked by file (datasets.arrow_wide): columns well
+    # above one data page (1 MB), dictionary-encoded keys, nulls
+    import pyarrow as pa
+
+    from datasets.store import write_table_atomic
+
+    rng = np.random.default_rng(0)
+    n, k = 300_000, 30
+    v = rng.standard_normal(n) * 1e9
+    v[rng.random(n) < 0.1] = np.nan
+    frame = pd.DataFrame({
+        "date": np.repeat(np.arange(k).astype("datetime64[D]"), n // k).astype("datetime64[ns]"),
+        "stock": pd.Series(np.tile([f"{i:06d}" for i in range(n // k)], k), dtype=object),
+        "net_buy_foreign": v, "src_net_buy_foreign": np.repeat(np.arange(k, dtype=np.int32),
+                                                               n // k)})
+    one = pa.Table.from_pandas(frame, preserve_index=False)
+    chunked = pa.concat_tables([one.slice(i * (n // k), n // k) for i in range(k)])
+    assert chunked.column(2).num_chunks == k and one.column(2).num_chunks == 1
+    write_table_atomic(one, tmp_path / "one.parquet")
+    write_table_atomic(chunked, tmp_path / "chunked.parquet")
+    assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "chunked.parquet").read_bytes()
