@@ -2,26 +2,39 @@
 
 Usage::
 
-    python -m benchmarks.bench_import [--days 1000] [--stocks 3000] [--etfs 200]
-                                      [--compare-days 10] [--seed 0] [--no-profile]
+    python -m benchmarks.bench_import [--days 7500] [--long-days 1000] [--stocks 3000]
+                                      [--etfs 200] [--compare-days 10] [--seed 0]
+                                      [--repeats 3] [--scratch DIR] [--no-profile]
+                                      [--no-per-file]
 
-The synthetic market (``datasets.make_market``, all 12 investors) is written as one
-generic-netbuy file (long: date, stock, investor, net_buy, net_buy_shares) and one
-generic-market file (date, stock, market_cap, close) per day, Parquet, plus one holdings file
-(issuer layout ``date, etf, ticker, weight`` in %) per quarter for the ETFs. Then, each in a
-fresh subprocess so that ``ru_maxrss`` and the CPU time are its own:
+The synthetic market (``datasets.make_market``, all 12 investors, generated in a child process
+that exits before the imports) is written as daily Parquet files in two layouts:
 
-1. side by side on the first ``--compare-days`` days: the row-level text loaders
-   (``vectorized=False``), the vectorized path one file at a time (:mod:`datasets.arrow_long`,
-   ``batched=False``) and the batched path (the default), the stores compared byte for byte;
-2. side by side, all days but the last into a new store one file at a time and batched (the
-   two stores compared byte for byte), then the quarterly holdings files;
-3. appending the last day (two files, kind detection included);
-4. unless ``--no-profile``, the batched bulk import again under cProfile: where its time goes.
+* **wide** (kind ``generic-wide``): one file per day, one row per listed stock, ``date, stock,
+  market_cap, close, net_buy_<investor> x 12, net_buy_shares_<investor> x 12``, for all
+  ``--days`` days;
+* **long** (kinds ``generic-netbuy`` + ``generic-market``): per day one file ``date, stock,
+  investor, net_buy, net_buy_shares`` (12 rows per stock-day) and one ``date, stock,
+  market_cap, close``, for the first ``--long-days`` days;
 
-Parity: the store read back equals the generator's panel bit for bit. CPU seconds (user +
-system of the child) are given beside wall seconds because the machine is shared. The table
-goes to ``benchmarks/results/import.md``.
+plus one holdings file (issuer layout ``date, etf, ticker, weight`` in %) per quarter for the
+ETFs. Then, each in a fresh subprocess so that the peak RSS and the CPU time are its own:
+
+1. side by side on the first ``--compare-days`` days: the row-level text loaders, the
+   vectorized path one file at a time and the batched path (long files), and the wide files
+   one file at a time (text loader) and batched; the stores compared byte for byte;
+2. side by side on the first ``--long-days`` days: long files and wide files of the same data
+   into new stores (batched; long also one file at a time unless ``--no-per-file``);
+3. all ``--days`` days but the last, wide, into a new store (``--repeats`` times, each into a
+   new store; the median run is reported); then the quarterly holdings;
+4. appending the last day (one wide file, kind detection included);
+5. unless ``--no-profile``, the wide import of ``--long-days`` days under cProfile.
+
+Parity: the store read back equals the generator's panel bit for bit (checked a year at a
+time against the panel saved by the generating child). Rows are the stock-day rows the files
+hold (listed stocks only). CPU seconds (user + system of the child, threads included) are
+given beside wall seconds because the machine is shared. The table goes to
+``benchmarks/results/import.md``.
 """
 
 from __future__ import annotations
@@ -43,25 +56,72 @@ RESULTS = ROOT / "benchmarks" / "results" / "import.md"
 TARGET_DAYS, TARGET_STOCKS = 7500, 3000
 
 
-def _write_days(m, out: Path) -> list[Path]:
+def _write_long_day(f, t: int, out: Path) -> list[Path]:
     import numpy as np
     import pandas as pd
 
+    _, N, K = f.shape
+    d = f.dates[t]
+    nb = pd.DataFrame({"date": d, "stock": np.repeat(np.asarray(f.stocks), K),
+                       "investor": np.tile(list(f.investors), N),
+                       "net_buy": f.net_buy[t].ravel(),
+                       "net_buy_shares": f.net_buy_shares[t].ravel()}).dropna()
+    mk = pd.DataFrame({"date": d, "stock": np.asarray(f.stocks),
+                       "market_cap": f.market_cap[t], "close": f.close[t]}).dropna()
+    p1, p2 = out / f"netbuy_{d:%Y%m%d}.parquet", out / f"market_{d:%Y%m%d}.parquet"
+    nb.to_parquet(p1, index=False)
+    mk.to_parquet(p2, index=False)
+    return [p1, p2]
+
+
+def _write_wide_day(f, t: int, out: Path) -> Path:
+    """One wide daily file as a quant saves a pivoted screen (pandas, default options)."""
+    import numpy as np
+    import pandas as pd
+
+    d = f.dates[t]
+    ok = np.isfinite(f.market_cap[t])
+    cols = {"date": d, "stock": np.asarray(f.stocks)[ok], "market_cap": f.market_cap[t][ok],
+            "close": f.close[t][ok]}
+    for j, k in enumerate(f.investors):
+        cols[f"net_buy_{k}"] = f.net_buy[t, ok, j]
+    for j, k in enumerate(f.investors):
+        cols[f"net_buy_shares_{k}"] = f.net_buy_shares[t, ok, j]
+    p = out / f"wide_{d:%Y%m%d}.parquet"
+    pd.DataFrame(cols).to_parquet(p, index=False)
+    return p
+
+
+def _generate(spec: dict) -> None:
+    """Child: generate the market, write the daily files and save the panel for parity."""
+    import time
+
+    import numpy as np
+
+    from datasets.synthetic import make_market
+
+    out = Path(spec["dir"])
+    t0 = time.perf_counter()
+    m = make_market(spec["days"], spec["stocks"], spec["etfs"], seed=spec["seed"])
     f = m.flows
-    T, N, K = f.shape
-    paths = []
-    for t, d in enumerate(f.dates):
-        nb = pd.DataFrame({"date": d, "stock": np.repeat(np.asarray(f.stocks), K),
-                           "investor": np.tile(list(f.investors), N),
-                           "net_buy": f.net_buy[t].ravel(),
-                           "net_buy_shares": f.net_buy_shares[t].ravel()}).dropna()
-        mk = pd.DataFrame({"date": d, "stock": np.asarray(f.stocks),
-                           "market_cap": f.market_cap[t], "close": f.close[t]}).dropna()
-        p1, p2 = out / f"netbuy_{d:%Y%m%d}.parquet", out / f"market_{d:%Y%m%d}.parquet"
-        nb.to_parquet(p1, index=False)
-        mk.to_parquet(p2, index=False)
-        paths += [p1, p2]
-    return paths
+    gen_s = time.perf_counter() - t0
+    (out / "wide").mkdir()
+    (out / "long").mkdir()
+    wide = [str(_write_wide_day(f, t, out / "wide")) for t in range(len(f.dates))]
+    long = [str(x) for t in range(min(spec["long_days"], len(f.dates)))
+            for x in _write_long_day(f, t, out / "long")]
+    hold, hold_rows = (_write_quarterly_holdings(m, out) if spec["etfs"] else ([], 0))
+    listed = np.isfinite(f.market_cap)
+    np.save(out / "net_buy.npy", f.net_buy)
+    np.save(out / "market_cap.npy", f.market_cap)
+    np.save(out / "dates.npy", f.dates.to_numpy())
+    print(json.dumps({
+        "wide": wide, "long": long, "holdings": [str(x) for x in hold],
+        "holdings_rows": hold_rows, "shape": list(f.shape), "gen_s": gen_s,
+        "write_s": time.perf_counter() - t0 - gen_s,
+        "rows_per_day": listed.sum(axis=1).tolist(),
+        "wide_bytes": sum(Path(x).stat().st_size for x in wide),
+        "long_bytes": sum(Path(x).stat().st_size for x in long)}))
 
 
 def _write_quarterly_holdings(m, out: Path) -> tuple[list[Path], int]:
@@ -88,22 +148,24 @@ def _write_quarterly_holdings(m, out: Path) -> tuple[list[Path], int]:
     return paths, rows
 
 
-#: Where the time of a batched import goes (cumulative seconds under cProfile, by function).
+#: Where the time of a wide import goes (cumulative seconds under cProfile, by function).
 _PARTS = {
-    "reading the files (threaded Parquet reads)": ("arrow_long.py", "_read_batch"),
-    "checks and pivot of the net-buying batches (reading included)":
-        ("arrow_long.py", "netbuy_batch"),
-    "checks of the market batches (reading included)": ("arrow_long.py", "market_batch"),
-    "merging into month partitions (existing partitions read)": ("store.py", "plan_rows"),
-    "writing the partitions (pandas to_parquet)": ("store.py", "_write_atomic"),
-    "kind detection": ("check.py", "detect_kind"),
-    "fingerprints (SHA-256 of each file)": ("store.py", "file_fingerprint"),
+    "reading and checking the wide batches (threads)": ("arrow_wide.py", "wide_batch"),
+    "writing the new month partitions (Arrow, 2 threads)": ("store_import.py", "_write_wide"),
+    "merging into existing partitions": ("store.py", "plan_rows"),
+    "kind detection (once per header)": ("check.py", "detect_kind"),
+    "waiting for the files read and hashed ahead (2 threads)": ("store_import.py", "next"),
+    "fingerprints (options added to the content hash)": ("store.py", "file_fingerprint"),
     "manifest writes": ("store.py", "write_manifest"),
 }
 
 
 def _child(spec: dict) -> None:
     import time
+
+    if spec.get("generate"):
+        _generate(spec)
+        return
 
     from datasets.store_import import import_files
 
@@ -118,7 +180,8 @@ def _child(spec: dict) -> None:
                        vectorized=spec.get("vectorized", True),
                        batched=spec.get("batched", True))
     dt, cpu = time.perf_counter() - t0, time.process_time() - c0
-    out = {"seconds": dt, "rows": res.rows, "cpu": cpu, "maxrss_mb": _peak_rss_mb()}
+    out = {"seconds": dt, "rows": res.rows, "cpu": cpu, "maxrss_mb": _peak_rss_mb(),
+           "disk_read_gb": _disk_read_bytes() / 1e9}
     if prof is not None:
         import pstats
 
@@ -128,6 +191,17 @@ def _child(spec: dict) -> None:
                                   if f.endswith(mod) and name == fn)
                         for what, (mod, fn) in _PARTS.items()}
     print(json.dumps(out))
+
+
+def _disk_read_bytes() -> int:
+    """Bytes this process made the kernel fetch from storage (not from the page cache)."""
+    try:
+        for line in Path("/proc/self/io").read_text().splitlines():
+            if line.startswith("read_bytes:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def _peak_rss_mb() -> float:
@@ -145,9 +219,14 @@ def _peak_rss_mb() -> float:
 
 
 def _run_child(spec: dict) -> dict:
-    out = subprocess.run([sys.executable, "-m", "benchmarks.bench_import", "--child",
-                          json.dumps(spec)], capture_output=True, text=True, check=True,
-                         cwd=ROOT)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump(spec, fh)  # thousands of file names: not on the command line
+    try:
+        out = subprocess.run([sys.executable, "-m", "benchmarks.bench_import", "--child",
+                              "@" + fh.name], capture_output=True, text=True, check=True,
+                             cwd=ROOT)
+    finally:
+        os.unlink(fh.name)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -158,69 +237,121 @@ def _same_store(a: Path, b: Path) -> bool:
         (a / "manifest.json").read_text() == (b / "manifest.json").read_text()
 
 
+def _parity(store: Path, scratch: Path) -> bool:
+    """The store's flows equal the generator's panel bit for bit (a year at a time)."""
+    import numpy as np
+    import pandas as pd
+
+    from datasets.store import open_store
+
+    nb = np.load(scratch / "net_buy.npy", mmap_mode="r")
+    mc = np.load(scratch / "market_cap.npy", mmap_mode="r")
+    dates = pd.DatetimeIndex(np.load(scratch / "dates.npy"))
+    st = open_store(store)
+    for y in sorted(set(dates.year)):
+        sel = np.flatnonzero(dates.year == y)
+        got = st.flows(start=dates[sel[0]], end=dates[sel[-1]])
+        # stocks listed on none of the year's days are not in the store's rows of that year
+        cols = np.flatnonzero(np.isfinite(mc[sel]).any(axis=0))
+        if not (len(got.dates) == len(sel) and len(got.stocks) == len(cols)
+                and np.array_equal(got.net_buy, nb[sel][:, cols], equal_nan=True)
+                and np.array_equal(got.market_cap, mc[sel][:, cols], equal_nan=True)):
+            return False
+    return True
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--days", type=int, default=1000)
-    p.add_argument("--stocks", type=int, default=3000)
+    p.add_argument("--days", type=int, default=TARGET_DAYS)
+    p.add_argument("--long-days", type=int, default=1000,
+                   help="days also written as long files (the side-by-side size)")
+    p.add_argument("--stocks", type=int, default=TARGET_STOCKS)
     p.add_argument("--etfs", type=int, default=200)
     p.add_argument("--compare-days", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--repeats", type=int, default=3,
+                   help="runs of the full-size import, each into a new store (median)")
+    p.add_argument("--scratch", default=None,
+                   help="directory for the files and stores (default: a temporary one)")
     p.add_argument("--no-profile", dest="profile", action="store_false",
-                   help="skip the profiled batched run (the time breakdown)")
+                   help="skip the profiled wide import (the time breakdown)")
+    p.add_argument("--no-per-file", dest="per_file", action="store_false",
+                   help="skip the long import one file at a time")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.child:
-        _child(json.loads(a.child))
+        _child(json.loads(Path(a.child[1:]).read_text() if a.child.startswith("@")
+                          else a.child))
         return 0
-    import time
+    L = min(a.long_days, a.days - 1)
+    base = Path(a.scratch) if a.scratch else Path(tempfile.mkdtemp())
+    tmp = base / f"bench_import_{a.days}x{a.stocks}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        gen = _run_child({"generate": True, "dir": str(tmp), "days": a.days,
+                          "stocks": a.stocks, "etfs": a.etfs, "seed": a.seed,
+                          "long_days": L})
+        print(f"generated {a.days}x{a.stocks}x{a.etfs} in {gen['gen_s']:.1f}s, files in "
+              f"{gen['write_s']:.1f}s", file=sys.stderr)
+        res = _measure(a, tmp, gen, L)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not a.scratch:
+            shutil.rmtree(base, ignore_errors=True)
+    write_table(RESULTS, "\n".join(res) + "\n")
+    return 0
 
-    import numpy as np
 
-    from datasets.store import open_store
-    from datasets.synthetic import make_market
+def _measure(a, tmp: Path, gen: dict, L: int) -> list[str]:
+    T, N, K = gen["shape"]
+    wide, long = gen["wide"], gen["long"]
+    per_day = gen["rows_per_day"]
+    C = min(a.compare_days, L)
+    sd_c, sd_long, sd_bulk = sum(per_day[:C]), sum(per_day[:L]), sum(per_day[:-1])
 
-    t0 = time.perf_counter()
-    m = make_market(a.days, a.stocks, a.etfs, seed=a.seed)
-    print(f"generated {a.days}x{a.stocks}x{a.etfs} in {time.perf_counter() - t0:.1f}s",
-          file=sys.stderr)
-    T, N, K = m.flows.shape
-    C = min(a.compare_days, T - 1)
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        files = _write_days(m, tmp)
-        hold_files, hold_rows = _write_quarterly_holdings(m, tmp) if a.etfs else ([], 0)
-        small = [str(x) for x in files[:2 * C]]
-        text = _run_child({"files": small, "store": str(tmp / "text"), "vectorized": False})
-        vec = _run_child({"files": small, "store": str(tmp / "vec"), "batched": False})
-        bat = _run_child({"files": small, "store": str(tmp / "bat")})
-        same = _same_store(tmp / "text", tmp / "vec") and _same_store(tmp / "text",
+    def imp(name, files, **kw):
+        r = _run_child({"files": files, "store": str(tmp / name), **kw})
+        print(f"{name}: {r['seconds']:.2f}s wall", file=sys.stderr)
+        return r
+
+    def drop(*names):
+        for n in names:
+            shutil.rmtree(tmp / n)
+
+    text = imp("text", long[:2 * C], vectorized=False)
+    vec = imp("vec", long[:2 * C], batched=False)
+    bat = imp("bat", long[:2 * C])
+    w_text = imp("w_text", wide[:C], batched=False)
+    w_bat = imp("w_bat", wide[:C])
+    same_long = _same_store(tmp / "text", tmp / "vec") and _same_store(tmp / "text",
                                                                       tmp / "bat")
-        assert same, "the vectorized or batched store differs from the text loaders' store"
-        store = tmp / "store"
-        bulk_files = [str(x) for x in files[:-2]]
-        # side by side on the same files: one file at a time (vectorized), then in batches
-        per_file = _run_child({"files": bulk_files, "store": str(tmp / "per_file"),
-                               "batched": False})
-        bulk = _run_child({"files": bulk_files, "store": str(store)})
-        same_bulk = _same_store(tmp / "per_file", store)
-        assert same_bulk, "the batched store differs from the per-file store"
-        shutil.rmtree(tmp / "per_file")
-        prof = _run_child({"files": bulk_files, "store": str(tmp / "profiled"),
-                           "profile": True}) if a.profile else None
-        if prof:
-            shutil.rmtree(tmp / "profiled")
-        hold = (_run_child({"files": [str(x) for x in hold_files], "store": str(store)})
-                if hold_files else None)
-        app = _run_child({"files": [str(x) for x in files[-2:]], "store": str(store)})
-        st = open_store(store)
-        got = st.flows()
-        assert np.array_equal(got.net_buy, m.flows.net_buy, equal_nan=True), "parity"
-        assert np.array_equal(got.market_cap, m.flows.market_cap, equal_nan=True), "parity"
-        nbytes = sum(x.stat().st_size for x in files)
-    sd_c, sd_bulk = C * N, (T - 1) * N
+    same_wide = _same_store(tmp / "w_text", tmp / "w_bat")
+    assert same_long and same_wide, "stores of the same files differ between paths"
+    drop("text", "vec", "bat", "w_text", "w_bat")
+    per_file = imp("per_file", long[:2 * L], batched=False) if a.per_file else None
+    if per_file:
+        drop("per_file")
+    long_b = imp("long_b", long[:2 * L])
+    wide_l = imp("wide_l", wide[:L])
+    ok_long = _parity_prefix(tmp / "long_b", tmp / "wide_l")
+    drop("long_b", "wide_l")
+    prof = imp("profiled", wide[:L], profile=True) if a.profile else None
+    if prof:
+        drop("profiled")
+    store = tmp / "store"
+    runs = []
+    for i in range(max(1, a.repeats)):
+        if i:
+            drop("store")
+        runs.append(imp("store", wide[:-1]))
+    bulk = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]  # the median run
+    hold = imp("store", gen["holdings"]) if gen["holdings"] else None
+    app = imp("store", wide[-1:])
+    ok = _parity(store, tmp)
+    assert ok, "the store read back differs from the generator's panel"
     rate = sd_bulk / bulk["seconds"]
-    rate_cpu = sd_bulk / bulk["cpu"]
-    est = TARGET_DAYS * TARGET_STOCKS / rate
+    load = os.getloadavg()
 
     def row(step, nfiles, sd, r, unit="stock-day rows"):
         return (f"| {step} | {nfiles:,} | {sd:,} {unit} | {r['seconds']:.2f} | {r['cpu']:.2f} | "
@@ -228,62 +359,95 @@ def main(argv=None) -> int:
 
     lines = [
         "# flowbt data import (generated by benchmarks/bench_import.py)", "",
-        f"Synthetic history: {T} days x {N} stocks x {K} investors, {a.etfs} ETFs; 2 Parquet "
-        f"files per day (generic-netbuy long, generic-market; {nbytes / 1e6:,.0f} MB), "
-        f"{len(hold_files)} quarterly holdings CSVs ({hold_rows:,} holdings rows); seed "
-        f"{a.seed}; {platform.processor() or platform.machine()}, Python "
-        f"{platform.python_version()}, {os.cpu_count()} CPUs shared with other jobs; each "
-        "step in a fresh process (wall and CPU seconds of the import call, peak RSS of that "
-        "process; CPU seconds are the steadier figure on a shared machine, and above wall "
-        "seconds where the batched reads run in threads). Parity: the store read back equals "
-        "the generator's panel bit for bit; on the first days the per-file vectorized, the "
-        "batched and the text-loader stores are byte for byte the same "
-        f"({'yes' if same else 'NO'}), and so are the per-file and batched stores of the "
-        f"bulk import ({'yes' if same_bulk else 'NO'}).", "",
+        f"Synthetic history: {T:,} days x {N:,} stocks x {K} investors, {a.etfs} ETFs, seed "
+        f"{a.seed} ({sum(per_day):,} listed stock-days). Daily Parquet files as pandas writes "
+        f"them: **wide** (generic-wide, one file per day: date, stock, market_cap, close and "
+        f"net_buy / net_buy_shares per investor; {T:,} files, {gen['wide_bytes'] / 1e9:,.2f} "
+        f"GB) and, for the first {L:,} days, **long** (generic-netbuy with 12 rows per "
+        f"stock-day + generic-market, two files per day; {gen['long_bytes'] / 1e9:,.2f} GB); "
+        f"{len(gen['holdings'])} quarterly holdings CSVs ({gen['holdings_rows']:,} holdings "
+        f"rows). {platform.processor() or platform.machine()}, Python "
+        f"{platform.python_version()}, {os.cpu_count()} CPUs shared with other jobs (load "
+        f"average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} at the end of the run). Each "
+        "step in a fresh process: wall and CPU seconds of the import call (CPU includes the "
+        "reader threads, so it can exceed wall), peak RSS of that process. Rows = stock-day "
+        "rows in the files. Parity: the store read back equals the generator's panel bit for "
+        "bit (yes); on the first days the text-loader, per-file and batched stores are byte "
+        f"for byte the same, for long files ({'yes' if same_long else 'NO'}) and for wide "
+        f"files ({'yes' if same_wide else 'NO'}); the long and wide stores of the first "
+        f"{L:,} days hold the same values ({'yes' if ok_long else 'NO'}).", "",
         "| step | files | rows | wall s | CPU s | rows/s (wall) | rows/s (CPU) | peak RSS (MB) |",
         "|---|---|---|---|---|---|---|---|",
-        row(f"text loaders, first {C} days", 2 * C, sd_c, text),
-        row(f"vectorized one file at a time, same {C} days", 2 * C, sd_c, vec),
-        row(f"batched, same {C} days", 2 * C, sd_c, bat),
-        row(f"import {T - 1} days into a new store, vectorized one file at a time",
-            2 * (T - 1), sd_bulk, per_file),
-        row(f"import the same {T - 1} days into a new store, batched (default)",
-            2 * (T - 1), sd_bulk, bulk),
+        row(f"long, text loaders, first {C} days", 2 * C, sd_c, text),
+        row(f"long, vectorized one file at a time, same {C} days", 2 * C, sd_c, vec),
+        row(f"long, batched, same {C} days", 2 * C, sd_c, bat),
+        row(f"wide, one file at a time (text loader), same {C} days", C, sd_c, w_text),
+        row(f"wide, batched, same {C} days", C, sd_c, w_bat),
+    ]
+    if per_file:
+        lines.append(row(f"long, {L:,} days into a new store, vectorized one file at a time",
+                         2 * L, sd_long, per_file))
+    lines += [
+        row(f"long, the same {L:,} days into a new store, batched", 2 * L, sd_long, long_b),
+        row(f"wide, the same {L:,} days into a new store, batched (default)", L, sd_long,
+            wide_l),
+        row(f"**wide, {T - 1:,} days into a new store, batched (default)**, median of "
+            f"{len(runs)}", T - 1, sd_bulk, bulk),
     ]
     if hold:
-        lines.append(row("then the quarterly holdings files (text loader)", len(hold_files),
-                         hold_rows, hold, unit="holdings rows"))
+        lines.append(row("then the quarterly holdings files (text loader)",
+                         len(gen["holdings"]), gen["holdings_rows"], hold,
+                         unit="holdings rows"))
+    both = bulk["seconds"] + (hold["seconds"] if hold else 0.0)
     lines += [
-        row("append 1 day (kind detection included)", 2, N, app),
+        row("append 1 day (one wide file, kind detection included)", 1, per_day[-1], app),
         "",
-        f"- batched vs one file at a time on the same {T - 1} days: "
-        f"**{per_file['seconds'] / bulk['seconds']:.2f}x** faster (wall), "
-        f"{per_file['cpu'] / bulk['cpu']:.2f}x (CPU).",
-        f"- bulk import, batched: **{rate:,.0f}** stock-day rows/s wall ({rate_cpu:,.0f} per "
-        f"CPU second), peak RSS {bulk['maxrss_mb']:,.0f} MB (one file at a time: "
-        f"{sd_bulk / per_file['seconds']:,.0f} rows/s wall, {per_file['maxrss_mb']:,.0f} MB).",
+        f"- wide vs long on the same {L:,} days (batched both): **"
+        f"{long_b['seconds'] / wide_l['seconds']:.2f}x** faster (wall), "
+        f"{long_b['cpu'] / wide_l['cpu']:.2f}x (CPU)"
+        + (f"; long batched vs long one file at a time: "
+           f"{per_file['seconds'] / long_b['seconds']:.2f}x (wall)." if per_file else "."),
+        f"- bulk import at {T - 1:,} days (wide): **{rate:,.0f}** stock-day rows/s wall "
+        f"({sd_bulk / bulk['cpu']:,.0f} per CPU second), peak RSS {bulk['maxrss_mb']:,.0f} MB; "
+        f"with the quarterly holdings files: {sd_bulk / both:,.0f} stock-day rows/s wall. "
+        f"The {len(runs)} runs: " + ", ".join(
+            f"{r['seconds']:.1f} s wall / {r['cpu']:.1f} s CPU / {r['disk_read_gb']:.2f} GB "
+            "read from disk" for r in runs) + f" (the {gen['wide_bytes'] / 1e9:.2f} GB of "
+        "files, the rest from the page cache).",
         f"- Target (issue 11) >= 1,000,000 stock-day rows/s at {TARGET_DAYS:,} x "
-        f"{TARGET_STOCKS:,} x 12: **{'met' if rate >= 1e6 else 'not met'}** "
-        f"({rate / 1e6:.2f} of it). This run is {T} days, not {TARGET_DAYS:,}: "
-        f"extrapolating linearly (partitions are monthly and batches of 250 files bound "
-        f"memory, so neither grows with the history) the full history would take about "
-        f"{est / 60:,.1f} min at this rate; an estimate, not a measurement.",
-        f"- Peak memory < 6 GB: {bulk['maxrss_mb'] / 1024:.1f} GB at this size (batches of "
-        "250 files; not measured at the full size).",
+        f"{TARGET_STOCKS:,} x 12: **{'met' if rate >= 1e6 and T >= TARGET_DAYS else 'not met'}"
+        f"** ({rate / 1e6:.2f} of it, measured at {T:,} days, wide daily files"
+        + ("" if T >= TARGET_DAYS else "; not the target size") + "). Long daily files at "
+        f"{L:,} days: {sd_long / long_b['seconds']:,.0f} rows/s.",
+        f"- Peak memory < 6 GB: **{'met' if bulk['maxrss_mb'] < 6144 else 'not met'}** "
+        f"({bulk['maxrss_mb'] / 1024:.2f} GB at {T:,} days; batches of 250 files).",
         f"- Append one day < 1 s: **{'met' if app['seconds'] < 1 else 'not met'}** "
         f"({app['seconds']:.2f} s wall in the import call, one month's partition rewritten).",
     ]
     if prof:
         tot = prof["seconds"]
         lines += [
-            "", f"Where the batched import's time goes (the same {T - 1} days under cProfile: "
-            f"{tot:.2f} s wall with the profiler's overhead; cumulative seconds, nested parts "
-            "overlap: the reading is inside the two batch readers):", "",
+            "", f"Where the wide import's time goes ({L:,} days under cProfile: {tot:.2f} s "
+            "wall with the profiler's overhead; cumulative seconds of the main thread, parts "
+            "overlap with the threads working ahead):", "",
             "| part | s | share |", "|---|---|---|",
             *[f"| {what} | {v:.2f} | {v / tot:.0%} |" for what, v in prof["parts"].items()],
         ]
-    write_table(RESULTS, "\n".join(lines) + "\n")
-    return 0
+    return lines
+
+
+def _parity_prefix(a: Path, b: Path) -> bool:
+    """Two stores hold the same flows values (src ids aside)."""
+    import numpy as np
+
+    from datasets.store import open_store
+
+    x, y = open_store(a).flows(), open_store(b).flows()
+    return (x.dates.equals(y.dates) and x.stocks.equals(y.stocks)
+            and np.array_equal(x.net_buy, y.net_buy, equal_nan=True)
+            and np.array_equal(x.net_buy_shares, y.net_buy_shares, equal_nan=True)
+            and np.array_equal(x.market_cap, y.market_cap, equal_nan=True)
+            and np.array_equal(x.close, y.close, equal_nan=True))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ holdings-wide      scraped top-N history ``date, TICKER1, TICKER2, ..., SUM`` (%
 prices             closes, wide ``date, A, B, ...`` or long ``date, ticker, close``
 generic-netbuy     long ``date, stock, investor, net_buy[, net_buy_shares]``
 generic-market     long ``date, stock, market_cap, close``
+generic-wide       wide daily ``date, stock, net_buy_<investor>...[, net_buy_shares_<investor>...][, market_cap, close]``
 =================  ===========================================================================
 """
 
@@ -32,11 +33,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["DETECT_ORDER", "KINDS", "check_file", "detect_kind", "explain_kind_failure"]
+__all__ = ["DETECT_ORDER", "KINDS", "check_file", "detect_kind", "explain_kind_failure",
+           "header_key"]
 
 KINDS = (
     "krx-netbuy", "krx-marketcap", "krx-pdf", "pykrx-investor", "pykrx-marketcap", "pykrx-pdf",
     "etf-flows", "etf-shares-nav", "holdings", "holdings-wide", "prices", "generic-netbuy", "generic-market",
+    "generic-wide",
 )
 
 
@@ -45,13 +48,13 @@ KINDS = (
 #: price table accepts almost anything with a date column, so it comes last).
 DETECT_ORDER = (
     "krx-netbuy", "krx-marketcap", "pykrx-pdf", "krx-pdf", "pykrx-investor", "pykrx-marketcap",
-    "generic-netbuy", "generic-market", "etf-shares-nav", "etf-flows", "holdings",
+    "generic-netbuy", "generic-wide", "generic-market", "etf-shares-nav", "etf-flows", "holdings",
     "holdings-wide", "prices",
 )
 _DETECTED: dict[tuple, tuple[str, ...]] = {}
 
 
-def _header_key(path, encoding) -> tuple:
+def header_key(path, encoding=None) -> tuple:
     """The file's header (first line or Parquet column names) and suffix: kinds depend on it."""
     p = Path(path)
     if p.suffix.lower() in (".parquet", ".pq"):
@@ -63,17 +66,18 @@ def _header_key(path, encoding) -> tuple:
     return (p.suffix.lower(), first.strip(), encoding)
 
 
-def readable_kinds(path, *, encoding=None, options=None, stop_at_first: bool = False
-                   ) -> tuple[str, ...]:
+def readable_kinds(path, *, encoding=None, options=None, stop_at_first: bool = False,
+                   header: tuple | None = None) -> tuple[str, ...]:
     """Kinds (in :data:`DETECT_ORDER`) whose loader reads ``path`` without a DataError.
 
     Results are cached per (header, suffix, options): importing 7,500 daily files of one layout
     detects once. File-name information (PDF code and date) is part of the options key.
+    ``header``: the file's :func:`header_key`, when the caller has read it already.
     """
     from engine.errors import DataError
 
     opts = dict(options or {})
-    key = (_header_key(path, encoding), tuple(sorted((k, str(v)) for k, v in opts.items())),
+    key = (header if header is not None else header_key(path, encoding), tuple(sorted((k, str(v)) for k, v in opts.items())),
            Path(path).name if "pdf" in Path(path).name.lower() else None, stop_at_first)
     if key in _DETECTED:
         return _DETECTED[key]
@@ -82,8 +86,10 @@ def readable_kinds(path, *, encoding=None, options=None, stop_at_first: bool = F
     date = opts.get("effective_date", opts.get("date"))
     from datasets._csv import shared_tables
     from datasets.arrow_long import market_rows, netbuy_rows
+    from datasets.arrow_wide import wide_batch
 
-    fast = {"generic-netbuy": netbuy_rows, "generic-market": market_rows}
+    fast = {"generic-netbuy": netbuy_rows, "generic-market": market_rows,
+            "generic-wide": lambda p, encoding: wide_batch([p], [1], encoding=encoding)}
     with shared_tables():  # the file is parsed once, not once per kind tried
         for kind in DETECT_ORDER:
             # a generic long file the vectorized reader accepts is one the text loader reads
@@ -104,9 +110,9 @@ def readable_kinds(path, *, encoding=None, options=None, stop_at_first: bool = F
     return _DETECTED[key]
 
 
-def detect_kind(path, *, encoding=None, options=None) -> str:
+def detect_kind(path, *, encoding=None, options=None, header: tuple | None = None) -> str:
     """The kind of ``path`` when ``--kind`` is omitted (the first of :data:`DETECT_ORDER` that
-    reads it).
+    reads it). ``header``: its :func:`header_key`, when already read.
 
     Raises
     ------
@@ -115,7 +121,8 @@ def detect_kind(path, *, encoding=None, options=None) -> str:
     """
     from engine.errors import DataError
 
-    kinds = readable_kinds(path, encoding=encoding, options=options, stop_at_first=True)
+    kinds = readable_kinds(path, encoding=encoding, options=options, stop_at_first=True,
+                           header=header)
     if not kinds:
         raise DataError("no known kind reads this file (tried " + ", ".join(DETECT_ORDER) + ")",
                         file=Path(path).name,
@@ -288,6 +295,16 @@ def check_file(path, kind: str, *, encoding=None, etf=None, date=None, weight_un
                      f"{f['date'].max().date()}")
         figures.append("  total net buying by investor:")
         figures += [f"    {k}: {_krw(v)}" for k, v in f.groupby("investor")["net_buy"].sum().items()]
+    elif kind == "generic-wide":
+        from datasets.generic import read_wide_daily
+
+        f = read_wide_daily(path, quality=q, encoding=encoding)
+        inv = f.attrs["investors"]
+        lines.append(f"{name}: {len(f):,} stock-day rows (wide), {f['stock'].nunique():,} "
+                     f"stocks, {f['date'].nunique()} days, investors {', '.join(inv)}"
+                     + (", with market caps" if f.attrs["market"] else ""))
+        figures.append("  total net buying by investor:")
+        figures += [f"    {k}: {_krw(f[f'net_buy_{k}'].sum())}" for k in inv]
     elif kind == "generic-market":
         from datasets.generic import read_long_market
 

@@ -17,6 +17,22 @@ Two files make a flow panel:
 
   ``market_cap`` in KRW (> 0), ``close`` in KRW per share.
 
+or both in one *wide daily* file, one row per (date, stock) (the shape a quant saves after
+pivoting the pykrx/KRX per-investor screens, and the shape of pykrx's per-stock
+``get_market_trading_value_by_date(detail=True)``)::
+
+      date,stock,net_buy_foreign,net_buy_individual,...[,net_buy_shares_foreign,...][,market_cap,close]
+      2021-01-15,005930,-246282164100,198000000000,...,531990000000000,89100
+
+  ``net_buy_<investor>`` in KRW and ``net_buy_shares_<investor>`` in shares, one column per
+  investor (any name :func:`engine.investors.canonical_investor` knows: ``net_buy_foreign``,
+  ``net_buy_외국인합계``, ``net_buy_9000``); ``market_cap`` and ``close`` optional (a file with
+  them replaces the day's market file). An empty ``net_buy_<investor>`` cell is that investor's
+  absent row of the long file (NaN); its ``net_buy_shares_<investor>`` cell must then be empty
+  too, and given where the KRW cell is. A row with no value at all carries nothing: it is
+  dropped and counted. Read by :func:`read_wide_daily` (kind ``generic-wide``); the store
+  rows are those of the long files of the same data, byte for byte.
+
 Rules
 -----
 * **Absent = NaN, never zero.** A (date, stock, investor) cell without a row stays NaN in
@@ -35,6 +51,7 @@ Rules
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -53,6 +70,8 @@ __all__ = [
     "read_long_market",
     "read_long_netbuy",
     "read_prices",
+    "read_wide_daily",
+    "wide_columns",
 ]
 
 NETBUY_COLUMNS = {
@@ -68,6 +87,166 @@ MARKET_COLUMNS = {
     "market_cap": ("market_cap", "market_cap_krw", "시가총액", "MKTCAP"),
     "close": ("close", "close_krw", "종가", "TDD_CLSPRC"),
 }
+
+
+#: What a wide daily file's columns mean, for messages.
+WIDE_KIND = "wide daily file (date, stock, net_buy_<investor>..., [market_cap, close])"
+_WIDE_FIX = ("name the columns date, stock, net_buy_<investor> (KRW), optionally "
+             "net_buy_shares_<investor> (shares), market_cap and close (KRW); investors as in "
+             "engine.investors (foreign, institution, individual, ... or 외국인합계, 9000)")
+
+
+def wide_columns(columns, *, source: str = "", row_kind: str = "line") -> dict | None:
+    """Map a wide daily file's header to its fields.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        The header.
+    source, row_kind : str
+        For messages (file name; ``"line"`` for CSV, ``"row"`` for Parquet).
+
+    Returns
+    -------
+    dict or None
+        ``date``, ``stock``, optionally ``market_cap`` / ``close`` -> column name, and
+        ``net`` / ``shares``: investor id -> column name, in canonical investor order. None
+        when the header has no ``net_buy_`` column (not a wide file).
+
+    Raises
+    ------
+    DataError
+        A ``net_buy_`` header naming no known investor, an investor given twice, shares
+        without the KRW column, a missing date/stock column, ``close`` without
+        ``market_cap``, or any other column (line 1, naming the column).
+    """
+    def norm(c) -> str:
+        return re.sub(r"\s+", "", str(c)).lower()
+
+    row = 1 if row_kind == "line" else None
+    keyed = {f: next((c for c in columns if norm(c) in {norm(n) for n in names}), None)
+             for f, names in (("date", NETBUY_COLUMNS["date"]), ("stock", NETBUY_COLUMNS["stock"]),
+                              ("market_cap", MARKET_COLUMNS["market_cap"]),
+                              ("close", MARKET_COLUMNS["close"]))}
+    net: dict[str, str] = {}
+    shares: dict[str, str] = {}
+    for c in columns:
+        n = norm(c)
+        if c in keyed.values() or not n.startswith("net_buy_"):
+            continue
+        tail, into = (n[len("net_buy_shares_"):], shares) if n.startswith("net_buy_shares_") \
+            else (n[len("net_buy_"):], net)
+        try:
+            k = canonical_investor(tail)
+        except KeyError:
+            raise DataError(f"column {c!r} names no known investor type", file=source, row=row,
+                            column=str(c), fix=_WIDE_FIX) from None
+        if k in into:
+            raise DataError(f"columns {into[k]!r} and {c!r} both give {k}", file=source,
+                            row=row, column=str(c), fix="keep one column per investor")
+        into[k] = c
+    if not net and not shares:
+        return None
+    for f in ("date", "stock"):
+        if keyed[f] is None:
+            raise DataError(f"missing column {f!r} in a {WIDE_KIND}; the header has "
+                            f"{', '.join(repr(c) for c in columns)}", file=source, row=row,
+                            column=f, fix=_WIDE_FIX)
+    for k, c in shares.items():
+        if k not in net:
+            raise DataError(f"column {c!r} has no net_buy_{k} column beside it", file=source,
+                            row=row, column=str(c), fix="add the KRW column or drop this one")
+    if keyed["close"] is not None and keyed["market_cap"] is None:
+        raise DataError("a close column without market_cap", file=source, row=row,
+                        column=str(keyed["close"]), fix="add market_cap or drop close")
+    used = {c for c in keyed.values() if c is not None} | set(net.values()) | set(shares.values())
+    for c in columns:
+        if c not in used:
+            raise DataError(f"unknown column {c!r} in a {WIDE_KIND}", file=source, row=row,
+                            column=str(c), fix=_WIDE_FIX)
+    out = {f: c for f, c in keyed.items() if c is not None}
+    out["net"] = {k: net[k] for k in INVESTORS if k in net}
+    out["shares"] = {k: shares[k] for k in INVESTORS if k in shares}
+    return out
+
+
+def read_wide_daily(path, *, quality: DataQuality | None = None,
+                    encoding: str | None = None) -> pd.DataFrame:
+    """Read a wide daily file (see the module docstring for the layout).
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV (UTF-8 or CP949) or Parquet.
+    quality : DataQuality, optional
+        Receives the rows read, rows without any value (dropped) and empty close cells.
+    encoding : str, optional
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per (date, stock) in file order: ``date``, ``stock``, ``market_cap`` and
+        ``close`` (KRW; only when the file has them), ``net_buy_<k>`` (KRW) and
+        ``net_buy_shares_<k>`` (shares; NaN columns when the file has none) per investor in
+        canonical order, ``has_net_buy`` (bool: the row gives some investor's net buying),
+        ``line``. ``attrs``: ``source``, ``row_kind``, ``investors`` (tuple),
+        ``market`` (bool), ``shares`` (investors with a shares column).
+
+    Raises
+    ------
+    DataError
+        Bad header (:func:`wide_columns`), empty file, bad dates, non-numeric cells, a share
+        count without its KRW cell or the reverse, missing or negative market caps,
+        negative closes, duplicate (date, stock); each naming file, line/row and column.
+    """
+    t = _table(path, quality, encoding)
+    cols = wide_columns(list(t.columns), source=t.source, row_kind=t.row_kind)
+    if cols is None:
+        raise DataError(f"no net_buy_<investor> column: not a {WIDE_KIND}", file=t.source,
+                        row=1 if t.row_kind == "line" else None, fix=_WIDE_FIX)
+    t.require_rows("wide daily file")
+    dates = t.dates(cols["date"])
+    stocks = t.codes(cols["stock"])
+    out = {"date": dates, "stock": stocks.to_numpy()}
+    market = "market_cap" in cols
+    if market:
+        out["market_cap"] = t.numbers(cols["market_cap"], what="market cap", min_value=0.0)
+        out["close"] = (t.numbers(cols["close"], what="close", required=False, min_value=0.0)
+                        if "close" in cols else np.full(len(t), np.nan))
+    has = np.zeros(len(t), dtype=bool)
+    for k, c in cols["net"].items():
+        v = t.numbers(c, what=f"net buying of {k}", required=False)
+        out[f"net_buy_{k}"] = v
+        if k in cols["shares"]:
+            sc = cols["shares"][k]
+            s = t.numbers(sc, what=f"net buying in shares of {k}", required=False)
+            bad = np.isnan(s) != np.isnan(v)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                given, empty = (sc, c) if np.isnan(v[i]) else (c, sc)
+                raise t.error(f"{given} is given but {empty} is empty ({int(bad.sum())} such "
+                              "rows)", pos=i, column=empty,
+                              fix="give both cells of an investor or leave both empty")
+        else:
+            s = np.full(len(t), np.nan)
+        out[f"net_buy_shares_{k}"] = s
+        has |= ~np.isnan(v)
+    t.check_unique([dates, stocks.to_numpy()], ["date", "stock"])
+    out["has_net_buy"] = has
+    out["line"] = t.frame.index.to_numpy()
+    frame = pd.DataFrame(out)
+    empty = ~has if not market else np.zeros(len(t), dtype=bool)
+    if quality is not None:
+        if market and "close" in cols:
+            quality.add(t.source, "left NaN", "empty close cells",
+                        int(np.isnan(out["close"]).sum()), rule="no close given")
+        quality.add(t.source, "dropped", "rows without any value", int(empty.sum()),
+                    rule="an empty row of a wide file carries no data")
+    if empty.any():
+        frame = frame.loc[~empty].reset_index(drop=True)
+    frame.attrs.update(source=t.source, row_kind=t.row_kind, investors=tuple(cols["net"]),
+                       market=market, shares=tuple(cols["shares"]))
+    return frame
 
 
 def _table(path_or_table, quality, encoding) -> Table:

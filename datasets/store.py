@@ -90,15 +90,57 @@ TABLES: dict[str, TableSpec] = {
 }
 
 
-def file_fingerprint(path, kind: str, options: Mapping | None = None) -> str:
-    """SHA-256 of a file's bytes, its kind and the import options (``--effective-date`` ...)."""
+def file_fingerprint(path, kind: str, options: Mapping | None = None, *,
+                     content=None) -> str:
+    """SHA-256 of a file's bytes, its kind and the import options (``--effective-date`` ...).
+
+    ``content``: a ``hashlib.sha256`` already fed the file's bytes (:func:`content_hash`,
+    computed ahead in a thread), used instead of reading the file again.
+    """
+    h = content.copy() if content is not None else content_hash(path)
+    h.update(json.dumps({"kind": kind, **dict(options or {})}, sort_keys=True,
+                        default=str).encode())
+    return h.hexdigest()
+
+
+def content_hash(path):
+    """``hashlib.sha256`` fed the bytes of ``path`` (hashlib releases the GIL: threads help)."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
-    h.update(json.dumps({"kind": kind, **dict(options or {})}, sort_keys=True,
-                        default=str).encode())
-    return h.hexdigest()
+    return h
+
+
+_FILES_MARK = "\x00files\x00"
+
+
+def manifest_text(doc: dict, cache: list | None = None) -> str:
+    """``json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\\n"``, the manifest's
+    text, with each ``files`` record serialized once per store: an import writes the manifest
+    after every batch and the list grows to one record per file (7,500+ at the issue's
+    scale), which the indenting encoder (pure Python) would re-serialize each time.
+
+    ``cache`` holds ``(record, text)`` pairs; a record is reused while it is the same object
+    at the same position (records are final once in the manifest).
+    """
+    files = doc.get("files")
+    dumps = lambda v: json.dumps(v, indent=2, ensure_ascii=False, default=str)  # noqa: E731
+    if not isinstance(files, list) or not files or cache is None:
+        return dumps(doc) + "\n"
+    texts = []
+    for i, rec in enumerate(files):
+        if i < len(cache) and cache[i][0] is rec:
+            texts.append(cache[i][1])
+            continue
+        # a record two levels deep: its lines after the first indented by 4 more spaces
+        texts.append(dumps(rec).replace("\n", "\n    "))
+        del cache[i:]
+        cache.append((rec, texts[-1]))
+    del cache[len(files):]
+    body = "[\n    " + ",\n    ".join(texts) + "\n  ]"
+    head = dumps({**doc, "files": _FILES_MARK})
+    return head.replace(json.dumps(_FILES_MARK), body, 1) + "\n"
 
 
 def _partition_names(spec: TableSpec, frame: pd.DataFrame) -> np.ndarray:
@@ -308,13 +350,29 @@ def _fmt(v) -> str:
 
 
 def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
+    """Write a partition frame (as ``frame.to_parquet(index=False)`` converts it)."""
+    import pyarrow as pa
+
+    write_table_atomic(pa.Table.from_pandas(frame, preserve_index=False), path)
+
+
+def write_table_atomic(table, path: Path) -> None:
+    """Write a partition's Arrow table through a temporary file and an atomic rename.
+
+    The one writer of every partition: a table converted from a merged frame and one built
+    directly in Arrow (:mod:`datasets.arrow_wide`) with the same schema and one chunk per
+    column give the same bytes.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".parquet.tmp")
     # dictionary-encode the keys and src ids only: trying it on every float column (pyarrow's
     # default, abandoned once a dictionary grows too big) made writing 2.6x slower and the
     # files larger
-    dict_cols = [c for c in frame.columns if frame[c].dtype.kind != "f"]
-    frame.to_parquet(tmp, index=False, use_dictionary=dict_cols)
+    dict_cols = [f.name for f in table.schema if not pa.types.is_floating(f.type)]
+    pq.write_table(table, tmp, compression="snappy", use_dictionary=dict_cols)
     os.replace(tmp, path)
 
 
@@ -337,6 +395,7 @@ class Store:
     def __init__(self, path, manifest: dict):
         self.path = Path(path)
         self.manifest = manifest
+        self._file_texts: list[tuple[dict, str]] = []  # see manifest_text
 
     # -- manifest ------------------------------------------------------------------------
     @property
@@ -356,7 +415,7 @@ class Store:
 
     def write_manifest(self) -> None:
         tmp = self.path / (MANIFEST + ".tmp")
-        tmp.write_text(json.dumps(self.manifest, indent=2, ensure_ascii=False, default=str) + "\n")
+        tmp.write_text(manifest_text(self.manifest, self._file_texts))
         os.replace(tmp, self.path / MANIFEST)
 
     def partitions(self, table: str) -> list[Path]:

@@ -21,7 +21,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from datasets.store import Store, _write_atomic, create_store, file_fingerprint
+from datasets.arrow_wide import WideBatch, join_months
+from datasets.store import (
+    Store,
+    _group_order,
+    _write_atomic,
+    create_store,
+    file_fingerprint,
+    write_table_atomic,
+)
 from engine.errors import DataError, DataQuality
 from engine.investors import INVESTORS
 
@@ -196,6 +204,32 @@ def rows_of_file(path, kind: str, *, quality: DataQuality, encoding=None, date=N
             base, groups = _investor_rows(
                 base, {k: wide[("net_buy", k)].to_numpy() for k in inv},
                 {k: wide[("net_buy_shares", k)].to_numpy() for k in inv})
+        out.append(("flows", base, groups))
+    elif kind == "generic-wide":
+        from datasets.generic import read_wide_daily
+
+        f = read_wide_daily(path, quality=quality, encoding=encoding)
+        base = pd.DataFrame({"date": f["date"].to_numpy(), "stock": pd.Series(
+            f["stock"].to_numpy(), dtype=object)})
+        inv = f.attrs["investors"]
+        net = {k: f[f"net_buy_{k}"].to_numpy() for k in inv}
+        shares = {k: f[f"net_buy_shares_{k}"].to_numpy() for k in inv}
+        has = f["has_net_buy"].to_numpy()
+        if f.attrs["market"]:
+            mk = base.copy()
+            mk["market_cap"] = f["market_cap"].to_numpy(np.float64)
+            mk["close"] = f["close"].to_numpy(np.float64)
+            mk["src_market"] = np.int32(-1)
+            if has.all():  # one frame of both, as the long files' batches are fused
+                base = mk
+            else:  # the rows without net buying give their market data only
+                out.append(("flows", mk, {"market": ["market_cap", "close"]}))
+                base = base.loc[has].reset_index(drop=True)
+                net = {k: v[has] for k, v in net.items()}
+                shares = {k: v[has] for k, v in shares.items()}
+        base, groups = _investor_rows(base, net, shares)
+        if f.attrs["market"] and has.all():
+            groups = {"market": ["market_cap", "close"], **groups}
         out.append(("flows", base, groups))
     elif kind in ("krx-pdf", "pykrx-pdf", "holdings", "holdings-wide"):
         if kind in ("krx-pdf", "pykrx-pdf"):
@@ -374,6 +408,9 @@ def _check_snapshots(store: Store, frames: list[pd.DataFrame], names: dict[int, 
     allh = pd.concat([store.read_table("holdings")] + frames, ignore_index=True)
     if allh.empty:
         return
+    # only snapshots given by two files or more are compared (none in a fresh import)
+    n_src = allh.groupby(["etf", "effective_date"])["src_weight"].transform("nunique")
+    allh = allh.loc[n_src.to_numpy() > 1]
     for (e, d), g in allh.groupby(["etf", "effective_date"]):
         srcs = pd.unique(g["src_weight"])
         if len(srcs) < 2:
@@ -390,8 +427,103 @@ def _check_snapshots(store: Store, frames: list[pd.DataFrame], names: dict[int, 
                     fix="keep one of the two files, or give one another --effective-date")
 
 
+#: Parquet files up to this size are kept in memory from hashing to their batch read.
+_BLOB_BYTES = 16 << 20
+
+
+class _Ahead:
+    """Each file's header key and content hash, computed a window ahead in two threads (the
+    hashing of 7,500 daily files runs beside the batch reads instead of before each file's
+    detection); results in file order, None for a file that is gone (the loop words it)."""
+
+    def __init__(self, paths, encoding, *, window: int):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._paths, self._enc, self._window = paths, encoding, max(window, 1)
+        self._ex = ThreadPoolExecutor(2)
+        self._futures: list = []
+        self._next = 0
+        self._fill()
+
+    def _one(self, p):
+        import hashlib
+
+        from datasets.check import header_key
+        from datasets.store import content_hash
+
+        try:
+            if p.suffix.lower() in (".parquet", ".pq") and p.stat().st_size <= _BLOB_BYTES:
+                # a daily Parquet file is read once: hashed, its header and later its
+                # batch read from these bytes (from memory, not the file again)
+                import mmap
+
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                with open(p, "rb") as fh:  # mapped, not copied (the map outlives the file)
+                    blob = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+                opened = pq.ParquetFile(pa.BufferReader(pa.py_buffer(blob)))
+                names = tuple(opened.schema_arrow.names)
+                return (p.suffix.lower(), names), hashlib.sha256(blob), opened
+            return header_key(p, self._enc), content_hash(p), None
+        except Exception:  # gone, unreadable: detection and hashing redo it and word it
+            return None, None, None
+
+    def _fill(self):
+        while self._next < len(self._paths) and len(self._futures) < self._window:
+            self._futures.append(self._ex.submit(self._one, self._paths[self._next]))
+            self._next += 1
+
+    def next(self):
+        got = self._futures.pop(0).result()
+        self._fill()
+        return got
+
+    def close(self):
+        self._ex.shutdown(wait=True, cancel_futures=True)
+
+
+def _fast_wide(store: Store, batch: dict) -> tuple[WideBatch, list[str]] | None:
+    """``(batch, new months)`` when a flush's daily rows are all from one batch of wide files:
+    the months not in the store yet whose files are of distinct days are built in Arrow (no
+    rows to merge, no conflict possible); the other months' rows go to the store's merge
+    (``batch["flows"]`` is replaced by their frame, or dropped). None: every row merges."""
+    flows = batch.get("flows", [])
+    if len(flows) != 1 or not isinstance(flows[0], WideBatch) or "periods" in batch or \
+            store.partitions("periods"):
+        return None
+    wb = flows[0]
+    new = [m for m, mo in sorted(wb.months.items())
+           if len(np.unique(mo.days)) == len(mo.days)  # two files of one day: the merge
+           and not (store.path / "flows" / f"{m}.parquet").exists()]
+    rest = [m for m in sorted(wb.months) if m not in set(new)]
+    if rest:
+        batch["flows"] = [wb.frame(rest)]
+    else:
+        del batch["flows"]
+    return wb, new
+
+
+def _write_wide(store: Store, wb: WideBatch, months: list[str]) -> int:
+    """Write the new month partitions of a wide batch (a few at a time: Arrow builds and
+    encodes them outside the GIL); returns how many were written."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from datasets.arrow_wide import partition_schema
+
+    known, schema = partition_schema(store.groups("flows"), _group_order)
+
+    def one(m):
+        write_table_atomic(wb.partition_table(m, known, schema),
+                           store.path / "flows" / f"{m}.parquet")
+
+    with ThreadPoolExecutor(2) as ex:
+        list(ex.map(one, months))
+    return len(months)
+
+
 #: Kinds whose clean Parquet files :func:`import_files` reads a batch at a time.
-BATCH_KINDS = ("generic-netbuy", "generic-market")
+BATCH_KINDS = ("generic-netbuy", "generic-market", "generic-wide")
 
 
 def _replay(q: DataQuality, logs: list[DataQuality], upto: DataQuality | None = None) -> None:
@@ -463,6 +595,7 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
     pending: list[tuple[dict, list | None]] = []
     # files of BATCH_KINDS whose reading waits for the flush: file id -> (path, summary)
     deferred: dict[int, tuple[Path, DataQuality]] = {}
+    blobs: dict[int, object] = {}  # deferred files opened from their bytes (see _Ahead)
     # each file's data-quality records, put into q in file order when its batch is read
     logs: list[DataQuality] = []
     next_id = max([f["id"] for f in store.files], default=0) + 1
@@ -473,6 +606,10 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
     # rows of frames fused into another one (a batch's market rows into its net-buying
     # frame): still counted in res.rows, as the per-file path counts them
     fused_rows: dict[str, int] = {}
+    ahead = None
+    # (month, its files' columns, their manifest records, groups): a batch's last new month
+    # of wide files, written with the next batch
+    carry = None
 
     def read_one(p: Path, k: str, fq: DataQuality, meta: dict):
         try:
@@ -491,6 +628,7 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
         """Turn the deferred files of ``pending`` into rows: each kind's files in one batch
         read, or (when that declines, or not ``together``) one by one in file order."""
         from datasets.arrow_long import market_batch, netbuy_batch
+        from datasets.arrow_wide import wide_batch
 
         by_kind: dict[str, list[int]] = {}
         for i, (rec, items) in enumerate(pending):
@@ -502,6 +640,26 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             recs = [pending[i][0] for i in idx]
             paths = [deferred[r["id"]][0] for r in recs]
             ids = [r["id"] for r in recs]
+            if k == "generic-wide":
+                wb = wide_batch(paths, ids, encoding=opts.get("encoding"),
+                                blobs=[blobs.get(i) for i in ids]) if together else None
+                if wb is None:
+                    one_by_one += idx
+                    continue
+                for j, (i, rec) in enumerate(zip(idx, recs, strict=True)):
+                    fq, nj = deferred[rec["id"]][1], int(wb.file_rows[j])
+                    # what read_table and read_wide_daily record, in their order
+                    fq.read(rec["name"], nj)
+                    fq.add(rec["name"], "dropped", "blank lines", 0,
+                           rule="blank lines carry no data")
+                    if wb.close:
+                        fq.add(rec["name"], "left NaN", "empty close cells", int(wb.empty_close[j]),
+                               rule="no close given")
+                    fq.add(rec["name"], "dropped", "rows without any value", 0,
+                           rule="an empty row of a wide file carries no data")
+                    rec["rows"] = nj
+                    pending[i] = (rec, [("flows", wb if j == 0 else None, wb.groups)])
+                continue
             reader = netbuy_batch if k == "generic-netbuy" else market_batch
             got = reader(paths, ids, encoding=opts.get("encoding")) if together else None
             if got is None:
@@ -549,13 +707,14 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             rec["rows"] = int(sum(len(r) for _, r, _ in items))
             pending[i] = (rec, items)
         deferred.clear()
+        blobs.clear()
 
-    def flush():
-        nonlocal pending
+    def flush(final: bool = True):
+        nonlocal pending, carry
         if pending:
             read_deferred(batched)
         _replay(q, logs)  # skipped files too (a re-import may add nothing)
-        if not pending:
+        if not pending and carry is None:
             return
         names = store.file_names()
         names.update({rec["id"]: rec["name"] for rec, _ in pending})
@@ -566,20 +725,62 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
                 if rows is not None:
                     batch.setdefault(table, []).append(rows)
                 groups.setdefault(table, {}).update(g)
+        carried: list[dict] = []
+        if carry is not None:  # the last month of the batch before, written with this one
+            m, month, carried, cgroups = carry
+            carry = None
+            names.update({r["id"]: r["name"] for r in carried})
+            flows = batch.setdefault("flows", [])
+            wb = flows[0] if len(flows) == 1 and isinstance(flows[0], WideBatch) else None
+            joined = None
+            if wb is not None and wb.groups == cgroups:
+                joined = join_months(month, wb.months[m]) if m in wb.months else month
+            if joined is not None:
+                wb.months[m] = joined
+            else:  # other files or groups: the month's rows go to the merge
+                alone = WideBatch(ids=month.ids, file_rows=month.n, file_days=month.days,
+                                  empty_close=np.zeros(len(month.n), np.int64),
+                                  months={m: month}, groups=cgroups, close=True)
+                flows.append(alone)
+            groups.setdefault("flows", {}).update(cgroups)
+        fast = _fast_wide(store, batch)  # wide files: new months built in Arrow
+        held: set[int] = set()
+        if fast is not None and not final and fast[1] and \
+                fast[1][-1] == max(fast[0].months):
+            # the batch's last month is likely continued by the next batch: kept in memory
+            # and written with it (one write, not a write and a merge)
+            m = fast[1].pop()
+            month = fast[0].months[m]
+            held = {int(i) for i in month.ids}
+            carry = (m, month, [r for r in carried + [rec for rec, _ in pending]
+                                if r["id"] in held], dict(fast[0].groups))
+        if fast is None and "flows" in batch:  # else the merge takes their rows as a frame
+            batch["flows"] = [r.frame() if isinstance(r, WideBatch) else r
+                              for r in batch["flows"]]
         if "periods" in batch or "flows" in batch:
             _check_periods_vs_daily(store, batch, names)
         if "holdings" in batch:
             _check_snapshots(store, batch["holdings"], names)
-        store.files.extend(rec for rec, _ in pending)  # names for conflict messages
+        # names for conflict messages; in id order (= file order), as one file at a time
+        new_recs = [r for r in carried + [rec for rec, _ in pending] if r["id"] not in held]
+        store.files.extend(new_recs)
+        if carried:
+            store.files.sort(key=lambda r: r["id"])
         try:  # plan every partition first: a conflict leaves the store untouched
             plans = []
+            if fast is not None:
+                for g, cols in groups["flows"].items():
+                    store.groups("flows").setdefault(g, list(cols))
+                res.rows["flows"] = res.rows.get("flows", 0) + int(sum(
+                    fast[0].months[m].n.sum() for m in fast[1]))
             for table, frames in batch.items():
                 # the files' frames go to their partitions as they are (no concat of frames
                 # with different columns first)
                 plans += store.plan_rows(table, frames, groups[table])
                 res.rows[table] = res.rows.get(table, 0) + sum(len(f) for f in frames)
         except DataError:
-            del store.files[len(store.files) - len(pending):]
+            gone = {r["id"] for r in new_recs}
+            store.files[:] = [r for r in store.files if r["id"] not in gone]
             raise
         for table, n in fused_rows.items():
             res.rows[table] = res.rows.get(table, 0) + n
@@ -587,17 +788,22 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
         for path, frame in plans:
             _write_atomic(frame, path)
         res.partitions_written += len(plans)
+        if fast is not None:
+            res.partitions_written += _write_wide(store, *fast)
         store.write_manifest()
         pending = []
 
     try:
-        for p in tqdm(list(paths), desc="import", unit="file", disable=not progress):
-            p = Path(p)
+        paths = [Path(p) for p in paths]
+        ahead = _Ahead(paths, opts.get("encoding"), window=batch_files)
+        for p in tqdm(paths, desc="import", unit="file", disable=not progress):
             fq = DataQuality()  # this file's records (q gets them in file order)
             logs.append(fq)
             if not p.is_file():
                 raise DataError("no such file", file=str(p), fix="check the path")
-            k = kind or detect_kind(p, encoding=opts.get("encoding"), options=opts)
+            header, content, blob = ahead.next()
+            k = kind or detect_kind(p, encoding=opts.get("encoding"), options=opts,
+                                    header=header)
             # what the file name says (date, period, investor, ETF, stock) is part of the data
             named = {f"name_{a}": str(b) for a, b in _name_meta(p).items()}
             if m := _STOCK_IN_NAME.search(p.stem):
@@ -606,7 +812,8 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             # mix, not a skip); other kinds ignore it
             fp = file_fingerprint(p, k, {**named, **{o: opts[o] for o in (
                 "date", "stock", "effective_date", "etf",
-                *(("currency",) if k in ETF_FLOW_KINDS else ())) if o in opts}})
+                *(("currency",) if k in ETF_FLOW_KINDS else ())) if o in opts}},
+                content=content)
             if fp in seen:
                 res.skipped.append(p.name)
                 fq.add(p.name, "skipped", "files already in the store", 1,
@@ -618,6 +825,8 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             if vectorized and batched and k in BATCH_KINDS and \
                     p.suffix.lower() in (".parquet", ".pq"):
                 deferred[next_id] = (p, fq)  # read with its batch at the flush
+                if blob is not None:
+                    blobs[next_id] = blob
                 items = None
             else:
                 meta: dict = {}
@@ -632,9 +841,12 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             res.added.append(p.name)
             res.kinds[p.name] = k
             if len(pending) >= batch_files:
-                flush()
+                flush(final=False)
         flush()
+        ahead.close()
     except Exception:
+        if ahead is not None:
+            ahead.close()
         # what the one-file-at-a-time import would have done before this error: read (and
         # report the first bad one of) the files before it, record their data quality
         if deferred:

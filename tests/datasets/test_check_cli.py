@@ -91,6 +91,8 @@ def test_every_kind_has_a_report(tmp_path):
     (tmp_path / "px.csv").write_text("date,SPY\n2024-01-02,1\n2024-01-03,2\n")
     (tmp_path / "nb.csv").write_text("date,stock,investor,net_buy\n2021-01-04,A,개인,5\n")
     (tmp_path / "mk.csv").write_text("date,stock,market_cap,close\n2021-01-04,A,5,1\n")
+    (tmp_path / "wd.csv").write_text("date,stock,net_buy_foreign,net_buy_개인,market_cap\n"
+                                     "2021-01-04,A,5,-2,100\n")
     files = {
         "krx-netbuy": PK / "net_purchases_by_ticker_KOSPI_inv1000_20210115_20210122.csv",
         "krx-marketcap": PK / "market_cap_by_ticker_ALL_20210104.csv",
@@ -105,6 +107,7 @@ def test_every_kind_has_a_report(tmp_path):
         "prices": tmp_path / "px.csv",
         "generic-netbuy": tmp_path / "nb.csv",
         "generic-market": tmp_path / "mk.csv",
+        "generic-wide": tmp_path / "wd.csv",
     }
     assert set(files) == set(KINDS)
     for kind, path in files.items():
