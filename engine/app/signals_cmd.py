@@ -181,6 +181,8 @@ def load_signal_inputs(args, quality):
     flows = store.flows(start=args.start, end=args.end, max_stale_sessions=stale,
                         quality=quality, stocks=stocks, investors=investors, shares=shares,
                         close=close)
+    if stocks is not None:
+        _compaction_hint(store, path or args.store)
     if flows is not None and not flows.investors:
         flows = None  # market caps only (snapshots serving period totals)
     periods = store.period_totals(max_stale_sessions=stale, quality=quality)
@@ -193,6 +195,24 @@ def load_signal_inputs(args, quality):
     # closes serve --evaluate only
     prices = store.prices(start=args.start, end=args.end) if args.evaluate else None
     return flows, hold, periods, prices
+
+
+#: Monthly partitions read past the stock-grouped copy from which ``flowbt signals`` suggests
+#: ``flowbt data compact`` (two years: below that the partitions read quickly enough).
+COMPACT_HINT_MONTHS = 24
+
+
+def _compaction_hint(store, where) -> None:
+    """Say when a few stocks' rows come from many monthly partitions that a
+    ``flowbt data compact`` would serve from the stock-grouped copy (same values, faster)."""
+    from datasets.flows_by_stock import compaction_status
+
+    s = compaction_status(store)
+    if s["months_after"] >= COMPACT_HINT_MONTHS:
+        what = ("not compacted" if not s["compacted"] else
+                f"its stock-grouped copy serves through {s['valid_through'] or 'no month'}")
+        print(f"store: {s['months_after']} monthly partitions read in full ({what}); "
+              f"`flowbt data compact --store {where}` makes reading a few ETFs' stocks faster")
 
 
 def _replication(args, flows, hold, etfs, quality):

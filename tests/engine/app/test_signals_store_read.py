@@ -69,3 +69,24 @@ def test_signals_after_data_compact_equal_those_before(tmp_path, capsys):
         pd.testing.assert_frame_equal(a, b, check_exact=True)
     assert main(["data", "compact", "--store", str(st.path), "--status"]) == 0
     assert "serves through" in capsys.readouterr().out
+
+
+def test_signals_suggests_data_compact_only_while_many_partitions_are_read_in_full(
+        tmp_path, capsys, monkeypatch):
+    import engine.app.signals_cmd as sc
+
+    st = _store(tmp_path)  # 70 sessions: 4 monthly partitions
+    monkeypatch.setattr(sc, "COMPACT_HINT_MONTHS", 3)
+    args = ["signals", "--store", str(st.path), "--etf", "E002"]
+    assert main(args + ["--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert "4 monthly partitions read in full (not compacted)" in out
+    assert f"flowbt data compact --store {st.path}" in out
+    assert main(["data", "compact", "--store", str(st.path)]) == 0
+    capsys.readouterr()
+    assert main(args + ["--out", str(tmp_path / "b")]) == 0
+    assert "flowbt data compact" not in capsys.readouterr().out
+    # every ETF read whole: no suggestion either (the copy serves selective reads)
+    monkeypatch.setattr(sc, "COMPACT_HINT_MONTHS", 0)
+    assert main(["signals", "--store", str(st.path), "--out", str(tmp_path / "c")]) == 0
+    assert "flowbt data compact" not in capsys.readouterr().out
