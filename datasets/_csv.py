@@ -300,11 +300,19 @@ def _parse_date_strings(s: pd.Series) -> pd.DatetimeIndex:
         hit = parts[0].notna().to_numpy() & todo
         if hit.any():
             p = parts[hit]
-            out[hit] = pd.to_datetime(
-                pd.DataFrame({"year": p[yi - 1].astype(int).to_numpy(),
-                              "month": p[mi - 1].astype(int).to_numpy(),
-                              "day": p[di - 1].astype(int).to_numpy()}),
-                errors="coerce").to_numpy()
+            year = p[yi - 1].astype(int).to_numpy()
+            # only years datetime64[ns] holds whole: pandas parses 3021 (a typo of 2021) in
+            # a coarser unit, and writing that into ``out`` would wrap it round to the 1800s
+            # silently; such a date stays NaT, so the caller's error names the cell
+            fits = (year >= 1678) & (year <= 2261)
+            got = np.full(len(p), np.datetime64("NaT"), dtype="datetime64[ns]")
+            if fits.any():
+                got[fits] = pd.to_datetime(
+                    pd.DataFrame({"year": year[fits],
+                                  "month": p[mi - 1].astype(int).to_numpy()[fits],
+                                  "day": p[di - 1].astype(int).to_numpy()[fits]}),
+                    errors="coerce").to_numpy().astype("datetime64[ns]")
+            out[hit] = got
             todo &= ~hit
     return pd.DatetimeIndex(out)
 

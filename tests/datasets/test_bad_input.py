@@ -298,3 +298,25 @@ def test_parquet_rows_are_positions(tmp_path):
                   "investor": ["foreign", "foreign"], "net_buy": [1.0, 2.0]}).to_parquet(p)
     with pytest.raises(DataError, match=r"nb\.parquet, row 1, column 'investor': duplicate"):
         read_long_netbuy(p)
+
+
+@pytest.mark.parametrize("cell", ["3021-01-15", "20211315", "1600-01-04"])
+def test_dates_outside_the_nanosecond_range_are_refused_not_wrapped(tmp_path, cell):
+    # pandas parses a year like 3021 (a typo of 2021) in a coarser unit; stored as
+    # datetime64[ns] it wrapped round to the 1830s without a word
+    p = tmp_path / "netbuy.csv"
+    p.write_text("date,stock,investor,net_buy\n2021-01-15,005930,foreign,5\n"
+                 f"{cell},000660,foreign,7\n")
+    with pytest.raises(DataError, match="cannot be parsed") as e:
+        read_long_netbuy(p)
+    msg = str(e.value)
+    assert "netbuy.csv" in msg and "line 3" in msg and "column 'date'" in msg
+
+
+def test_dates_at_the_edges_of_the_accepted_years_are_read_exactly(tmp_path):
+    p = tmp_path / "netbuy.csv"
+    p.write_text("date,stock,investor,net_buy\n1678-01-03,005930,foreign,5\n"
+                 "2261-12-30,000660,foreign,7\n")
+    got = read_long_netbuy(p)
+    assert sorted(pd.DatetimeIndex(got["date"]).strftime("%Y-%m-%d")) == [
+        "1678-01-03", "2261-12-30"]
