@@ -237,9 +237,9 @@ def _dates(col) -> tuple[np.ndarray, np.ndarray]:
         d = pc.dictionary_encode(a)
         idx = d.indices.to_numpy(zero_copy_only=False).astype(np.int64)
         days = d.dictionary.to_numpy(zero_copy_only=False).astype("datetime64[D]")
-        # the text path prints 4-digit years and parses nanosecond timestamps
+        # the years the text path reads (1678-2261: datasets._csv._parse_date_strings)
         if len(days) and (days.min() < np.datetime64("1678-01-01")
-                          or days.max() > np.datetime64("2262-04-10")):
+                          or days.max() > np.datetime64("2261-12-31")):
             raise _Fallback
         days = days.astype("datetime64[ns]")
     else:

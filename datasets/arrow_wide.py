@@ -14,9 +14,10 @@ the store's writer (:func:`datasets.store.write_table_atomic`), never through pa
   path that imported it (``tests/datasets/test_wide_import.py``; the benchmark compares the
   stores of its first days byte for byte).
 * **Same errors.** Anything these readers do not decide exactly as the text loader does (a
-  text or timezone-aware date column, several dates in one file, null or negative market
-  caps, infinite values, a share count without its KRW cell, rows without any net buying,
-  unsorted or repeated stocks, different headers within the batch, CSV files) returns None:
+  text or timezone-aware date column, a day outside the years 1678-2261, several dates in
+  one file, null or negative market caps, infinite values, a share count without its KRW
+  cell, rows without any net buying, unsorted or repeated stocks, different headers within
+  the batch, CSV files, anything pyarrow raises on) returns None:
   the caller reads the batch file by file with the text loader, which raises the error naming
   file, row and column (or reads the file the slow way).
 * **Only new partitions.** A partition that exists already, or whose files include two of
@@ -176,7 +177,9 @@ def _number_column(a, *, required: bool, min_value: float | None = None):
     import pyarrow.compute as pc
 
     if pa.types.is_integer(a.type):
-        a = a.cast(pa.float64())
+        # unsafe: an integer above 2**53 is rounded to the nearest float64 (ties to even), the
+        # value the text loader parses from its decimal digits; a safe cast raises instead
+        a = a.cast(pa.float64(), safe=False)
     elif not pa.types.is_float64(a.type):
         raise _Fallback
     if required and a.null_count:
@@ -220,8 +223,11 @@ def _read_one(path, names: list[str], date_col: str, opened=None):
     mm = pc.min_max(d)
     if mm["min"] != mm["max"]:
         raise _Fallback  # several days in one file: the per-file path
-    day = np.datetime64(mm["min"].cast(pa.timestamp("ns")).value, "ns").astype("datetime64[D]")
-    if not np.datetime64("1678-01-01") <= day <= np.datetime64("2262-04-10"):
+    # the day in the column's own unit (a timestamp[us] after 2262 does not fit in ns); the
+    # years the text loader reads (1678-2261, datasets._csv._parse_date_strings), else it
+    # refuses the file naming the cell
+    day = np.datetime64(mm["min"].value, d.type.unit).astype("datetime64[D]")
+    if not np.datetime64("1678-01-01") <= day <= np.datetime64("2261-12-31"):
         raise _Fallback
     return tab, int(day.astype("datetime64[ns]").astype(np.int64))
 
@@ -322,6 +328,7 @@ def wide_batch(paths, ids, *, encoding: str | None = None, blobs=None) -> WideBa
     WideBatch or None
         None when any file needs the per-file path (nothing is recorded anywhere).
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from datasets.arrow_long import _utf8
@@ -355,7 +362,7 @@ def wide_batch(paths, ids, *, encoding: str | None = None, blobs=None) -> WideBa
             # each month's columns built and checked in a worker (Arrow outside the GIL)
             built = list(ex.map(lambda w: _month([tabs[i] for i in w], n[w], cols, names),
                                 parts.values()))
-    except _Fallback:
+    except (_Fallback, pa.ArrowException):  # anything Arrow refuses: the text loader words it
         return None
     empty = np.zeros(len(paths), np.int64)
     months = {}

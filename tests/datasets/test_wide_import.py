@@ -351,3 +351,125 @@ def test_the_writer_gives_the_same_bytes_for_a_chunked_and_a_one_chunk_table(tmp
     write_table_atomic(one, tmp_path / "one.parquet")
     write_table_atomic(chunked, tmp_path / "chunked.parquet")
     assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "chunked.parquet").read_bytes()
+
+
+# --- values and dates the fast path must read as the text loader does, or leave to it --------
+
+@pytest.fixture
+def fresh_detection(monkeypatch):
+    """An empty kind-detection cache: it is keyed by header, and these files share headers
+    with other tests' files while their contents decide the kind."""
+    import datasets.check
+
+    monkeypatch.setattr(datasets.check, "_DETECTED", {})
+
+def _int_file(path, net, cap):
+    """A one-day wide Parquet file whose value columns are stored as integers."""
+    pd.DataFrame({"date": pd.to_datetime(["2021-01-15"] * len(net)),
+                  "stock": [f"{i:06d}" for i in range(1, len(net) + 1)],
+                  "net_buy_foreign": net, "market_cap": cap}).to_parquet(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(("net", "cap", "want_net", "want_cap"), [
+    # 2**53 + 1 is a tie between two float64: nearest even is 2**53; 2**53 + 3 rounds up
+    (np.array([2**53 + 1, -(2**53) - 3, 5], np.int64), np.array([2**63 - 1, 10**12, 1], np.int64),
+     [2.0**53, -(2.0**53) - 4, 5.0], [2.0**63, 1e12, 1.0]),
+    (np.array([2**64 - 1, 2**53 + 3, 0], np.uint64), np.array([2**53 + 1, 7, 2**60 + 1], np.uint64),
+     [2.0**64, 2.0**53 + 4, 0.0], [2.0**53, 7.0, 2.0**60]),
+], ids=["int64", "uint64"])
+def test_integers_above_2_53_are_read_as_the_text_loader_reads_them(tmp_path, net, cap,
+                                                                    want_net, want_cap,
+                                                                    fresh_detection):
+    p = _int_file(tmp_path / "big_20210115.parquet", net, cap)
+    text = read_wide_daily(p)
+    assert text["net_buy_foreign"].tolist() == want_net
+    assert text["market_cap"].tolist() == want_cap
+    wb = wide_batch([p], [1])  # the fast path reads it (a safe cast raised ArrowInvalid)
+    assert wb is not None
+    fast = wb.frame()
+    assert fast["net_buy_foreign"].tolist() == want_net
+    assert fast["market_cap"].tolist() == want_cap
+    import_files([p], tmp_path / "a", progress=False)
+    import_files([p], tmp_path / "b", progress=False, batched=False)
+    assert _parts(tmp_path / "a") == _parts(tmp_path / "b")
+    assert detect_kind(p) == "generic-wide"
+
+
+def _date_file(path, value, unit):
+    """A wide Parquet file of two rows dated ``value`` (an integer count of ``unit``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({
+        "date": pa.array([value] * 2, pa.int64()).cast(pa.timestamp(unit)),
+        "stock": ["000001", "000002"], "net_buy_foreign": [1.0, 2.0]}), path)
+    return path
+
+
+@pytest.mark.parametrize(("value", "unit", "shown"), [
+    (33_000_000_000_000_000, "us", "3015-09-24"),  # a typo year: no datetime64[ns] holds it
+    (9_000_000_000, "s", "2255-03-14"),  # fits in ns but read: inside the range
+    (int(np.datetime64("2262-01-05", "s").astype(np.int64)), "s", "2262-01-05"),
+    (int(np.datetime64("1677-06-01", "ms").astype(np.int64)), "ms", "1677-06-01"),
+], ids=["us-3015", "s-2255", "s-2262", "ms-1677"])
+def test_a_date_the_text_loader_refuses_falls_back_to_its_error(tmp_path, value, unit, shown,
+                                                               capsys, fresh_detection):
+    from engine.app.cli import main
+
+    p = _date_file(tmp_path / "day.parquet", value, unit)
+    if shown == "2255-03-14":  # the control: an odd unit and a late but accepted day
+        assert wide_batch([p], [1]) is not None
+        import_files([p], tmp_path / "s", progress=False)
+        assert str(open_store(tmp_path / "s").read_table("flows")["date"].iloc[0].date()) == shown
+        return
+    assert wide_batch([p], [1]) is None  # declined, not a raw ArrowInvalid
+    with pytest.raises(DataError, match=shown) as e:
+        import_files([p], tmp_path / "s", progress=False, kind="generic-wide")
+    assert e.value.file == "day.parquet" and e.value.column == "date"
+    with pytest.raises(DataError, match="no known kind") as e:  # detected: no kind reads it
+        import_files([p], tmp_path / "s", progress=False)
+    assert "day.parquet" in str(e.value)
+    # detection and the check: a worded error, exit 2, no traceback
+    assert main(["data", "check", str(p), "--kind", "generic-wide"]) == 2
+    err = capsys.readouterr().err
+    assert "day.parquet" in err and "'date'" in err and shown in err and "Traceback" not in err
+    assert main(["data", "check", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "no known kind reads this file" in err and "Traceback" not in err
+
+
+def test_a_long_file_dated_after_2261_falls_back_to_the_text_loaders_error(tmp_path):
+    from datasets.arrow_long import netbuy_rows
+
+    p = tmp_path / "nb.parquet"
+    pd.DataFrame({"date": pd.to_datetime(["2262-01-05"]), "stock": ["000001"],
+                  "investor": ["foreign"], "net_buy": [1.0]}).to_parquet(p, index=False)
+    assert netbuy_rows(p) is None
+    with pytest.raises(DataError, match="2262-01-05") as e:
+        read_long_netbuy(p)
+    assert e.value.column == "date"
+
+
+def test_any_arrow_error_in_a_file_read_leaves_the_batch_to_the_text_loader(tmp_path,
+                                                                           monkeypatch,
+                                                                           fresh_detection):
+    import pyarrow as pa
+
+    import datasets.arrow_wide as aw
+
+    m = _market()
+    wide, _, _ = _write(m, tmp_path / "f")
+    import_files(wide, tmp_path / "ref", progress=False, batched=False)
+    real = aw._read_one
+
+    def flaky(path, *a, **k):
+        if path == wide[3]:
+            raise pa.ArrowInvalid("some check pyarrow refuses")
+        return real(path, *a, **k)
+
+    monkeypatch.setattr(aw, "_read_one", flaky)
+    assert wide_batch(wide, list(range(1, len(wide) + 1))) is None
+    assert detect_kind(wide[3]) == "generic-wide"
+    import_files(wide, tmp_path / "s", progress=False)
+    assert _parts(tmp_path / "s") == _parts(tmp_path / "ref")
