@@ -3,6 +3,8 @@ with or without it, after appends and after re-imports that rewrite a compacted 
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -69,10 +71,35 @@ def store(tmp_path):
     return open_store(st.path), [first]
 
 
-def _check(st, frames, stocks, investors=INV, start=None, end=None, shares=True):
-    got = {c: st.flows(stocks=stocks, investors=investors, shares=shares, start=start,
-                       end=end, compacted=c) for c in (True, False)}
+def _partitions_opened(read):
+    """The months ('YYYY-MM') whose ``flows/`` partition ``read()`` opens, and its result."""
+    import datasets.flows_by_stock as fbs
+
+    seen = []
+    orig = fbs._read_partition
+
+    def spy(path, *a, **k):
+        seen.append(path.stem)
+        return orig(path, *a, **k)
+
+    with mock.patch.object(fbs, "_read_partition", spy):
+        out = read()
+    return sorted(seen), out
+
+
+def _check(st, frames, stocks, investors=INV, start=None, end=None, shares=True, *,
+           from_partitions):
+    """Both reads equal each other and a pandas pivot; the compacted read opens exactly the
+    partitions ``from_partitions`` (the other months come from the copy)."""
+    got, opened = {}, {}
+    for c in (True, False):
+        opened[c], got[c] = _partitions_opened(lambda c=c: st.flows(
+            stocks=stocks, investors=investors, shares=shares, start=start, end=end,
+            compacted=c))
     a, b = got[True], got[False]
+    assert opened[True] == sorted(from_partitions)
+    # the reference read every month of the range from its partition
+    assert len(opened[False]) > len(opened[True])
     assert a.dates.equals(b.dates) and a.stocks.equals(b.stocks)
     assert a.investors == b.investors
     for name in ("net_buy", "market_cap", "close", "net_buy_shares"):
@@ -99,11 +126,13 @@ def test_compacted_reads_equal_partition_reads_and_a_pandas_pivot(store):
     r = compact_flows(st)
     assert r["through"] == "2021-04" and r["months"] == 4 and r["stocks"] == 40
     assert compaction_status(st) == {"compacted": True, "through": "2021-04",
-                                     "valid_through": "2021-04", "months_after": 0}
+                                     "valid_through": "2021-04", "months_after": 0,
+                                     "damaged": None}
     sel = STOCKS[3:30:4] + ["NOPE"]
-    _check(st, frames, sel)
-    _check(st, frames, sel, investors=["pension", "foreign"], shares=False)
-    _check(st, frames, sel, start="2021-02-10", end="2021-03-31")
+    _check(st, frames, sel, from_partitions=[])
+    _check(st, frames, sel, investors=["pension", "foreign"], shares=False,
+           from_partitions=[])
+    _check(st, frames, sel, start="2021-02-10", end="2021-03-31", from_partitions=[])
     # without the closes: NaN there, the rest unchanged
     a, b = st.flows(stocks=sel, close=False), st.flows(stocks=sel)
     assert np.isnan(a.close).all() and np.isfinite(b.close).any()
@@ -120,8 +149,13 @@ def test_copy_files_hold_stocks_in_row_groups_and_a_small_footer(store):
 
     st, _ = store
     compact_flows(st, stocks_per_file=16)
-    files = sorted((st.path / COMPACT_DIR).glob("b*.parquet"))
+    files = sorted((st.path / COMPACT_DIR).glob("*.parquet"))
     assert len(files) == 3  # 40 stocks, 16 a file
+    # a second compaction writes new names and leaves only its own files
+    compact_flows(st, stocks_per_file=16)
+    again = sorted((st.path / COMPACT_DIR).glob("*.parquet"))
+    assert len(again) == 3 and not set(again) & set(files)
+    files = again
     md = pq.ParquetFile(files[0]).metadata
     assert md.num_row_groups == 16
     t = pq.read_table(files[0], columns=["stock", "date"]).to_pandas()
@@ -138,7 +172,7 @@ def test_an_appended_month_is_read_from_its_partition(store):
     st = open_store(st.path)
     s = compaction_status(st)
     assert s["valid_through"] == "2021-04" and s["months_after"] == 1
-    a = _check(st, frames + [new], STOCKS[::3])
+    a = _check(st, frames + [new], STOCKS[::3], from_partitions=["2021-05"])
     assert a.dates[-1] == pd.Timestamp("2021-05-07")
 
 
@@ -158,20 +192,23 @@ def test_a_reimport_into_a_compacted_month_is_never_served_stale(store):
     st = open_store(st.path)
     s = compaction_status(st)
     assert s["valid_through"] == "2021-01" and s["months_after"] == 3
-    _check(st, frames + [extra], STOCKS[1::3])
+    _check(st, frames + [extra], STOCKS[1::3],
+           from_partitions=["2021-02", "2021-03", "2021-04"])
     # a new investor group, added to March only: same investor axis either way
     more = _rows(pd.bdate_range("2021-03-01", "2021-03-05"), STOCKS[:5], ("institution",),
                  seed=4, keep=1.0).drop(columns=["market_cap", "close", "src_market"])
     _add(st, more)
     st = open_store(st.path)
-    a = _check(st, frames + [extra, more], STOCKS[:8], investors=["institution", "foreign"])
+    a = _check(st, frames + [extra, more], STOCKS[:8], investors=["institution", "foreign"],
+               from_partitions=["2021-02", "2021-03", "2021-04"])
     assert a.investors == ("institution", "foreign")
     assert np.isfinite(a.net_buy[:, :, 0]).sum() == np.isfinite(
         more.filter(like="net_buy_institution").iloc[:, 0]).sum()
     # compacting again serves everything from the copy
     compact_flows(st)
     assert compaction_status(st)["months_after"] == 0
-    _check(st, frames + [extra, more], STOCKS[:8], investors=["institution", "foreign"])
+    _check(st, frames + [extra, more], STOCKS[:8], investors=["institution", "foreign"],
+           from_partitions=[])
 
 
 def test_a_removed_partition_stops_the_copy_before_it(store):
@@ -182,7 +219,7 @@ def test_a_removed_partition_stops_the_copy_before_it(store):
     assert s["valid_through"] == "2021-02"
     f = frames[0]
     kept = f[f["date"].dt.month != 3]
-    _check(st, [kept], STOCKS[::5])
+    _check(st, [kept], STOCKS[::5], from_partitions=["2021-04"])
 
 
 @pytest.mark.parametrize("unit", ["D", "h"])
@@ -212,7 +249,8 @@ def test_a_full_grid_with_a_later_investor_group_reads_nan_before_it(tmp_path):
     _add(st, later)
     st = open_store(st.path)
     compact_flows(st, stocks_per_file=8)
-    a = _check(st, [first, later], STOCKS[2:30], investors=["institution", "foreign"])
+    a = _check(st, [first, later], STOCKS[2:30], investors=["institution", "foreign"],
+               from_partitions=[])
     april = a.dates >= pd.Timestamp("2021-04-01")
     assert np.isnan(a.net_buy[~april, :, 0]).all()
     assert np.isfinite(a.net_buy[april, :, 0]).mean() > 0.8
