@@ -11,6 +11,9 @@ partitions decodes every partition's rows of every stock; the copy (layout and r
 its stocks. It is derived and rebuildable: reads use it only for the months whose partitions
 are unchanged since it was built, so an import never makes it serve stale rows (days appended
 since are read from their partitions until the next compaction).
+A damaged copy (index or file unreadable or missing) is never used: reads take its months from
+the partitions (counted in the data-quality summary), ``--status`` says it is damaged, and
+compacting again (or deleting ``flows_by_stock/``) repairs it.
 """
 
 from __future__ import annotations
