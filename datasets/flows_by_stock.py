@@ -5,12 +5,21 @@ an appended day rewrites one month. Reading a few hundred of thousands of stocks
 still decodes every partition's rows of every stock. ``flowbt data compact --store DIR`` writes
 a derived, rebuildable copy grouped by stock::
 
-    flows_by_stock/index.json    format, the month compacted through, each compacted
-                                 partition's identity (size, mtime_ns, inode) and columns,
-                                 and which stocks each file holds, in row-group order
-    flows_by_stock/bNNN.parquet  a contiguous range of stocks (sorted), one row group per
+    flows_by_stock/index.json    format, generation, the month compacted through, each
+                                 compacted partition's identity (size, mtime_ns, inode) and
+                                 columns, and which stocks each file holds, in row-group order
+    flows_by_stock/g<ns>-bNNN.parquet
+                                 a contiguous range of stocks (sorted), one row group per
                                  stock, its rows in date order; the value columns
                                  ``Store.flows`` reads (no ``src_*`` ids), uncompressed
+
+Each compaction writes its files under new names (its generation ``g<ns>``), then replaces
+``index.json`` (one atomic rename), then removes the previous generation's files: a reader
+holding the old index finds its own files or none, never another generation's row groups
+(and each row group read is checked to hold the stock the index names). A copy that cannot be
+used (index unreadable, a file missing, damaged or not matching the index) is never trusted:
+the read takes those months from the partitions instead and says so
+(:attr:`FlowRows.copy_unusable`; ``Store.flows`` records it in its data-quality summary).
 
 It is an LSM-like read cache, never the data of record: a read (:func:`read_flow_rows`) takes
 from it only the months whose partitions are still the ones it was built from (same size,
@@ -26,8 +35,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -60,11 +70,20 @@ class FlowRows:
         Sorted stock codes the codes refer to (not all of them need to have rows).
     columns : list of str
         The value columns any piece has.
+    compacted_months : list of str
+        Months ('YYYY-MM') served by the stock-grouped copy (the others: the partitions).
+    partition_months : list of str
+        Months read from the monthly partitions.
+    copy_unusable : str or None
+        Why the copy present could not be used (its months were read from the partitions).
     """
 
     pieces: list
     stocks: list
     columns: list
+    compacted_months: list = field(default_factory=list)
+    partition_months: list = field(default_factory=list)
+    copy_unusable: str | None = None
 
     @property
     def n_rows(self) -> int:
@@ -88,12 +107,37 @@ def _month_range(month: str):
             int((lo + 1).astype("datetime64[ns]").astype(np.int64)))
 
 
+class CopyUnusable(Exception):
+    """The stock-grouped copy cannot be used (message: the path and what is wrong)."""
+
+
 def _load_index(store_path: Path) -> dict | None:
+    """The copy's index, None when there is no copy (or one of another format).
+
+    Raises
+    ------
+    CopyUnusable
+        The index is unreadable or malformed (truncated, hand-edited).
+    """
     p = store_path / COMPACT_DIR / INDEX
     if not p.is_file():
         return None
-    doc = json.loads(p.read_text())
-    return doc if doc.get("format") == _FORMAT else None
+    try:
+        doc = json.loads(p.read_text())
+        if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
+            return None if isinstance(doc, dict) else _bad(p, "not a JSON object")
+        ok = (isinstance(doc["through"], str) and isinstance(doc["columns"], list)
+              and all(isinstance(r["ident"], list) and isinstance(r["columns"], list)
+                      for r in doc["partitions"].values())
+              and all(isinstance(f["name"], str) and isinstance(f["stocks"], list)
+                      for f in doc["files"]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise CopyUnusable(f"{p}: unreadable ({type(e).__name__}: {e})") from e
+    return doc if ok else _bad(p, "malformed")
+
+
+def _bad(path, why):
+    raise CopyUnusable(f"{path}: {why}")
 
 
 def _valid_months(index: dict, parts: dict[str, Path]) -> list[str]:
@@ -107,25 +151,61 @@ def _valid_months(index: dict, parts: dict[str, Path]) -> list[str]:
     return sorted(m for m in done if first_bad is None or m < first_bad)
 
 
-def compaction_status(store) -> dict:
+def _month_filter(start, end):
+    """Whether a month 'YYYY-MM' overlaps the inclusive date range ``[start, end]``."""
+    import pandas as pd
+
+    lo_ns = np.iinfo(np.int64).min if start is None else pd.Timestamp(start).as_unit("ns").value
+    hi_ns = np.iinfo(np.int64).max if end is None else pd.Timestamp(end).as_unit("ns").value
+
+    def in_range(m):
+        a, b = _month_range(m)
+        return b > lo_ns and a <= hi_ns
+
+    return lo_ns, hi_ns, in_range
+
+
+def compaction_status(store, *, start=None, end=None) -> dict:
     """What the stock-grouped copy of ``store`` serves now.
+
+    Parameters
+    ----------
+    store : datasets.store.Store
+    start, end : date-like, optional
+        Count in ``months_after`` only the partitions overlapping these inclusive bounds.
 
     Returns
     -------
     dict
         ``compacted`` (bool), ``through`` (last compacted month or None), ``valid_through``
         (last month it still serves: earlier than ``through`` when an import rewrote a
-        compacted month since), ``months_after`` (partitions read from ``flows/`` instead).
+        compacted month since), ``months_after`` (partitions read from ``flows/`` instead),
+        ``damaged`` (None, or why the copy present cannot be used: every month is then read
+        from the partitions).
     """
+    _, _, in_range = _month_filter(start, end)
     parts = {p.stem: p for p in store.partitions("flows")}
-    index = _load_index(store.path)
+    n_in = sum(1 for m in parts if in_range(m))
+    try:
+        index = _load_index(store.path)
+        missing = [] if index is None else [
+            f["name"] for f in index["files"]
+            if not (store.path / COMPACT_DIR / f["name"]).is_file()]
+        if missing:
+            raise CopyUnusable(f"{store.path / COMPACT_DIR / missing[0]}: missing"
+                               + (f" (and {len(missing) - 1} more files)"
+                                  if len(missing) > 1 else ""))
+    except CopyUnusable as e:
+        return {"compacted": False, "through": None, "valid_through": None,
+                "months_after": n_in, "damaged": str(e)}
     if index is None:
         return {"compacted": False, "through": None, "valid_through": None,
-                "months_after": len(parts)}
+                "months_after": n_in, "damaged": None}
     ok = _valid_months(index, parts)
     vt = ok[-1] if ok else None
     return {"compacted": True, "through": index["through"], "valid_through": vt,
-            "months_after": sum(1 for m in parts if vt is None or m > vt)}
+            "months_after": sum(1 for m in parts if (vt is None or m > vt) and in_range(m)),
+            "damaged": None}
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -179,24 +259,40 @@ def _read_partition(path: Path, columns, wanted, lo_ns, hi_ns):
 
 
 def _read_compacted(store_path: Path, index: dict, columns, wanted, lo_ns, hi_ns):
-    """The copy's rows of ``wanted`` stocks in ``[lo_ns, hi_ns]``: only their row groups."""
+    """The copy's rows of ``wanted`` stocks in ``[lo_ns, hi_ns]``: only their row groups.
+
+    Raises
+    ------
+    CopyUnusable
+        A file is missing or unreadable, or a row group read does not hold the stock the
+        index names (a file of another generation, or damaged).
+    """
     import pyarrow.parquet as pq
 
     want = set(wanted)
+    pos = {s: i for i, s in enumerate(wanted)}
     jobs = []
     for f in index["files"]:
         rgs = [i for i, s in enumerate(f["stocks"]) if s in want]
         if rgs:
-            jobs.append((store_path / COMPACT_DIR / f["name"], rgs))
+            jobs.append((store_path / COMPACT_DIR / f["name"], rgs,
+                         [pos[f["stocks"][i]] for i in rgs]))
     have = index["columns"]
     cols = [c for c in columns if c in have]
 
     def one(job):
-        path, rgs = job
-        # mapped, uncompressed pages: decoding is one copy of each value
-        t = pq.ParquetFile(path, read_dictionary=["stock"], memory_map=True).read_row_groups(
-            rgs, columns=["date", "stock"] + cols)
-        code = _stock_codes(t["stock"], wanted)
+        path, rgs, expect = job
+        try:
+            # mapped, uncompressed pages: decoding is one copy of each value
+            pf = pq.ParquetFile(path, read_dictionary=["stock"], memory_map=True)
+            n = [pf.metadata.row_group(i).num_rows for i in rgs]
+            t = pf.read_row_groups(rgs, columns=["date", "stock"] + cols)
+            code = _stock_codes(t["stock"], wanted)
+        except Exception as e:  # any failure to read a derived copy: not trusted
+            raise CopyUnusable(f"{path}: unreadable ({type(e).__name__}: {e})") from e
+        # each row group holds the stock the index names, all its rows (never a shifted one)
+        if len(code) != sum(n) or not np.array_equal(code, np.repeat(expect, n)):
+            raise CopyUnusable(f"{path}: its row groups do not hold the stocks {INDEX} lists")
         d = _date_ns(t["date"])
         rows = np.flatnonzero((d >= lo_ns) & (d <= hi_ns) & (code >= 0))
         if len(rows) == len(d):
@@ -245,19 +341,15 @@ def read_flow_rows(store, columns, *, stocks=None, start=None, end=None,
     -------
     FlowRows
     """
-    import pandas as pd
-
-    lo_ns = np.iinfo(np.int64).min if start is None else pd.Timestamp(start).as_unit("ns").value
-    hi_ns = np.iinfo(np.int64).max if end is None else pd.Timestamp(end).as_unit("ns").value
+    lo_ns, hi_ns, in_range = _month_filter(start, end)
     parts = {p.stem: p for p in store.partitions("flows")}
-
-    def in_range(m):
-        a, b = _month_range(m)
-        return b > lo_ns and a <= hi_ns
-
-    index = _load_index(store.path) if (use_compacted and stocks is not None) else None
-    # validity against every partition (a month outside the range may have been removed)
-    served: list[str] = _valid_months(index, parts) if index is not None else []
+    unusable = None
+    try:
+        index = _load_index(store.path) if (use_compacted and stocks is not None) else None
+        # validity against every partition (a month outside the range may have been removed)
+        served: list[str] = _valid_months(index, parts) if index is not None else []
+    except (CopyUnusable, KeyError, TypeError, ValueError) as e:
+        index, served, unusable = None, [], str(e)
     served = [m for m in served if in_range(m)]
     parts = {m: p for m, p in parts.items() if in_range(m)}
     pieces = []
@@ -273,10 +365,14 @@ def read_flow_rows(store, columns, *, stocks=None, start=None, end=None,
         # comes from its partition
         a = max(lo_ns, _month_range(served[0])[0])
         b = min(hi_ns, _month_range(served[-1])[1] - 1)
-        pieces += _read_compacted(store.path, index, columns, wanted, a, b)
+        try:
+            pieces += _read_compacted(store.path, index, columns, wanted, a, b)
+        except CopyUnusable as e:  # never trusted: these months come from the partitions
+            served, unusable = [], str(e)
         for m in served:  # the columns the partitions had (a group added later is absent)
             note(index["partitions"][m]["columns"])
-    rest = [p for m, p in sorted(parts.items()) if m not in set(served)]
+    rest_months = [m for m in sorted(parts) if m not in set(served)]
+    rest = [parts[m] for m in rest_months]
     if rest:
         with ThreadPoolExecutor(max_workers=min(_THREADS, len(rest))) as ex:
             got = list(ex.map(lambda p: _read_partition(p, columns, wanted, lo_ns, hi_ns), rest))
@@ -286,7 +382,9 @@ def read_flow_rows(store, columns, *, stocks=None, start=None, end=None,
     # the pieces as read: the caller scatters each into its grid (no concatenated copy of
     # millions of rows, whose fresh pages cost more than the copy)
     return FlowRows(pieces=[p[:3] for p in pieces], stocks=wanted,
-                    columns=[c for c in columns if c in present])
+                    columns=[c for c in columns if c in present], compacted_months=served,
+                    partition_months=rest_months,
+                    copy_unusable=unusable)
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -295,7 +393,10 @@ def compact_flows(store, *, stocks_per_file: int = STOCKS_PER_FILE) -> dict:
 
     Memory stays bounded: each partition is read once and split into per-file spill files,
     then each file's rows are sorted by (stock, date) and written one row group per stock.
-    The new copy replaces the old one by renames; a reader sees the old or the new one.
+    The new generation's files are moved in under new names, then ``index.json`` is
+    replaced (one atomic rename), then the previous generation's files are removed: a reader
+    sees the old index with its files (or, once they are removed, none: it then reads the
+    partitions) or the new one.
 
     Returns
     -------
@@ -328,7 +429,10 @@ def compact_flows(store, *, stocks_per_file: int = STOCKS_PER_FILE) -> dict:
     universe = _all_stocks(parts.values())
     B = max(1, int(stocks_per_file))
     n_files = (len(universe) + B - 1) // B
-    names = [f"b{i:03d}.parquet" for i in range(n_files)]
+    # a new name for every compaction: a reader holding the previous index never opens
+    # these files as its own
+    gen = f"g{time.time_ns()}"
+    names = [f"{gen}-b{i:03d}.parquet" for i in range(n_files)]
     schema = pa.schema([("date", pa.timestamp("ns")), ("stock", pa.string())]
                        + [(c, ftype[c]) for c in value_cols])
     (tmp / "spill").mkdir(parents=True)
@@ -379,11 +483,10 @@ def compact_flows(store, *, stocks_per_file: int = STOCKS_PER_FILE) -> dict:
         os.remove(tmp / "spill" / n)
         del t
     (tmp / "spill").rmdir()
-    doc = {"format": _FORMAT, "through": months[-1], "columns": value_cols,
+    doc = {"format": _FORMAT, "generation": gen, "through": months[-1], "columns": value_cols,
            "partitions": {m: {"ident": idents[m], "columns": [
                c for c in schemas[m].names if c in value_cols]} for m in months},
            "files": files}
-    (tmp / INDEX).write_text(json.dumps(doc) + "\n")
     # fresh identities: a partition rewritten while this ran must not be taken as compacted
     if any(_ident(parts[m]) != idents[m] for m in months if parts[m].is_file()):
         shutil.rmtree(tmp)
@@ -391,12 +494,19 @@ def compact_flows(store, *, stocks_per_file: int = STOCKS_PER_FILE) -> dict:
 
         raise DataError("flows partitions were rewritten while compacting (an import ran)",
                         file=str(store.path), fix="run `flowbt data compact` again")
-    old = store.path / (COMPACT_DIR + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if root.exists():
-        os.replace(root, old)
-    os.replace(tmp, root)
-    shutil.rmtree(old, ignore_errors=True)
-    size = sum(p.stat().st_size for p in root.iterdir())
+    root.mkdir(exist_ok=True)
+    for n in names:  # new names: nothing a reader of the current index opens
+        os.replace(tmp / n, root / n)
+    (root / (INDEX + ".tmp")).write_text(json.dumps(doc) + "\n")
+    os.replace(root / (INDEX + ".tmp"), root / INDEX)  # the swap: one atomic rename
+    shutil.rmtree(tmp, ignore_errors=True)
+    # the previous generations' files (a reader still holding their index reads the
+    # partitions instead); the directory left by the rename-based swap of older versions
+    keep = set(names)
+    for p in root.glob("*.parquet"):
+        if p.name not in keep:
+            p.unlink(missing_ok=True)
+    shutil.rmtree(store.path / (COMPACT_DIR + ".old"), ignore_errors=True)
+    size = sum((root / n).stat().st_size for n in names) + (root / INDEX).stat().st_size
     return {"through": months[-1], "months": len(months), "stocks": len(universe),
             "files": n_files, "rows": rows, "bytes": size}

@@ -567,6 +567,13 @@ class Store:
             [f"net_buy_shares_{k}" for k in want] if shares else [])
         rows = read_flow_rows(self, cols, stocks=stocks, start=start, end=end,
                               use_compacted=compacted)
+        if rows.copy_unusable and quality is not None:
+            from datasets.flows_by_stock import COMPACT_DIR
+
+            quality.add(f"{self.path.name}/{COMPACT_DIR}", "unusable, read from flows/ instead:",
+                        "monthly partitions", len(rows.partition_months),
+                        rule=f"{rows.copy_unusable}; run `flowbt data compact --store "
+                             f"{self.path}` again or delete {self.path / COMPACT_DIR}")
         if not rows.n_rows:
             return None
         order = INVESTORS if investors is None else list(dict.fromkeys(investors))

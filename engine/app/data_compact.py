@@ -11,6 +11,9 @@ partitions decodes every partition's rows of every stock; the copy (layout and r
 its stocks. It is derived and rebuildable: reads use it only for the months whose partitions
 are unchanged since it was built, so an import never makes it serve stale rows (days appended
 since are read from their partitions until the next compaction).
+A damaged copy (index or file unreadable or missing) is never used: reads take its months from
+the partitions (counted in the data-quality summary), ``--status`` says it is damaged, and
+compacting again (or deleting ``flows_by_stock/``) repairs it.
 """
 
 from __future__ import annotations
@@ -27,7 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="print what the copy serves now and write nothing")
 
 
-def _status_line(s: dict) -> str:
+def _status_line(s: dict, where: str = "DIR") -> str:
+    if s.get("damaged"):
+        return (f"damaged stock-grouped copy ({s['damaged']}): all {s['months_after']} "
+                f"monthly partitions are read; run `flowbt data compact --store {where}` "
+                f"again or delete its flows_by_stock/")
     if not s["compacted"]:
         return f"not compacted: all {s['months_after']} monthly partitions are read"
     served = s["valid_through"] or "nothing"
@@ -44,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
     store = open_store(args.store)
     if args.status:
-        print(_status_line(compaction_status(store)))
+        print(_status_line(compaction_status(store), args.store))
         return 0
     t0 = time.perf_counter()
     r = compact_flows(store)
@@ -54,5 +61,5 @@ def run(args: argparse.Namespace) -> int:
     print(f"{store.path}: {r['rows']:,} rows of {r['stocks']:,} stocks, {r['months']} months "
           f"through {r['through']} -> {r['files']} files, {r['bytes'] / 1e9:.2f} GB, in "
           f"{time.perf_counter() - t0:.1f} s")
-    print(_status_line(compaction_status(store)))
+    print(_status_line(compaction_status(store), args.store))
     return 0

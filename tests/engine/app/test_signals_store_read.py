@@ -90,3 +90,17 @@ def test_signals_suggests_data_compact_only_while_many_partitions_are_read_in_fu
     monkeypatch.setattr(sc, "COMPACT_HINT_MONTHS", 0)
     assert main(["signals", "--store", str(st.path), "--out", str(tmp_path / "c")]) == 0
     assert "flowbt data compact" not in capsys.readouterr().out
+
+
+def test_the_compact_suggestion_counts_only_the_partitions_within_start_end(
+        tmp_path, capsys, monkeypatch):
+    import engine.app.signals_cmd as sc
+
+    st = _store(tmp_path)  # partitions 2000-01 to 2000-04
+    monkeypatch.setattr(sc, "COMPACT_HINT_MONTHS", 3)
+    args = ["signals", "--store", str(st.path), "--etf", "E002"]
+    assert main(args + ["--start", "2000-03-01", "--out", str(tmp_path / "a")]) == 0
+    assert "flowbt data compact" not in capsys.readouterr().out  # 2 months read
+    assert main(args + ["--start", "2000-01-20", "--end", "2000-03-10", "--out",
+                        str(tmp_path / "b")]) == 0
+    assert "3 monthly partitions read in full" in capsys.readouterr().out
