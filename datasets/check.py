@@ -106,8 +106,12 @@ def readable_kinds(path, *, encoding=None, options=None, stop_at_first: bool = F
             ok.append(kind)
             if stop_at_first:
                 break
-    _DETECTED[key] = tuple(ok)
-    return _DETECTED[key]
+    if ok:
+        # only what a layout is: a file that no kind reads may be a bad file of a good
+        # layout (an empty cell, a typo), and must not make the next file of the same
+        # header unreadable
+        _DETECTED[key] = tuple(ok)
+    return tuple(ok)
 
 
 def detect_kind(path, *, encoding=None, options=None, header: tuple | None = None) -> str:

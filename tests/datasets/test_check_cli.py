@@ -129,3 +129,18 @@ def test_inflow_and_outflow_lists_hold_only_their_sign():
     for t, v in totals.items():
         assert (f"    {t}:" in inflows) == (v > 0), t
         assert (f"    {t}:" in outflows) == (v < 0), t
+
+
+def test_a_bad_file_does_not_make_the_next_file_of_its_layout_unreadable(tmp_path):
+    from datasets.check import _DETECTED, detect_kind
+
+    _DETECTED.clear()
+    head = "date,stock,investor,net_buy\n"
+    bad, good = tmp_path / "bad.csv", tmp_path / "good.csv"
+    bad.write_text(head + "2021-01-15,005930,foreign,not-a-number\n")
+    good.write_text(head + "2021-01-18,005930,foreign,5\n")
+    from engine.errors import DataError
+
+    with pytest.raises(DataError):
+        detect_kind(bad)
+    assert detect_kind(good) == "generic-netbuy"  # same header: was "no known kind"
