@@ -526,10 +526,18 @@ def _isolated(args) -> dict:
                                        csr.indptr, stock32, csr.weight, csr.weight, True,
                                        True, 4 * numba.get_num_threads(), out, cov)
 
+    def kernel_fresh():  # the same with its outputs allocated by the call, as in synthesize_flows
+        o, c = np.empty((T, E, K), a.net_buy.dtype), np.empty((T, E))
+        gather_nb.synthesize_gather_nb(a.net_buy, a.market_cap, 1e4, True, kt, wt, active,
+                                       csr.indptr, stock32, csr.weight, csr.weight, True,
+                                       True, 4 * numba.get_num_threads(), o, c)
+        return o, c
+
     res = {}
     with tempfile.TemporaryDirectory() as tmp:
         store = _holdings_store(tab, Path(tmp) / "store")
-        ways = {"cat": lambda: synthesize_flows(flows, Holdings(cat)),
+        ways = {"fresh": kernel_fresh,
+                "cat": lambda: synthesize_flows(flows, Holdings(cat)),
                 "store": lambda: synthesize_flows(flows, store.holdings()),
                 "str": lambda: synthesize_flows(flows, Holdings(tab))}
         for name, call in ways.items():
@@ -544,7 +552,9 @@ def _isolated(args) -> dict:
 
 
 def _isolated_lines(r: dict) -> list[str]:
-    names = {"cat": "`synthesize_flows(flows, Holdings(table))`, categorical etf/stock",
+    names = {"fresh": "the kernel with its outputs allocated in the call (new pages touched "
+                      "first inside the kernel, as in `synthesize_flows`)",
+             "cat": "`synthesize_flows(flows, Holdings(table))`, categorical etf/stock",
              "store": "`synthesize_flows(flows, store.holdings())` (read included)",
              "str": "`synthesize_flows(flows, Holdings(table))`, str etf/stock"}
     out = ["### One way of calling at a time, alone with the kernel in a fresh process", "",
@@ -557,7 +567,7 @@ def _isolated_lines(r: dict) -> list[str]:
         ratio = v["call"] / v["kernel"]
         out.append(f"| {names[k]} | {v['kernel']:.3f} | {v['call']:.3f} | {ratio:.2f}x | "
                    f"{v['call_min'] / v['kernel_min']:.2f}x | "
-                   f"{'met' if ratio <= 1.5 else 'not met'} |")
+                   f"{'' if k == 'fresh' else 'met' if ratio <= 1.5 else 'not met'} |")
     return out + [""]
 
 
