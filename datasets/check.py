@@ -128,11 +128,50 @@ def detect_kind(path, *, encoding=None, options=None, header: tuple | None = Non
     kinds = readable_kinds(path, encoding=encoding, options=options, stop_at_first=True,
                            header=header)
     if not kinds:
+        near = _nearest_kind(path, encoding=encoding, options=options)
+        if near is not None:
+            kind, exc = near
+            # the layout is known and one cell is wrong: say which, not "no known kind"
+            raise DataError(f"{exc.problem} (the file's columns are those of --kind {kind})",
+                            file=exc.file or Path(path).name, row=exc.row, column=exc.column,
+                            row_kind=exc.row_kind, fix=exc.fix)
         raise DataError("no known kind reads this file (tried " + ", ".join(DETECT_ORDER) + ")",
                         file=Path(path).name,
                         fix="run `flowbt data check FILE --kind KIND` with the kind it should "
                             "be to see what is wrong with it")
     return kinds[0]
+
+
+#: Kinds whose loaders take any header (a date column, then one column per ticker): that one of
+#: them stops at a cell says nothing about the file's layout.
+_ANY_HEADER = frozenset({"holdings-wide", "prices"})
+
+
+def _nearest_kind(path, *, encoding=None, options=None):
+    """``(kind, error)`` of the first kind whose loader gets past the header and stops at a
+    cell (a row past the header line), or None: a file of a known layout with a bad value.
+
+    Only on the failure path of :func:`detect_kind`, so trying the loaders again costs
+    nothing when files are fine.
+    """
+    from engine.errors import DataError
+
+    opts = dict(options or {})
+    kw = {k: opts[k] for k in ("etf", "weight_unit", "allow_partial", "nav_from") if k in opts}
+    date = opts.get("effective_date", opts.get("date"))
+    for kind in DETECT_ORDER:
+        if kind in _ANY_HEADER:
+            continue
+        try:
+            check_file(path, kind, encoding=encoding, date=date, **kw)
+        except DataError as exc:
+            at_cell = exc.row is not None and exc.column is not None and not (
+                exc.row_kind == "line" and exc.row <= 1)
+            if at_cell:
+                return kind, exc
+        except (KeyError, IndexError):
+            continue
+    return None
 
 
 def explain_kind_failure(exc, path, kind: str, options=None):

@@ -144,3 +144,21 @@ def test_a_bad_file_does_not_make_the_next_file_of_its_layout_unreadable(tmp_pat
     with pytest.raises(DataError):
         detect_kind(bad)
     assert detect_kind(good) == "generic-netbuy"  # same header: was "no known kind"
+
+
+def test_a_known_layout_with_a_bad_cell_is_named_not_called_unknown(tmp_path, capsys):
+    # without --kind: the columns are a long net-buying file's, one value is not a number
+    p = tmp_path / "netbuy.csv"
+    p.write_text("date,stock,investor,net_buy\n2021-01-15,005930,foreign,5\n"
+                 "2021-01-15,000660,foreign,lots\n")
+    assert main(["data", "check", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "netbuy.csv, line 3, column 'net_buy'" in err
+    assert "--kind generic-netbuy" in err and "no known kind" not in err
+
+
+def test_a_file_of_no_known_layout_still_says_so(tmp_path, capsys):
+    p = tmp_path / "notes.csv"
+    p.write_text("colour,size\nred,3\n")
+    assert main(["data", "check", str(p)]) == 2
+    assert "no known kind reads this file" in capsys.readouterr().err

@@ -427,16 +427,18 @@ def test_a_date_the_text_loader_refuses_falls_back_to_its_error(tmp_path, value,
     with pytest.raises(DataError, match=shown) as e:
         import_files([p], tmp_path / "s", progress=False, kind="generic-wide")
     assert e.value.file == "day.parquet" and e.value.column == "date"
-    with pytest.raises(DataError, match="no known kind") as e:  # detected: no kind reads it
+    # detected: no kind reads it, but its columns are a wide file's: the bad cell is named
+    with pytest.raises(DataError, match=shown) as e:
         import_files([p], tmp_path / "s", progress=False)
-    assert "day.parquet" in str(e.value)
+    assert e.value.file == "day.parquet" and e.value.column == "date"
+    assert "--kind generic-wide" in str(e.value)
     # detection and the check: a worded error, exit 2, no traceback
     assert main(["data", "check", str(p), "--kind", "generic-wide"]) == 2
     err = capsys.readouterr().err
     assert "day.parquet" in err and "'date'" in err and shown in err and "Traceback" not in err
     assert main(["data", "check", str(p)]) == 2
     err = capsys.readouterr().err
-    assert "no known kind reads this file" in err and "Traceback" not in err
+    assert "'date'" in err and shown in err and "generic-wide" in err and "Traceback" not in err
 
 
 def test_a_long_file_dated_after_2261_falls_back_to_the_text_loaders_error(tmp_path):
