@@ -20,7 +20,12 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["COMPACT_HINT_MONTHS", "add_arguments", "compact_hint", "run"]
+
+#: Monthly partitions outside the stock-grouped copy from which ``flowbt data import`` and
+#: ``flowbt signals --etf`` suggest ``flowbt data compact`` (two years: below that the
+#: partitions read quickly enough).
+COMPACT_HINT_MONTHS = 24
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,6 +45,23 @@ def _status_line(s: dict, where: str = "DIR") -> str:
     served = s["valid_through"] or "nothing"
     return (f"compacted through {s['through']}; serves through {served}; "
             f"{s['months_after']} later monthly partitions are read from flows/")
+
+
+def compact_hint(store, where, *, start=None, end=None) -> str | None:
+    """The line suggesting ``flowbt data compact`` when reading a few stocks of ``store``
+    (those of ``[start, end]``) would decode :data:`COMPACT_HINT_MONTHS` or more monthly
+    partitions in full; None otherwise."""
+    from datasets.flows_by_stock import compaction_status
+
+    s = compaction_status(store, start=start, end=end)
+    if s["months_after"] < COMPACT_HINT_MONTHS:
+        return None
+    what = ("its stock-grouped copy is damaged" if s.get("damaged") else
+            "not compacted" if not s["compacted"] else
+            f"the stock-grouped copy serves through {s['valid_through'] or 'no month'}")
+    return (f"store: {s['months_after']} monthly partitions are read in full, outside the "
+            f"stock-grouped copy ({what}); `flowbt data compact --store {where}` makes "
+            "`flowbt signals --etf` read a few ETFs' stocks faster")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -78,15 +78,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"{args.store}: {len(res.added)} files added ({rows}), {len(res.skipped)} skipped, "
           f"{res.partitions_written} partitions written")
     if res.rows.get("flows"):
-        from datasets.flows_by_stock import compaction_status
         from datasets.store import open_store
-        from engine.app.signals_cmd import COMPACT_HINT_MONTHS
+        from engine.app.data_compact import compact_hint
 
-        s = compaction_status(open_store(args.store))
-        if s["months_after"] >= COMPACT_HINT_MONTHS:
-            print(f"{s['months_after']} monthly partitions are not in the stock-grouped copy: "
-                  f"`flowbt data compact --store {args.store}` makes `flowbt signals --etf` "
-                  "read a few ETFs' stocks faster")
+        hint = compact_hint(open_store(args.store), args.store)
+        if hint:
+            print(hint)
     if len(q.rows_read) > 10:  # thousands of daily files: one line for the reads
         n_rows = sum(q.rows_read.values())
         shown = DataQuality(list(q.items), {f"{len(q.rows_read):,} files": n_rows})

@@ -182,7 +182,11 @@ def load_signal_inputs(args, quality):
                         quality=quality, stocks=stocks, investors=investors, shares=shares,
                         close=close)
     if stocks is not None:
-        _compaction_hint(store, path or args.store, args.start, args.end)
+        from engine.app.data_compact import compact_hint
+
+        hint = compact_hint(store, path or args.store, start=args.start, end=args.end)
+        if hint:
+            print(hint)
     if flows is not None and not flows.investors:
         flows = None  # market caps only (snapshots serving period totals)
     periods = store.period_totals(max_stale_sessions=stale, quality=quality)
@@ -195,26 +199,6 @@ def load_signal_inputs(args, quality):
     # closes serve --evaluate only
     prices = store.prices(start=args.start, end=args.end) if args.evaluate else None
     return flows, hold, periods, prices
-
-
-#: Monthly partitions read past the stock-grouped copy from which ``flowbt signals`` suggests
-#: ``flowbt data compact`` (two years: below that the partitions read quickly enough).
-COMPACT_HINT_MONTHS = 24
-
-
-def _compaction_hint(store, where, start=None, end=None) -> None:
-    """Say when a few stocks' rows come from many monthly partitions (those overlapping
-    ``[start, end]``, the range read) that a ``flowbt data compact`` would serve from the
-    stock-grouped copy (same values, faster)."""
-    from datasets.flows_by_stock import compaction_status
-
-    s = compaction_status(store, start=start, end=end)
-    if s["months_after"] >= COMPACT_HINT_MONTHS:
-        what = ("its stock-grouped copy is damaged" if s.get("damaged") else
-                "not compacted" if not s["compacted"] else
-                f"its stock-grouped copy serves through {s['valid_through'] or 'no month'}")
-        print(f"store: {s['months_after']} monthly partitions read in full ({what}); "
-              f"`flowbt data compact --store {where}` makes reading a few ETFs' stocks faster")
 
 
 def _replication(args, flows, hold, etfs, quality):

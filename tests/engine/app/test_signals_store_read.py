@@ -73,14 +73,15 @@ def test_signals_after_data_compact_equal_those_before(tmp_path, capsys):
 
 def test_signals_suggests_data_compact_only_while_many_partitions_are_read_in_full(
         tmp_path, capsys, monkeypatch):
-    import engine.app.signals_cmd as sc
+    import engine.app.data_compact as sc
 
     st = _store(tmp_path)  # 70 sessions: 4 monthly partitions
     monkeypatch.setattr(sc, "COMPACT_HINT_MONTHS", 3)
     args = ["signals", "--store", str(st.path), "--etf", "E002"]
     assert main(args + ["--out", str(tmp_path / "a")]) == 0
     out = capsys.readouterr().out
-    assert "4 monthly partitions read in full (not compacted)" in out
+    assert ("4 monthly partitions are read in full, outside the stock-grouped copy "
+            "(not compacted)") in out
     assert f"flowbt data compact --store {st.path}" in out
     assert main(["data", "compact", "--store", str(st.path)]) == 0
     capsys.readouterr()
@@ -94,7 +95,7 @@ def test_signals_suggests_data_compact_only_while_many_partitions_are_read_in_fu
 
 def test_the_compact_suggestion_counts_only_the_partitions_within_start_end(
         tmp_path, capsys, monkeypatch):
-    import engine.app.signals_cmd as sc
+    import engine.app.data_compact as sc
 
     st = _store(tmp_path)  # partitions 2000-01 to 2000-04
     monkeypatch.setattr(sc, "COMPACT_HINT_MONTHS", 3)
@@ -103,4 +104,4 @@ def test_the_compact_suggestion_counts_only_the_partitions_within_start_end(
     assert "flowbt data compact" not in capsys.readouterr().out  # 2 months read
     assert main(args + ["--start", "2000-01-20", "--end", "2000-03-10", "--out",
                         str(tmp_path / "b")]) == 0
-    assert "3 monthly partitions read in full" in capsys.readouterr().out
+    assert "3 monthly partitions are read in full" in capsys.readouterr().out
