@@ -150,41 +150,43 @@ def _chunked(col):
     return col
 
 
-def _dict_text(col) -> tuple[np.ndarray, list[str]]:
-    """Indices and dictionary (Python strings) of a string column; nulls fall back."""
+def _text_dictionary(a):
+    """``a`` (one Arrow array) as a dictionary array of str values; plain str columns are
+    encoded here, string views cast to str first. Nulls and any other type fall back to the
+    text loader (which words the error).
+
+    The one check for the whole-column readers (:func:`_dict_text`, :func:`_codes`) and the
+    per-chunk ones (:func:`_chunk_dicts`), so they accept the same columns.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    a = _chunked(col)
+    def text(t) -> bool:
+        return pa.types.is_string(t) or pa.types.is_large_string(t)
+
     if a.null_count:
         raise _Fallback
     if pa.types.is_dictionary(a.type):
-        if not (pa.types.is_string(a.type.value_type)
-                or pa.types.is_large_string(a.type.value_type)):
+        if not text(a.type.value_type):
             raise _Fallback
-    elif pa.types.is_string(a.type) or pa.types.is_large_string(a.type) or \
-            pa.types.is_string_view(a.type):
-        a = pc.dictionary_encode(a)
-    else:
+        return a
+    if pa.types.is_string_view(a.type):
+        a = a.cast(pa.string())
+    if not text(a.type):
         raise _Fallback
+    return pc.dictionary_encode(a)
+
+
+def _dict_text(col) -> tuple[np.ndarray, list[str]]:
+    """Indices and dictionary (Python strings) of a string column; nulls fall back."""
+    a = _text_dictionary(_chunked(col))
     return a.indices.to_numpy(zero_copy_only=False).astype(np.int64), a.dictionary.to_pylist()
 
 
 def _codes(col, missing) -> tuple[np.ndarray, np.ndarray]:
     """Stripped text codes: (sorted unique values, position of each row's value)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    a = _chunked(col)
-    if a.null_count:
-        raise _Fallback
-    if not pa.types.is_dictionary(a.type):
-        if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)):
-            raise _Fallback
-        a = pc.dictionary_encode(a)
+    a = _text_dictionary(_chunked(col))
     d = a.dictionary
-    if not (pa.types.is_string(d.type) or pa.types.is_large_string(d.type)):
-        raise _Fallback
     idx = a.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     key = (str(d.type), len(d), frozenset(missing))
     hit = _LAST_CODES.get(key)
@@ -462,20 +464,9 @@ def _read_batch(paths):
 
 def _chunk_dicts(col) -> list[tuple]:
     """Per chunk of a string column: (dictionary, indices) (plain chunks are encoded)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     out = []
     for c in col.chunks:
-        if c.null_count:
-            raise _Fallback
-        if not pa.types.is_dictionary(c.type):
-            if not (pa.types.is_string(c.type) or pa.types.is_large_string(c.type)):
-                raise _Fallback
-            c = pc.dictionary_encode(c)
-        if not (pa.types.is_string(c.type.value_type)
-                or pa.types.is_large_string(c.type.value_type)):
-            raise _Fallback
+        c = _text_dictionary(c)
         out.append((c.dictionary, c.indices.to_numpy(zero_copy_only=False)))
     return out
 
