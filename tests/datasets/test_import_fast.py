@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from datasets import daily_files
 from datasets.arrow_long import market_rows, netbuy_rows
 from datasets.store_import import import_files, rows_of_file
 from engine.errors import DataError, DataQuality
@@ -24,26 +25,14 @@ def _market_files(tmp_path, fmt: str, n_days=6, n_stocks=9):
     tmp_path.mkdir(parents=True, exist_ok=True)
     m = make_market(n_days, n_stocks, 0, seed=3, start="2000-01-25",
                     investors=("foreign", "institution", "individual"))
-    f = m.flows
-    T, N, K = f.shape
     out = []
-    for t, d in enumerate(f.dates):
-        nb = pd.DataFrame({"date": d, "stock": np.repeat(np.asarray(f.stocks), K),
-                           "investor": np.tile(list(f.investors), N),
-                           "net_buy": f.net_buy[t].ravel(),
-                           "net_buy_shares": f.net_buy_shares[t].ravel()}).dropna()
+    for t, d in enumerate(m.flows.dates):
+        nb, mk = daily_files.long_day(m.flows, t)
         nb = nb.sample(frac=1.0, random_state=t)  # row order is free in a keyed file
-        mk = pd.DataFrame({"date": d, "stock": np.asarray(f.stocks),
-                           "market_cap": f.market_cap[t], "close": f.close[t]})
-        mk = mk[mk["market_cap"].notna()].copy()
+        mk = mk.copy()
         mk.loc[mk.index[:2], "close"] = np.nan  # empty closes are counted
-        for name, frame in (("nb", nb), ("mk", mk)):
-            p = tmp_path / f"{name}_{d:%Y%m%d}.{fmt}"
-            if fmt == "parquet":
-                frame.to_parquet(p, index=False)
-            else:
-                frame.to_csv(p, index=False, float_format="%.17g", date_format="%Y-%m-%d")
-            out.append(p)
+        out += [daily_files.write(nb, tmp_path / f"nb_{d:%Y%m%d}.{fmt}"),
+                daily_files.write(mk, tmp_path / f"mk_{d:%Y%m%d}.{fmt}")]
     return m, out
 
 

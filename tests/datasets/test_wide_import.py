@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from datasets import daily_files
 from datasets.arrow_wide import wide_batch
 from datasets.check import detect_kind
 from datasets.generic import read_long_netbuy, read_wide_daily
@@ -36,35 +37,14 @@ def _write(m, out, *, fmt="parquet", market=True, long=False):
     market files of the same data."""
     out.mkdir(parents=True, exist_ok=True)
     f = m.flows
-    T, N, K = f.shape
     wide, nb_files, mk_files = [], [], []
     for t, d in enumerate(f.dates):
-        ok = np.isfinite(f.market_cap[t])
-        cols = {"date": d, "stock": np.asarray(f.stocks)[ok]}
-        for j, k in enumerate(f.investors):
-            cols[f"net_buy_{k}"] = f.net_buy[t, ok, j]
-            cols[f"net_buy_shares_{k}"] = f.net_buy_shares[t, ok, j]
-        if market:
-            cols.update(market_cap=f.market_cap[t][ok], close=f.close[t][ok])
-        frame = pd.DataFrame(cols)
-        p = out / f"wide_{d:%Y%m%d}.{fmt}"
-        if fmt == "parquet":
-            frame.to_parquet(p, index=False)
-        else:
-            frame.to_csv(p, index=False, float_format="%.17g", date_format="%Y-%m-%d")
-        wide.append(p)
+        wide.append(daily_files.write(daily_files.wide_day(f, t, market=market),
+                                      out / f"wide_{d:%Y%m%d}.{fmt}"))
         if long:
-            nb = pd.DataFrame({"date": d, "stock": np.repeat(np.asarray(f.stocks), K),
-                               "investor": np.tile(list(f.investors), N),
-                               "net_buy": f.net_buy[t].ravel(),
-                               "net_buy_shares": f.net_buy_shares[t].ravel()}).dropna()
-            mk = pd.DataFrame({"date": d, "stock": np.asarray(f.stocks),
-                               "market_cap": f.market_cap[t], "close": f.close[t]}).dropna(
-                subset=["market_cap"])
-            for name, fr, lst in (("nb", nb, nb_files), ("mk", mk, mk_files)):
-                q = out / f"{name}_{d:%Y%m%d}.parquet"
-                fr.to_parquet(q, index=False)
-                lst.append(q)
+            nb, mk = daily_files.long_day(f, t)
+            nb_files.append(daily_files.write(nb, out / f"nb_{d:%Y%m%d}.parquet"))
+            mk_files.append(daily_files.write(mk, out / f"mk_{d:%Y%m%d}.parquet"))
     return wide, nb_files, mk_files
 
 
