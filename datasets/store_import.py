@@ -427,6 +427,29 @@ def _check_snapshots(store: Store, frames: list[pd.DataFrame], names: dict[int, 
                     fix="keep one of the two files, or give one another --effective-date")
 
 
+def _stamp(p: Path) -> tuple[int, int]:
+    st = p.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def _check_unchanged(stamped: list[tuple[Path, tuple]]) -> None:
+    """Refuse a batch with a file that changed between its hash and its read (a download
+    still being written): its rows need not be the bytes the manifest's hash names, and a
+    later import of the finished file would be skipped as already imported."""
+    for p, st in stamped:
+        try:
+            now = _stamp(p)
+        except OSError:
+            now = None
+        if now != st:
+            raise DataError(
+                "the file changed while it was being imported (its size or modification "
+                "time is not what it was when it was hashed); nothing of it was stored",
+                file=str(p),
+                fix="wait until the file is complete (a download still running?) and run "
+                    "flowbt data import on it again")
+
+
 #: Parquet files up to this size are kept in memory from hashing to their batch read.
 _BLOB_BYTES = 16 << 20
 
@@ -452,7 +475,8 @@ class _Ahead:
         from datasets.store import content_hash
 
         try:
-            if p.suffix.lower() in (".parquet", ".pq") and p.stat().st_size <= _BLOB_BYTES:
+            st = _stamp(p)  # before the hash: a change during it shows in the later stamp
+            if p.suffix.lower() in (".parquet", ".pq") and st[0] <= _BLOB_BYTES:
                 # a daily Parquet file is read once: hashed, its header and later its
                 # batch read from these bytes (from memory, not the file again)
                 import mmap
@@ -464,10 +488,10 @@ class _Ahead:
                     blob = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
                 opened = pq.ParquetFile(pa.BufferReader(pa.py_buffer(blob)))
                 names = tuple(opened.schema_arrow.names)
-                return (p.suffix.lower(), names), hashlib.sha256(blob), opened
-            return header_key(p, self._enc), content_hash(p), None
+                return (p.suffix.lower(), names), hashlib.sha256(blob), opened, st
+            return header_key(p, self._enc), content_hash(p), None, st
         except Exception:  # gone, unreadable: detection and hashing redo it and word it
-            return None, None, None
+            return None, None, None, None
 
     def _fill(self):
         while self._next < len(self._paths) and len(self._futures) < self._window:
@@ -596,6 +620,7 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
     # files of BATCH_KINDS whose reading waits for the flush: file id -> (path, summary)
     deferred: dict[int, tuple[Path, DataQuality]] = {}
     blobs: dict[int, object] = {}  # deferred files opened from their bytes (see _Ahead)
+    stamps: dict[int, tuple[Path, tuple]] = {}  # (size, mtime) of each file when hashed
     # each file's data-quality records, put into q in file order when its batch is read
     logs: list[DataQuality] = []
     next_id = max([f["id"] for f in store.files], default=0) + 1
@@ -713,6 +738,7 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
         nonlocal pending, carry
         if pending:
             read_deferred(batched)
+            _check_unchanged([stamps.pop(rec["id"]) for rec, _ in pending])
         _replay(q, logs)  # skipped files too (a re-import may add nothing)
         if not pending and carry is None:
             return
@@ -801,7 +827,9 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             logs.append(fq)
             if not p.is_file():
                 raise DataError("no such file", file=str(p), fix="check the path")
-            header, content, blob = ahead.next()
+            header, content, blob, st = ahead.next()
+            if st is None:  # hashed again below, from the file as it is now
+                st = _stamp(p)
             k = kind or detect_kind(p, encoding=opts.get("encoding"), options=opts,
                                     header=header)
             # what the file name says (date, period, investor, ETF, stock) is part of the data
@@ -820,6 +848,7 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
                        rule="same bytes and options: importing twice changes nothing")
                 continue
             seen.add(fp)
+            stamps[next_id] = (p, st)
             rec = {"id": next_id, "name": p.name, "sha256": fp, "kind": k, "rows": 0,
                    "options": {o: str(v) for o, v in opts.items()}}
             if vectorized and batched and k in BATCH_KINDS and \
