@@ -465,6 +465,97 @@ class Holdings:
             return t
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
+    #: Names of the arrays :meth:`layout_arrays` gives and :meth:`from_layout_arrays` takes.
+    LAYOUT_ARRAYS = ("etf_names", "stock_names", "stock_code", "weight", "snap_indptr",
+                     "snap_etf", "snap_day", "partial")
+
+    def layout_arrays(self) -> dict[str, np.ndarray]:
+        """What this Holdings keeps, as plain arrays (no object dtype, so ``np.save`` and
+        ``np.load(allow_pickle=False)`` take them), with each snapshot's rows contiguous in
+        (etf, effective_date) order.
+
+        Returns
+        -------
+        dict
+            ``etf_names`` (E,) and ``stock_names`` (M,) str, sorted; ``stock_code`` (n,)
+            int, positions in ``stock_names``, increasing inside a snapshot; ``weight`` (n,)
+            float64 fractions; per snapshot S in (etf, date) order: ``snap_indptr`` (S + 1,)
+            int64 (its rows ``snap_indptr[s]:snap_indptr[s + 1]``), ``snap_etf`` (S,) int
+            positions in ``etf_names``, ``snap_day`` (S,) datetime64 effective dates;
+            ``partial`` () bool. :meth:`from_layout_arrays` gives back an equal Holdings.
+        """
+        etf_names, stock_code, stock_names = self._codes
+        lo, hi, snap_etf, snap_day = self._snaps
+        indptr = np.zeros(len(lo) + 1, np.int64)
+        np.cumsum(hi - lo, out=indptr[1:])
+        return {"etf_names": np.asarray(etf_names, dtype=str),
+                "stock_names": np.asarray(stock_names, dtype=str),
+                "stock_code": _take_runs(stock_code, lo, hi),
+                "weight": _take_runs(self._weight, lo, hi),
+                "snap_indptr": indptr, "snap_etf": np.asarray(snap_etf),
+                "snap_day": np.asarray(snap_day), "partial": np.asarray(self.partial)}
+
+    @classmethod
+    def from_layout_arrays(cls, arrays, *, etfs=None) -> Holdings | None:
+        """The Holdings :meth:`layout_arrays` gave ``arrays`` of, without checking the
+        snapshots again (they were checked when that Holdings was built): for a read cache
+        of one (:mod:`datasets.holdings_layout`), not for new data.
+
+        Parameters
+        ----------
+        arrays : mapping
+            :meth:`layout_arrays`' arrays (any mapping of those names).
+        etfs : iterable of str, optional
+            Keep only these ETFs' snapshots (names not held are ignored); None when none
+            is left.
+
+        Raises
+        ------
+        ValueError
+            The arrays do not fit together (lengths, code ranges, order): not a layout.
+        """
+        a = {k: np.asarray(arrays[k]) for k in cls.LAYOUT_ARRAYS}
+        etf_names = pd.Index(a["etf_names"].astype(object), dtype="str")
+        stock_names = pd.Index(a["stock_names"].astype(object), dtype="str")
+        indptr, snap_etf, snap_day = a["snap_indptr"], a["snap_etf"], a["snap_day"]
+        code, weight = a["stock_code"], a["weight"]
+        n, S = len(code), len(snap_etf)
+        if not (len(weight) == n and len(indptr) == S + 1 and len(snap_day) == S
+                and snap_day.dtype.kind == "M" and weight.dtype == np.float64
+                and code.dtype.kind == "i" and snap_etf.dtype.kind == "i"
+                and (S == 0 or (indptr[0] == 0 and indptr[-1] == n
+                                and bool((np.diff(indptr) > 0).all())))
+                and (n == 0 or (0 <= code.min() and code.max() < len(stock_names)))
+                and (S == 0 or (0 <= snap_etf.min() and snap_etf.max() < len(etf_names)))
+                and etf_names.is_monotonic_increasing and stock_names.is_monotonic_increasing):
+            raise ValueError("the arrays are not a Holdings layout")
+        # (etf, day) increasing over the snapshots
+        e, d = snap_etf, snap_day.view(np.int64)
+        if not bool(((e[1:] > e[:-1]) | ((e[1:] == e[:-1]) & (d[1:] > d[:-1]))).all()):
+            raise ValueError("the snapshots of the layout are not in (etf, date) order")
+        lo, hi = indptr[:-1], indptr[1:]
+        if etfs is not None:
+            want = etf_names.get_indexer(pd.Index([str(x) for x in etfs]).unique())
+            keep = np.flatnonzero(np.isin(snap_etf, want[want >= 0]))
+            if len(keep) == 0:
+                return None
+            lo, hi = lo[keep], hi[keep]
+            code, weight = _take_runs(code, lo, hi), _take_runs(weight, lo, hi)
+            indptr = np.zeros(len(keep) + 1, np.int64)
+            np.cumsum(hi - lo, out=indptr[1:])
+            lo, hi = indptr[:-1], indptr[1:]
+            snap_etf, snap_day = snap_etf[keep], snap_day[keep]
+        elif S == 0:
+            return None
+        self = object.__new__(cls)
+        object.__setattr__(self, "partial", bool(a["partial"]))
+        object.__setattr__(self, "_codes", (etf_names, code, stock_names))
+        object.__setattr__(self, "_weight", weight)
+        object.__setattr__(self, "_snaps", (lo, hi, snap_etf, snap_day))
+        first = np.flatnonzero(np.r_[True, snap_etf[1:] != snap_etf[:-1]])
+        object.__setattr__(self, "_etfs", etf_names.take(snap_etf[first]))
+        return self
+
     @property
     def etfs(self) -> pd.Index:
         """ETF names, sorted."""
