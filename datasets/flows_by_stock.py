@@ -95,7 +95,9 @@ class FlowRows:
                                for d, _, v in self.pieces]) if self.pieces else np.zeros(0)
 
 
-def _ident(path: Path) -> list[int]:
+def file_identity(path: Path) -> list[int]:
+    """(size, mtime_ns, inode) of ``path``: every store writer renames a new file into place,
+    so a rewritten partition has another identity."""
     s = path.stat()
     return [int(s.st_size), int(s.st_mtime_ns), int(s.st_ino)]
 
@@ -145,7 +147,7 @@ def _valid_months(index: dict, parts: dict[str, Path]) -> list[str]:
     partition that changed or was removed, and before any partition added among them."""
     done = index["partitions"]
     through = index["through"]
-    bad = [m for m, rec in done.items() if m not in parts or _ident(parts[m]) != rec["ident"]]
+    bad = [m for m, rec in done.items() if m not in parts or file_identity(parts[m]) != rec["ident"]]
     bad += [m for m in parts if m <= through and m not in done]
     first_bad = min(bad) if bad else None
     return sorted(m for m in done if first_bad is None or m < first_bad)
@@ -415,7 +417,7 @@ def compact_flows(store, *, stocks_per_file: int = STOCKS_PER_FILE) -> dict:
         shutil.rmtree(root, ignore_errors=True)
         return {"through": None, "months": 0, "stocks": 0, "files": 0, "rows": 0, "bytes": 0}
     months = sorted(parts)
-    idents = {m: _ident(parts[m]) for m in months}
+    idents = {m: file_identity(parts[m]) for m in months}
     schemas = {m: pq.read_schema(parts[m]) for m in months}
     value_cols: list[str] = []
     ftype = {}
@@ -488,7 +490,7 @@ def compact_flows(store, *, stocks_per_file: int = STOCKS_PER_FILE) -> dict:
                c for c in schemas[m].names if c in value_cols]} for m in months},
            "files": files}
     # fresh identities: a partition rewritten while this ran must not be taken as compacted
-    if any(_ident(parts[m]) != idents[m] for m in months if parts[m].is_file()):
+    if any(file_identity(parts[m]) != idents[m] for m in months if parts[m].is_file()):
         shutil.rmtree(tmp)
         from engine.errors import DataError
 

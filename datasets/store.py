@@ -767,8 +767,12 @@ class Store:
             out.append(PeriodTotal(s, e, flows))
         return out
 
-    def holdings(self, *, etfs=None) -> Holdings | None:
+    def holdings(self, *, etfs=None, layout_cache: bool = True) -> Holdings | None:
         """Every snapshot (of ``etfs`` only, when given).
+
+        With ``layout_cache`` (default) the answer comes from ``holdings_layout.npz`` when
+        it was built from the partitions present (:mod:`datasets.holdings_layout`), and a
+        read of the partitions writes it; ``layout_cache=False`` reads the partitions only.
 
         ``etf`` and ``stock`` are read as the partitions store them, dictionary-encoded,
         and handed to :class:`~engine.market.Holdings` as categoricals: no string is built
@@ -778,8 +782,15 @@ class Store:
         import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
+        from datasets.holdings_layout import partition_identities, read_layout, write_layout
+
+        if layout_cache:
+            hit, h = read_layout(self, etfs=etfs)
+            if hit:
+                return h
+            built_from = partition_identities(self)  # before the read: a change during it is seen
         cols = ["etf", "effective_date", "stock", "weight"]
-        want = None if etfs is None else sorted({str(e) for e in etfs})
+        want = None if etfs is None or layout_cache else sorted({str(e) for e in etfs})
         tables = []
         for path in self.partitions("holdings"):
             t = pq.read_table(path, columns=cols, read_dictionary=["etf", "stock"])
@@ -794,7 +805,12 @@ class Store:
                 else pd.DataFrame(columns=cols)
         if frame.empty:
             return None
-        return Holdings(frame[cols])
+        h = Holdings(frame[cols])
+        if layout_cache:  # all snapshots were read: the cache, then this read's answer
+            write_layout(self, h, built_from)
+            if etfs is not None:
+                h = Holdings.from_layout_arrays(h.layout_arrays(), etfs=etfs)
+        return h
 
     def etfs(self, *, start=None, end=None) -> EtfData | None:
         t = self.read_table("etfs", start=start, end=end)
