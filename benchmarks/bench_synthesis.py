@@ -225,9 +225,13 @@ def _breakdown(a, holdings, n_etfs, repeats, log, table=None, store=None) -> dic
     ``holdings_cat``: the same table with categorical ``etf`` / ``stock`` (sorted categories;
     what ``Store.holdings`` hands over) and ``synthesize_flows_cold_cat``: the first call on
     that Holdings; ``store``: ``Store.holdings()`` of a holdings-only store of the same table
-    (read, categoricals, Holdings; with ``store``) and ``synthesize_flows_cold_store``: the
-    first call on its Holdings (its rows come by year partition, not sorted by ETF);
-    ``e2e_cat``, ``e2e_str``, ``e2e_store``: one timed call from the table (or the store) to
+    from its layout cache (``holdings_layout.npz``, written by the first read) and
+    ``synthesize_flows_cold_cached``: the first call on that Holdings; ``store_parts``: the
+    read of the Parquet partitions (``layout_cache=False``: categoricals, Holdings) and
+    ``synthesize_flows_cold_store``: the first call on its Holdings (its rows come by year
+    partition, not sorted by ETF);
+    ``e2e_cat``, ``e2e_str``, ``e2e_store``, ``e2e_store_parts``: one timed call from the
+    table (or the store) to
     the synthesis, ``synthesize_flows(flows, Holdings(table))`` with a new Holdings each time,
     right after the kernel call of the same round.
     """
@@ -279,9 +283,14 @@ def _breakdown(a, holdings, n_etfs, repeats, log, table=None, store=None) -> dic
         # its layout is built: the first call)
         cases["e2e_cat"] = lambda: synthesize_flows(flows, Holdings(cat_table))
     if store is not None:
-        h_store = store.holdings()
+        h_store = store.holdings(layout_cache=False)
         pd.testing.assert_frame_equal(synthesize_flows(flows, h_store), want)
+        store.holdings()  # writes the layout cache the next reads take
+        h_cached = store.holdings()
+        pd.testing.assert_frame_equal(synthesize_flows(flows, h_cached), want)
         cases["e2e_store"] = lambda: synthesize_flows(flows, store.holdings())
+        cases["e2e_store_parts"] = lambda: synthesize_flows(
+            flows, store.holdings(layout_cache=False))
     if table is not None:
         cases["e2e_str"] = lambda: synthesize_flows(flows, Holdings(table))
     cases.update({
@@ -300,6 +309,9 @@ def _breakdown(a, holdings, n_etfs, repeats, log, table=None, store=None) -> dic
                                                       synthesize_flows(flows, h_cat))
     if store is not None:
         cases["store"] = store.holdings
+        cases["synthesize_flows_cold_cached"] = lambda: (clear_layout_cache(h_cached),
+                                                         synthesize_flows(flows, h_cached))
+        cases["store_parts"] = lambda: store.holdings(layout_cache=False)
         cases["synthesize_flows_cold_store"] = lambda: (clear_layout_cache(h_store),
                                                         synthesize_flows(flows, h_store))
     for fn in cases.values():  # warm-up: compile or load every specialization
@@ -338,17 +350,25 @@ def _e2e_lines(b: dict, size: str) -> list[str]:
                  ("sum: `Holdings(table)` + first `synthesize_flows`, categorical etf/stock",
                   ("holdings_cat", "synthesize_flows_cold_cat"))]
     if "store" in b:
-        rows += [("`Store.holdings()` (read the Parquet partitions, categoricals, Holdings)",
+        rows += [("`Store.holdings()` from its layout cache (`holdings_layout.npz`, current)",
                   "store"),
+                 ("first `synthesize_flows` on that Holdings", "synthesize_flows_cold_cached"),
+                 ("sum: `Store.holdings()` (cache) + first `synthesize_flows`",
+                  ("store", "synthesize_flows_cold_cached")),
+                 ("`Store.holdings(layout_cache=False)` (read the Parquet partitions, "
+                  "categoricals, Holdings)", "store_parts"),
                  ("first `synthesize_flows` on the store's Holdings (rows by year partition)",
                   "synthesize_flows_cold_store"),
-                 ("sum: `Store.holdings()` + first `synthesize_flows`",
-                  ("store", "synthesize_flows_cold_store"))]
+                 ("sum: `Store.holdings(layout_cache=False)` + first `synthesize_flows`",
+                  ("store_parts", "synthesize_flows_cold_store"))]
     rows += [(name, key) for name, key in (
         ("one call: `synthesize_flows(flows, Holdings(table))`, categorical etf/stock",
          "e2e_cat"),
         ("one call: `synthesize_flows(flows, Holdings(table))`, str etf/stock", "e2e_str"),
-        ("one call: `synthesize_flows(flows, store.holdings())`", "e2e_store"),
+        ("one call: `synthesize_flows(flows, store.holdings())` (layout cache current)",
+         "e2e_store"),
+        ("one call: `synthesize_flows(flows, store.holdings(layout_cache=False))`",
+         "e2e_store_parts"),
     ) if key in b]
     out = [f"### `synthesize_flows` end to end vs the kernel alone at {size} (same run, "
            "interleaved calls)", "",
@@ -539,6 +559,8 @@ def _isolated(args) -> dict:
         ways = {"fresh": kernel_fresh,
                 "cat": lambda: synthesize_flows(flows, Holdings(cat)),
                 "store": lambda: synthesize_flows(flows, store.holdings()),
+                "store_parts": lambda: synthesize_flows(
+                    flows, store.holdings(layout_cache=False)),
                 "str": lambda: synthesize_flows(flows, Holdings(tab))}
         for name, call in ways.items():
             kernel(), call()  # compile / load, first touch
@@ -555,7 +577,10 @@ def _isolated_lines(r: dict) -> list[str]:
     names = {"fresh": "the kernel with its outputs allocated in the call (new pages touched "
                       "first inside the kernel, as in `synthesize_flows`)",
              "cat": "`synthesize_flows(flows, Holdings(table))`, categorical etf/stock",
-             "store": "`synthesize_flows(flows, store.holdings())` (read included)",
+             "store": "`synthesize_flows(flows, store.holdings())` (read included; the "
+                      "layout cache written by the first read, current)",
+             "store_parts": "`synthesize_flows(flows, store.holdings(layout_cache=False))` "
+                            "(read of the Parquet partitions included)",
              "str": "`synthesize_flows(flows, Holdings(table))`, str etf/stock"}
     out = ["### One way of calling at a time, alone with the kernel in a fresh process", "",
            "Each row: a fresh process's loop of (kernel, call) pairs for that way only "
@@ -609,7 +634,10 @@ def _run_e2e_only(args: argparse.Namespace, log) -> int:
         "- holdings given three ways: the generator's table with str `etf`/`stock` (rows "
         "sorted); the same with categorical `etf`/`stock` (sorted categories); and a "
         "holdings-only store of it (`datasets.store`, one Parquet partition per year, "
-        "`etf`/`stock` dictionary-encoded) read by `Store.holdings()`",
+        "`etf`/`stock` dictionary-encoded) read by `Store.holdings()`: from its layout cache "
+        "(`datasets/holdings_layout.py`; the first read of the partitions writes it, an import "
+        "that changes a partition makes it stale) or, with `layout_cache=False`, from the "
+        "partitions",
         "",
         *_e2e_lines(b, size),
         *_isolated_lines({k: v for k, v in iso.items() if k != "peak_rss_gb"}),
