@@ -3,9 +3,9 @@
 :func:`datasets.holdings_files.load_holdings` reads a holdings file through the text
 :class:`datasets._csv.Table` (every cell a Python string, parsed with pandas string methods)
 and checks its snapshots with grouped passes over (ETF, date) pairs of strings. That is right
-for the odd file and slow for a history of them (121 quarterly files of 6,500 rows took 6 s
-of a bulk import). Here the same reading and the same checks run as whole-column operations
-on Arrow arrays and integer codes, under the contract of :mod:`datasets.arrow_long`:
+for the odd file and slow for a history of them (the quarterly files of a bulk import). Here
+the same reading and the same checks run as whole-column operations on Arrow arrays and
+integer codes, under the contract of :mod:`datasets.arrow_long`:
 
 * **Same result.** When every check passes, :func:`holdings_table` returns the table the text
   path's :class:`~engine.market.Holdings` holds (rows sorted by ETF, date, stock; the same
@@ -14,12 +14,14 @@ on Arrow arrays and integer codes, under the contract of :mod:`datasets.arrow_lo
   :func:`holdings_batch` does it for several files at once (one pass of each check over all
   their rows, each file's rows and records as :func:`holdings_table` gives them).
 * **Same errors.** When any check fails, or the file holds anything this reader does not
-  handle exactly as the text path does (a non-UTF-8 encoding such as CP949, quoting, blank
-  lines, spaces or thousands separators around a weight, a date or ETF cell the text path
-  would reject, a negative weight, a duplicate row, a snapshot off 100%, Parquet columns of
-  other types), it returns ``None`` without touching the data-quality summary and the caller
-  runs the text loader, which raises the error naming file, line/row, column and the fix (or
-  reads the file the slow way).
+  handle exactly as the text path does (a non-UTF-8 encoding such as CP949, blank lines, a
+  lone carriage return, spaces or thousands separators around a weight, a date or ETF cell
+  the text path would reject, an empty ticker, a negative weight, a duplicate row, a snapshot
+  off 100% or all cash, Parquet columns of other types, an unknown column), it returns
+  ``None`` without touching the data-quality summary and the caller runs the text loader,
+  which raises the error naming file, line/row, column and the fix (or reads the file the
+  slow way). The KRX and pykrx PDF layouts are kinds of their own (``krx-pdf``,
+  ``pykrx-pdf``) and keep their loaders; ``--effective-date`` imports go file by file.
 
 Sums that decide a check or divide a weight are pandas' grouped sums over the same rows in
 the same order (grouped by one integer snapshot code instead of two string columns), so they
