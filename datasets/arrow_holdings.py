@@ -123,7 +123,7 @@ def holdings_batch(paths, qualities, *, weight_unit: str = "pct", sum_tol: float
             per_file += counts
         try:
             tab = pa.concat_tables(tabs) if len(tabs) > 1 else tabs[0]
-        except pa.ArrowInvalid as exc:  # Parquet files of other column types
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:  # other column types (Parquet)
             raise _Fallback from exc
         cols = layout[0]
         n_file = np.asarray(per_file, dtype=np.int64)

@@ -303,3 +303,17 @@ def test_two_files_of_one_snapshot_are_compared_as_by_the_text_loader(tmp_path):
     assert msgs[0] == msgs[2] and msgs[1] == msgs[3]
     assert "a.csv and other.csv" in msgs[0] and "(e.g. Y, Z)" in msgs[0]
     assert "a.csv and other.csv" in msgs[1]
+
+
+def test_parquet_files_of_other_column_types_in_a_batch_read_the_same(tmp_path):
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    pd.DataFrame({"date": pd.to_datetime(["2021-04-02"] * 2), "etf": ["A"] * 2,
+                  "ticker": ["X", "Y"], "weight": [60.0, 40.0]}).to_parquet(a, index=False)
+    # weights as integers and dates as text: a batch of both is not one Arrow table
+    pd.DataFrame({"date": ["2021-07-01"] * 2, "etf": ["A"] * 2, "ticker": ["X", "Z"],
+                  "weight": np.array([70, 30], dtype=np.int64)}).to_parquet(b, index=False)
+    assert holdings_batch([a, b], [None, None]) is None
+    assert holdings_table(a) is not None and holdings_table(b) is not None
+    for name, vec in (("fast", True), ("text", False)):
+        import_files([a, b], tmp_path / name, progress=False, vectorized=vec)
+    assert _store_contents(tmp_path / "fast") == _store_contents(tmp_path / "text")
