@@ -23,6 +23,7 @@ float64 cast rounds correctly, as Python's ``float`` does).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,8 @@ from engine.investors import INVESTORS, canonical_investor
 __all__ = ["market_batch", "market_rows", "netbuy_batch", "netbuy_rows"]
 
 _BOM = b"\xef\xbb\xbf"
+#: CSV files below this size (bytes) are parsed in one block by the calling thread.
+_SMALL_CSV = 8 << 20
 
 
 class _Fallback(Exception):
@@ -98,7 +101,11 @@ def _read_arrow(path, encoding, *, dictionary: bool = False):
     try:
         tab = pcsv.read_csv(
             io.BytesIO(raw),
-            read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 26),
+            # a small file in one block read by this thread: a 64 MB block buffer and the
+            # reader threads cost more than parsing a few hundred kB
+            read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 26)
+            if len(raw) >= _SMALL_CSV else pcsv.ReadOptions(
+                column_names=names, block_size=len(raw) + 1, use_threads=False),
             parse_options=pcsv.ParseOptions(newlines_in_values=False),
             convert_options=pcsv.ConvertOptions(
                 column_types={n: pa.string() for n in names}, strings_can_be_null=False,
@@ -210,7 +217,7 @@ def _sorted_codes(d, missing) -> tuple[np.ndarray, np.ndarray]:
     # plain codes (nothing to strip, not a missing marker): sort in Arrow (UTF-8 byte order
     # is code-point order, as Python sorts str); anything else: strip and sort in Python
     if len(d) and pc.all(pc.match_substring_regex(d, r"^[0-9A-Za-z._-]+$")).as_py() and \
-            not pc.any(pc.is_in(d, value_set=pa.array(sorted(missing)))).as_py():
+            not pc.any(pc.is_in(d, value_set=pa.array(sorted(missing), type=d.type))).as_py():
         order = pc.sort_indices(d).to_numpy(zero_copy_only=False)
         uniq = d.take(pa.array(order)).to_numpy(zero_copy_only=False).astype(object)
         rank = np.empty(len(order), np.int64)
@@ -246,12 +253,30 @@ def _dates(col) -> tuple[np.ndarray, np.ndarray]:
         days = days.astype("datetime64[ns]")
     else:
         idx, words = _dict_text(a)
-        parsed = _parse_date_strings(pd.Series(words, dtype=object).astype(str))
-        if parsed.isna().any():
-            raise _Fallback
-        days = parsed.to_numpy().astype("datetime64[ns]")
+        days = _iso_days(words)
+        if days is None:
+            parsed = _parse_date_strings(pd.Series(words, dtype=object).astype(str))
+            if parsed.isna().any():
+                raise _Fallback
+            days = parsed.to_numpy().astype("datetime64[ns]")
     uniq, inv = np.unique(days, return_inverse=True)
     return uniq, inv.astype(np.int64)[idx]
+
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_days(words: list[str]) -> np.ndarray | None:
+    """``YYYY-MM-DD`` strings (nothing to strip, years 1678-2261) as datetime64[ns], as
+    :func:`datasets._csv._parse_date_strings` reads them; None for anything else (a day that
+    does not exist included: that function decides it). Its three pandas regex passes cost
+    more than the rest of reading a small file."""
+    if not all(_ISO_DAY.fullmatch(w) and 1678 <= int(w[:4]) <= 2261 for w in words):
+        return None
+    try:
+        return np.array(words, dtype="datetime64[D]").astype("datetime64[ns]")
+    except ValueError:  # 2021-02-30
+        return None
 
 
 def _numbers(col, *, required: bool, min_value: float | None = None) -> np.ndarray:

@@ -46,6 +46,8 @@ from engine.market import ConstituentFlows, Holdings
 __all__ = [
     "CASH_CODES",
     "HOLDINGS_COLUMNS",
+    "cash_codes",
+    "cash_names",
     "check_holdings_in_flows",
     "finish_snapshots",
     "is_cash",
@@ -76,14 +78,24 @@ def is_cash(codes, names=None) -> np.ndarray:
     >>> is_cash(["005930", "KRD010010001", "CASH", "x"], ["삼성전자", "원화예금", "", "Cash & Equivalents"]).tolist()
     [False, True, True, True]
     """
-    codes = pd.Series(np.asarray(codes, dtype=object)).astype(str).str.strip()
-    mask = codes.str.upper().isin(CASH_CODES).to_numpy() | codes.str.upper().str.startswith(
-        "KRD").to_numpy()
+    mask = cash_codes(codes)
     if names is not None:
-        # a missing name is no evidence of cash; the ticker test above still applies
-        nm = pd.Series(np.asarray(names, dtype=object)).fillna("").astype(str)
-        mask |= nm.str.contains(_CASH_NAME_RE).to_numpy()
+        mask |= cash_names(names)
     return mask
+
+
+def cash_codes(codes) -> np.ndarray:
+    """Boolean mask of the ticker codes that denote cash (the ticker half of :func:`is_cash`)."""
+    codes = pd.Series(np.asarray(codes, dtype=object)).astype(str).str.strip()
+    return codes.str.upper().isin(CASH_CODES).to_numpy() | codes.str.upper().str.startswith(
+        "KRD").to_numpy()
+
+
+def cash_names(names) -> np.ndarray:
+    """Boolean mask of the holding names that denote cash (the name half of :func:`is_cash`)."""
+    # a missing name is no evidence of cash; the ticker test still applies
+    nm = pd.Series(np.asarray(names, dtype=object)).fillna("").astype(str)
+    return nm.str.contains(_CASH_NAME_RE).to_numpy(dtype=bool)
 
 
 def finish_snapshots(
@@ -238,7 +250,7 @@ def _rows_from_table(t: Table, cols: dict, weight_unit: str) -> pd.DataFrame:
 
 def load_holdings(path, *, weight_unit: str = "pct", quality: DataQuality | None = None,
                   sum_tol: float = 0.02, allow_partial: bool = False,
-                  encoding: str | None = None) -> Holdings:
+                  encoding: str | None = None, vectorized: bool = True) -> Holdings:
     """Load an issuer-style holdings file (layout and rules in the module docstring).
 
     Parameters
@@ -254,6 +266,10 @@ def load_holdings(path, *, weight_unit: str = "pct", quality: DataQuality | None
     allow_partial : bool
         Accept top-N snapshots summing to less than 100% (kept as given, not renormalized).
     encoding : str, optional
+    vectorized : bool
+        Read a clean UTF-8 CSV or Parquet file through :func:`datasets.arrow_holdings.holdings_table`
+        (the same table and data-quality records; anything it does not decide, bad input
+        included, comes here and gets this loader's error). False: the text loader only.
 
     Returns
     -------
@@ -279,6 +295,13 @@ def load_holdings(path, *, weight_unit: str = "pct", quality: DataQuality | None
     >>> q.count("dropped", "cash rows")
     1
     """
+    if vectorized:
+        from datasets.arrow_holdings import holdings_table
+
+        got = holdings_table(path, weight_unit=weight_unit, quality=quality, sum_tol=sum_tol,
+                             allow_partial=allow_partial, encoding=encoding)
+        if got is not None:
+            return Holdings(got[0], partial=got[1])
     rows = read_holdings(path, weight_unit=weight_unit, quality=quality, encoding=encoding)
     return finish_snapshots(rows, source=rows.attrs["source"], row_kind=rows.attrs["row_kind"],
                             quality=quality, sum_tol=sum_tol, allow_partial=allow_partial)

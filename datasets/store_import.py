@@ -243,12 +243,25 @@ def rows_of_file(path, kind: str, *, quality: DataQuality, encoding=None, date=N
         else:
             from datasets.holdings_files import load_holdings, load_top_holdings_wide
 
-            if kind == "holdings":
+            got = None
+            if kind == "holdings" and vectorized:
+                from datasets.arrow_holdings import holdings_table
+
+                # the text loader's table (sorted, cash dropped, renormalized) built from
+                # Arrow columns, or None: the text loader reads the file (and words its error)
+                got = holdings_table(path, weight_unit=weight_unit, quality=quality,
+                                     encoding=encoding, allow_partial=allow_partial)
+                fast = got is not None
+            if got is not None:
+                tab = got[0]
+            elif kind == "holdings":
                 h = load_holdings(path, weight_unit=weight_unit, quality=quality,
-                                  encoding=encoding, allow_partial=allow_partial)
+                                  encoding=encoding, allow_partial=allow_partial,
+                                  vectorized=False)
+                tab = h.table.copy()
             else:
                 h = load_top_holdings_wide(path, etf=etf, quality=quality, encoding=encoding)
-            tab = h.table.copy()
+                tab = h.table.copy()
             if effective_date is not None:
                 if tab["effective_date"].nunique() != 1:
                     raise DataError("--effective-date applies to a file with one snapshot; this "
@@ -405,12 +418,30 @@ def _check_periods_vs_daily(store: Store, batch: dict[str, list], names: dict[in
 
 def _check_snapshots(store: Store, frames: list[pd.DataFrame], names: dict[int, str]) -> None:
     """A snapshot (etf, effective_date) given by two files must list the same stocks."""
-    allh = pd.concat([store.read_table("holdings")] + frames, ignore_index=True)
-    if allh.empty:
+    parts = [f for f in [store.read_table(
+        "holdings", columns=["etf", "effective_date", "stock", "src_weight"])] + frames if len(f)]
+    # only snapshots given by two files or more are compared (none in a fresh import): found
+    # from the first row of each run of equal (etf, date, source) in each part (every triple
+    # present has one, whatever the row order), not from a grouping of every row
+    heads = []
+    for f in parts:
+        e, d = f["etf"].to_numpy(dtype=object), f["effective_date"].to_numpy()
+        src = f["src_weight"].to_numpy()
+        new = np.ones(len(f), dtype=bool)
+        new[1:] = (e[1:] != e[:-1]) | (d[1:] != d[:-1]) | (src[1:] != src[:-1])
+        heads.append(pd.DataFrame({"etf": e[new], "effective_date": d[new], "src": src[new]}))
+    if not heads:
         return
-    # only snapshots given by two files or more are compared (none in a fresh import)
-    n_src = allh.groupby(["etf", "effective_date"])["src_weight"].transform("nunique")
-    allh = allh.loc[n_src.to_numpy() > 1]
+    trip = pd.concat(heads, ignore_index=True).drop_duplicates()
+    multi = trip.loc[trip.duplicated(["etf", "effective_date"], keep=False),
+                     ["etf", "effective_date"]].drop_duplicates()
+    if multi.empty:
+        return
+    # the rows of those snapshots, in the order of the parts (first source first)
+    want = pd.MultiIndex.from_frame(multi)
+    allh = pd.concat([f.loc[pd.MultiIndex.from_arrays(
+        [f["etf"].to_numpy(dtype=object), f["effective_date"].to_numpy()]).isin(want)]
+        for f in parts], ignore_index=True)
     for (e, d), g in allh.groupby(["etf", "effective_date"]):
         srcs = pd.unique(g["src_weight"])
         if len(srcs) < 2:
@@ -589,7 +620,9 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
         With ``vectorized``, read the generic long Parquet files of each batch together
         (:func:`datasets.arrow_long.netbuy_batch` / :func:`~datasets.arrow_long.market_batch`:
         one read, one check and one pivot per batch; same store, same errors: any file they do
-        not decide sends the batch through the per-file path). False: one file at a time.
+        not decide sends the batch through the per-file path), and the issuer holdings files
+        (kind ``holdings``, CSV or Parquet, without ``effective_date``) likewise
+        (:func:`datasets.arrow_holdings.holdings_batch`). False: one file at a time.
     **options
         ``date``, ``stock``, ``effective_date``, ``etf``, ``encoding``, ``weight_unit``,
         ``allow_partial``, ``nav_from`` for the loaders; ``currency`` for ETF-flow files
@@ -684,6 +717,26 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
                            rule="an empty row of a wide file carries no data")
                     rec["rows"] = nj
                     pending[i] = (rec, [("flows", wb if j == 0 else None, wb.groups)])
+                continue
+            if k == "holdings":
+                from datasets.arrow_holdings import holdings_batch
+
+                # one pass of the checks over the batch's files; any file it does not decide
+                # sends them all to the per-file path (fast or text loader, in file order)
+                got = holdings_batch(paths, [deferred[r["id"]][1] for r in recs],
+                                     weight_unit=opts.get("weight_unit", "pct"),
+                                     allow_partial=opts.get("allow_partial", False),
+                                     encoding=opts.get("encoding"),
+                                     by_year=True) if together else None
+                if got is None:
+                    one_by_one += idx
+                    continue
+                tab, file_of_row, file_rows, _ = got
+                tab["src_weight"] = np.asarray(ids, dtype=np.int32)[file_of_row]
+                for j, (i, rec) in enumerate(zip(idx, recs, strict=True)):
+                    rec["rows"] = int(file_rows[j])
+                    pending[i] = (rec, [("holdings", tab if j == 0 else None,
+                                         {"weight": ["weight"]})])
                 continue
             reader = netbuy_batch if k == "generic-netbuy" else market_batch
             got = reader(paths, ids, encoding=opts.get("encoding")) if together else None
@@ -851,8 +904,10 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             stamps[next_id] = (p, st)
             rec = {"id": next_id, "name": p.name, "sha256": fp, "kind": k, "rows": 0,
                    "options": {o: str(v) for o, v in opts.items()}}
-            if vectorized and batched and k in BATCH_KINDS and \
-                    p.suffix.lower() in (".parquet", ".pq"):
+            if vectorized and batched and (
+                    (k in BATCH_KINDS and p.suffix.lower() in (".parquet", ".pq"))
+                    or (k == "holdings" and "effective_date" not in opts
+                        and p.suffix.lower() in (".csv", ".txt", ".parquet", ".pq"))):
                 deferred[next_id] = (p, fq)  # read with its batch at the flush
                 if blob is not None:
                     blobs[next_id] = blob

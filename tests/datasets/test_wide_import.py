@@ -107,6 +107,27 @@ def test_wide_files_with_market_caps_hold_the_long_values_and_the_generators(tmp
     assert (t["src_market"] == t["src_net_buy_foreign"]).all()
 
 
+def test_partitions_keep_statistics_of_keys_only_and_read_back_the_files_values(tmp_path):
+    # the writer keeps min/max of the keys and src ids, not of the value columns (nothing
+    # reads those); what a partition reads back is the files' values bit for bit
+    import pyarrow.parquet as pq
+
+    m = _market(n_days=12, start="2000-01-24")
+    wide, _, _ = _write(m, tmp_path / "f")
+    import_files(wide, tmp_path / "s", progress=False)
+    parts = sorted((tmp_path / "s" / "flows").glob("*.parquet"))
+    assert len(parts) == 2
+    for p in parts:
+        rg = pq.ParquetFile(p).metadata.row_group(0)
+        cols = {rg.column(j).path_in_schema: rg.column(j) for j in range(rg.num_columns)}
+        assert all(cols[c].is_stats_set for c in ("date", "stock", "src_market"))
+        assert not any(cols[c].is_stats_set for c in ("market_cap", "net_buy_foreign",
+                                                      "net_buy_shares_individual"))
+    got = open_store(tmp_path / "s").flows()
+    for name in ("net_buy", "net_buy_shares", "market_cap", "close"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(m.flows, name))
+
+
 def test_fast_and_per_file_wide_imports_give_the_same_store_and_quality(tmp_path):
     m = _market(n_days=30, start="2000-01-10")
     wide, _, _ = _write(m, tmp_path / "f")
