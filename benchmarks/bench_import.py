@@ -66,39 +66,19 @@ TARGET_DAYS, TARGET_STOCKS = 7500, 3000
 
 
 def _write_long_day(f, t: int, out: Path) -> list[Path]:
-    import numpy as np
-    import pandas as pd
+    from datasets import daily_files
 
-    _, N, K = f.shape
     d = f.dates[t]
-    nb = pd.DataFrame({"date": d, "stock": np.repeat(np.asarray(f.stocks), K),
-                       "investor": np.tile(list(f.investors), N),
-                       "net_buy": f.net_buy[t].ravel(),
-                       "net_buy_shares": f.net_buy_shares[t].ravel()}).dropna()
-    mk = pd.DataFrame({"date": d, "stock": np.asarray(f.stocks),
-                       "market_cap": f.market_cap[t], "close": f.close[t]}).dropna()
-    p1, p2 = out / f"netbuy_{d:%Y%m%d}.parquet", out / f"market_{d:%Y%m%d}.parquet"
-    nb.to_parquet(p1, index=False)
-    mk.to_parquet(p2, index=False)
-    return [p1, p2]
+    nb, mk = daily_files.long_day(f, t)
+    return [daily_files.write(nb, out / f"netbuy_{d:%Y%m%d}.parquet"),
+            daily_files.write(mk, out / f"market_{d:%Y%m%d}.parquet")]
 
 
 def _write_wide_day(f, t: int, out: Path) -> Path:
     """One wide daily file as a quant saves a pivoted screen (pandas, default options)."""
-    import numpy as np
-    import pandas as pd
+    from datasets import daily_files
 
-    d = f.dates[t]
-    ok = np.isfinite(f.market_cap[t])
-    cols = {"date": d, "stock": np.asarray(f.stocks)[ok], "market_cap": f.market_cap[t][ok],
-            "close": f.close[t][ok]}
-    for j, k in enumerate(f.investors):
-        cols[f"net_buy_{k}"] = f.net_buy[t, ok, j]
-    for j, k in enumerate(f.investors):
-        cols[f"net_buy_shares_{k}"] = f.net_buy_shares[t, ok, j]
-    p = out / f"wide_{d:%Y%m%d}.parquet"
-    pd.DataFrame(cols).to_parquet(p, index=False)
-    return p
+    return daily_files.write(daily_files.wide_day(f, t), out / f"wide_{f.dates[t]:%Y%m%d}.parquet")
 
 
 def _generate(spec: dict) -> None:
