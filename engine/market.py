@@ -281,8 +281,10 @@ def _run_order(etf_code: np.ndarray, day: np.ndarray, start: np.ndarray):
     return order
 
 
-def _take_runs(arr: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """``arr[lo[0]:hi[0]]``, ``arr[lo[1]:hi[1]]``, ... one after another, a new array.
+def _take_runs(arr: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+               copy: bool = True) -> np.ndarray:
+    """``arr[lo[0]:hi[0]]``, ``arr[lo[1]:hi[1]]``, ... one after another, a new array
+    (``copy=False``: a view of ``arr`` when they are one range).
 
     Adjacent ranges are merged first: snapshots in (etf, date) order are a few long row
     ranges even when the table comes by year partition (an ETF's snapshots of one year
@@ -294,7 +296,8 @@ def _take_runs(arr: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     starts = lo[np.concatenate([[0], brk])].tolist()
     stops = hi[np.concatenate([brk - 1, [len(lo) - 1]])].tolist()
     if len(starts) == 1:
-        return arr[starts[0]:stops[0]].copy()
+        view = arr[starts[0]:stops[0]]
+        return view.copy() if copy else view
     return np.concatenate([arr[i:j] for i, j in zip(starts, stops, strict=True)])
 
 
@@ -634,6 +637,14 @@ class Holdings:
             ``etf`` values are positions in ``etfs``; snapshots never usable inside ``dates``
             are left out.
         """
+        return self._csr(dates, stocks, etfs, lag_days)
+
+    def _csr(self, dates, stocks, etfs=None, lag_days: int = 0, *, own: bool = True,
+             stock_dtype=np.int64) -> tuple[pd.Index, HoldingsCSR]:
+        """:meth:`to_csr`; ``own=False``: the weights may be a view of the Holdings' own
+        (no copy when the snapshots kept are one run of rows), ``stock_dtype``:
+        of the stock positions (int32 for the gather kernel). For callers that never write
+        into the CSR nor hand it out (:func:`engine.synthesis._layout`)."""
         if lag_days < 0:
             raise ValueError(f"lag_days must be >= 0, got {lag_days}")
         etfs = self.etfs if etfs is None else pd.Index([str(e) for e in etfs])
@@ -665,15 +676,16 @@ class Holdings:
         indptr = np.zeros(len(kept) + 1, dtype=np.int64)
         np.cumsum(snap_hi[kept] - snap_lo[kept], out=indptr[1:])
         lo, hi = snap_lo[kept], snap_hi[kept]
-        stock_map = stock_pos.get_indexer(stock_names).astype(np.int64)
+        stock_map = stock_pos.get_indexer(stock_names).astype(stock_dtype)
+        weight = _take_runs(self._weight, lo, hi, copy=own)
         csr = HoldingsCSR(
             snap_e[keep].astype(np.int64),
             start[keep],
             stop[keep],
             indptr,
-            stock_map[_take_runs(stock_code, lo, hi)],
-            # a copy: the caller may write into its CSR, never into the Holdings
-            _take_runs(self._weight, lo, hi),
+            stock_map[_take_runs(stock_code, lo, hi, copy=False)],
+            # a copy (own): the caller may write into its CSR, never into the Holdings
+            weight,
         )
         return etfs, csr
 

@@ -423,3 +423,31 @@ def test_holdings_keep_their_own_dates_and_codes(categorical):
         pd.testing.assert_frame_equal(h.table, want)
         assert h.snapshot_dates("A").tolist() == [pd.Timestamp("2024-01-02")]
         assert h.weights_at("A", "2024-01-02").to_dict() == {"x": 0.5, "y": 0.5}
+
+
+def _holdings_tab():
+    return pd.DataFrame({
+        "etf": ["B", "B", "A", "A", "A", "B"],
+        "effective_date": pd.to_datetime(["2024-03-01", "2024-03-01", "2024-01-02",
+                                          "2024-01-02", "2024-02-01", "2024-01-05"]),
+        "stock": ["y", "x", "x", "z", "x", "z"],
+        "weight": [0.6, 0.4, 0.5, 0.5, 1.0, 1.0]})
+
+
+def test_to_csr_is_the_callers_and_the_layout_csr_the_same_values():
+    """to_csr's arrays are new (a write into them never reaches the Holdings); the layout's
+    (int32 positions, weights a view) hold the same values."""
+    h = Holdings(_holdings_tab())
+    dates = pd.bdate_range("2024-01-01", periods=60)
+    etfs, csr = h.to_csr(dates, ["z", "x", "y"])
+    before = h.table.copy()
+    csr.weight[:] = 7.0
+    csr.stock[:] = 0
+    pd.testing.assert_frame_equal(h.table, before)
+    _, fresh = h.to_csr(dates, ["z", "x", "y"])
+    assert fresh.stock.dtype == np.int64
+    _, lay = h._csr(dates, ["z", "x", "y"], own=False, stock_dtype=np.int32)
+    assert lay.stock.dtype == np.int32
+    for x, y in zip(lay, fresh, strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert np.shares_memory(lay.weight, h._weight)  # one run of rows: no copy
