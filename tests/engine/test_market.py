@@ -305,7 +305,12 @@ def test_holdings_from_categoricals_equal_those_from_strings():
         "shuffled rows": _as_categorical(tab.sample(frac=1.0, random_state=5)),
         "shuffled snapshots, categorical": _as_categorical(_runs_shuffled(tab, 6)),
         "shuffled snapshots, str": _runs_shuffled(tab, 7),
+        # object columns: pandas' factorize, not Arrow's (str columns: runs, dictionary)
+        "object columns": tab.astype({"etf": object, "stock": object}),
+        "object columns, shuffled snapshots": _runs_shuffled(
+            tab.astype({"etf": object, "stock": object}), 8),
     }
+    assert tab["etf"].dtype == "str" and tab["etf"].dtype.storage == "pyarrow"
     for name, table in cases.items():
         got = Holdings(table)
         try:
@@ -369,19 +374,22 @@ def test_holdings_errors_the_same_from_categoricals_and_shuffled_snapshots():
 
 
 @pytest.mark.parametrize("column", ["etf", "stock", "effective_date"])
-@pytest.mark.parametrize("categorical", [False, True])
-def test_holdings_reject_missing_labels(column, categorical):
+@pytest.mark.parametrize("kind", ["object", "str", "category"])
+@pytest.mark.parametrize("n", [3, 400])
+def test_holdings_reject_missing_labels(column, kind, n):
     """A row without an ETF, stock or date is refused, naming the row (it used to be taken
-    silently, with a code of -1 that to_csr read as the last ETF)."""
-    tab = pd.DataFrame({"etf": ["A", "A", "B"], "effective_date": ["2024-01-02"] * 3,
-                        "stock": ["x", "y", "x"], "weight": [0.5, 0.5, 1.0]})
+    silently, with a code of -1 that to_csr read as the last ETF); ``n`` 400: one ETF's
+    long run, where str columns are encoded by runs."""
+    m = n - 1
+    tab = pd.DataFrame({"etf": ["A"] * m + ["B"], "effective_date": ["2024-01-02"] * n,
+                        "stock": [f"s{i:03d}" for i in range(m)] + ["x"],
+                        "weight": [1.0 / m] * m + [1.0]})
     tab[column] = tab[column].astype(object)
-    tab.loc[2, column] = None
-    if categorical:
-        tab = tab.assign(etf=tab["etf"].astype("category"),
-                         stock=tab["stock"].astype("category"))
+    tab.loc[n - 1, column] = None
+    if kind != "object" and column != "effective_date":
+        tab = tab.assign(etf=tab["etf"].astype(kind), stock=tab["stock"].astype(kind))
     msg = _error(tab)
-    assert f"holdings {column} is missing" in msg and "position 2" in msg
+    assert f"holdings {column} is missing" in msg and f"position {n - 1}" in msg
 
 
 def test_holdings_built_lazily_pickle_and_replace():
