@@ -47,20 +47,29 @@ def partition_identities(store) -> list:
     return [[p.name, *file_identity(p)] for p in store.partitions("holdings")]
 
 
-def read_layout(store, *, etfs=None) -> tuple[bool, Holdings | None]:
+def read_layout(store, *, etfs=None, why: list | None = None) -> tuple[bool, Holdings | None]:
     """``(True, holdings)`` from the cache when it is current (``holdings`` None when the
     ETFs asked for have no snapshots), ``(False, None)`` when it is absent, stale or
-    unreadable (read the partitions then)."""
+    unreadable (read the partitions then); ``why`` (a list) receives which of
+    ``"absent"``, ``"stale: ..."``, ``"damaged: ..."``."""
     path = store.path / LAYOUT_FILE
+    why = [] if why is None else why
+    if not path.is_file():
+        why.append("absent")
+        return False, None
     try:
         with np.load(path, allow_pickle=False) as z:
-            if int(z["format"]) != _FORMAT or \
-                    json.loads(str(z["built_from"])) != partition_identities(store):
+            if int(z["format"]) != _FORMAT:
+                why.append(f"stale: format {int(z['format'])}, not {_FORMAT}")
+                return False, None
+            if json.loads(str(z["built_from"])) != partition_identities(store):
+                why.append("stale: the holdings partitions changed since it was written")
                 return False, None
             arrays = {k: z[k] for k in Holdings.LAYOUT_ARRAYS}
         return True, Holdings.from_layout_arrays(arrays, etfs=etfs)
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError):
-        # absent, truncated, a CRC error, an array missing or not fitting: not used
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        # truncated, a CRC error, an array missing or not fitting: not used
+        why.append(f"damaged: {type(e).__name__}: {e}")
         return False, None
 
 

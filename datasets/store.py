@@ -770,12 +770,15 @@ class Store:
             out.append(PeriodTotal(s, e, flows))
         return out
 
-    def holdings(self, *, etfs=None, layout_cache: bool = True) -> Holdings | None:
+    def holdings(self, *, etfs=None, layout_cache: bool = True,
+                 quality: DataQuality | None = None) -> Holdings | None:
         """Every snapshot (of ``etfs`` only, when given).
 
         With ``layout_cache`` (default) the answer comes from ``holdings_layout.npz`` when
         it was built from the partitions present (:mod:`datasets.holdings_layout`), and a
         read of the partitions writes it; ``layout_cache=False`` reads the partitions only.
+        ``quality`` counts a cache that could not serve, stale (after an import) or damaged,
+        and whether it was rewritten (a store not written yet has none: not counted).
 
         ``etf`` and ``stock`` are read as the partitions store them, dictionary-encoded,
         and handed to :class:`~engine.market.Holdings` as categoricals: no string is built
@@ -787,8 +790,9 @@ class Store:
 
         from datasets.holdings_layout import partition_identities, read_layout, write_layout
 
+        why: list[str] = []
         if layout_cache:
-            hit, h = read_layout(self, etfs=etfs)
+            hit, h = read_layout(self, etfs=etfs, why=why)
             if hit:
                 return h
             built_from = partition_identities(self)  # before the read: a change during it is seen
@@ -810,7 +814,14 @@ class Store:
             return None
         h = Holdings(frame[cols])
         if layout_cache:  # all snapshots were read: the cache, then this read's answer
-            write_layout(self, h, built_from)
+            written = write_layout(self, h, built_from)
+            if quality is not None and why and why[0] != "absent":
+                from datasets.holdings_layout import LAYOUT_FILE
+
+                quality.add(f"{self.path.name}/{LAYOUT_FILE}", "unusable, read from "
+                            "holdings/ instead:", "holdings partitions", len(built_from),
+                            rule=f"{why[0]}; " + ("rewritten" if written else
+                                                  "not rewritten (the store is not writable)"))
             if etfs is not None:
                 h = Holdings.from_layout_arrays(h.layout_arrays(), etfs=etfs)
         return h
@@ -861,7 +872,7 @@ class Store:
                 **self.manifest.get("synthetic", {})}
         return Market(flows=self.flows(start=start, end=end,
                                        max_stale_sessions=max_stale_sessions, quality=q),
-                      holdings=self.holdings(), etfs=self.etfs(start=start, end=end),
+                      holdings=self.holdings(quality=q), etfs=self.etfs(start=start, end=end),
                       prices=self.prices(start=start, end=end), quality=q, meta=meta)
 
 

@@ -26,6 +26,13 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import DataError, DataQuality
+from engine.holdings_rows import (
+    _label_codes,
+    _raise_missing,
+    _run_order,
+    _snapshot_runs,
+    _take_runs,
+)
 from engine.investors import INVESTORS
 
 __all__ = [
@@ -196,106 +203,6 @@ class HoldingsCSR(NamedTuple):
     indptr: np.ndarray  # (S + 1,)
     stock: np.ndarray  # (nnz,)
     weight: np.ndarray  # (nnz,)
-
-
-def _label_codes(col: pd.Series, name: str, own: bool = True) -> tuple[np.ndarray, pd.Index]:
-    """Codes of the ``etf`` or ``stock`` column whose order is the sorted order of its values
-    as str, and those values (sorted, unique; ``codes`` index into them).
-
-    Strings are factorized (sorted); a categorical column gives its own codes, without a
-    string per row: only its categories are converted to str and, when they are not sorted,
-    ranked (one integer take over the rows). Its unused categories stay in the names (no
-    row points at them; :attr:`Holdings.etfs` lists the ETFs of the snapshots). Either way
-    the code order is that of ``pd.factorize(col.astype(str), sort=True)``, so a table
-    given as categoricals lays out as the same table given as strings
-    (``tests/engine/test_market.py::test_holdings_from_categoricals_equal_those_from_strings``).
-
-    ``own``: the codes must be new, out of reach of the caller's frame (kept past
-    construction); otherwise a categorical's codes may be a view of its own.
-
-    Raises
-    ------
-    DataError
-        A row has no value (NaN / None), named by its position in the input.
-    """
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        cats = col.cat.categories
-        names = pd.Index(cats if cats.dtype == "str" else cats.astype(str))
-        if names.is_unique:  # converting may merge categories (1 and "1"): then as strings
-            codes = col.array.codes  # a view (Series.cat.codes copies)
-            _raise_missing(codes, name)
-            if own and names.is_monotonic_increasing:
-                # our own codes (2 bytes a row; ranking makes new ones): a write through the
-                # caller's ``.array`` is not covered by copy-on-write
-                codes = codes.copy()
-            return _ranked(codes, names, codes.dtype)
-    # unsorted factorize, then ranked here: pandas' sort=True re-maps the codes with a
-    # generic int64 take, slower than the factorize itself at 6.6 M rows
-    codes, names = pd.factorize(col.astype(str))
-    _raise_missing(codes, name)
-    # narrow codes: the order checks make several passes over them
-    small = np.int16 if len(names) < 2**15 else np.int32 if len(names) < 2**31 else np.int64
-    return _ranked(codes, pd.Index(names), small)
-
-
-def _ranked(codes: np.ndarray, names: pd.Index, dtype) -> tuple[np.ndarray, pd.Index]:
-    """``codes`` into unique ``names`` as ``dtype`` codes into the sorted names (no pass over
-    the rows when the names are sorted and ``codes`` is of ``dtype`` already)."""
-    if names.is_monotonic_increasing:
-        return codes.astype(dtype, copy=False), names
-    order = names.argsort()
-    rank = np.empty(len(names), dtype=dtype)
-    rank[order] = np.arange(len(names))
-    return rank[codes], names.take(order)
-
-
-def _raise_missing(codes: np.ndarray, name: str) -> None:
-    """DataError naming the first row whose code is -1 (no value), if any."""
-    if len(codes) and codes.min() < 0:
-        pos = int(np.flatnonzero(codes < 0)[0])
-        raise DataError(f"holdings {name} is missing", row=pos, row_kind="position",
-                        column=name, fix=f"give every holdings row its {name}")
-
-
-def _snapshot_runs(etf_code: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``same`` (n - 1,): row ``i + 1`` has row ``i``'s (etf, day); ``start``: the first row
-    of each run of equal (etf, day), int64."""
-    same = etf_code[1:] == etf_code[:-1]
-    same &= day[1:] == day[:-1]
-    start = np.flatnonzero(~same) + 1 if len(etf_code) else np.empty(0, np.int64)
-    return same, np.concatenate([np.zeros(min(len(etf_code), 1), np.int64), start])
-
-
-def _run_order(etf_code: np.ndarray, day: np.ndarray, start: np.ndarray):
-    """How the runs of :func:`_snapshot_runs` sort by (etf, day): ``None`` when they are in
-    order already, the permutation when each run has its own (etf, day) (a table grouped by
-    snapshot, e.g. store partitions of one year each), ``False`` when two runs share one
-    (a snapshot split over places in the table: the rows need a sort)."""
-    e, d = etf_code[start], day[start]
-    if bool(((e[1:] > e[:-1]) | ((e[1:] == e[:-1]) & (d[1:] > d[:-1]))).all()):
-        return None
-    order = np.lexsort((d, e))
-    e, d = e[order], d[order]
-    if bool(((e[1:] == e[:-1]) & (d[1:] == d[:-1])).any()):
-        return False
-    return order
-
-
-def _take_runs(arr: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """``arr[lo[0]:hi[0]]``, ``arr[lo[1]:hi[1]]``, ... one after another, a new array.
-
-    Adjacent ranges are merged first: snapshots in (etf, date) order are a few long row
-    ranges even when the table comes by year partition (an ETF's snapshots of one year
-    are contiguous), so this copies a few thousand slices instead of gathering row by row.
-    """
-    if len(lo) == 0:
-        return arr[:0].copy()
-    brk = np.flatnonzero(lo[1:] != hi[:-1]) + 1
-    starts = lo[np.concatenate([[0], brk])].tolist()
-    stops = hi[np.concatenate([brk - 1, [len(lo) - 1]])].tolist()
-    if len(starts) == 1:
-        return arr[starts[0]:stops[0]].copy()
-    return np.concatenate([arr[i:j] for i, j in zip(starts, stops, strict=True)])
 
 
 @dataclass(frozen=True, eq=False)
@@ -634,6 +541,14 @@ class Holdings:
             ``etf`` values are positions in ``etfs``; snapshots never usable inside ``dates``
             are left out.
         """
+        return self._csr(dates, stocks, etfs, lag_days)
+
+    def _csr(self, dates, stocks, etfs=None, lag_days: int = 0, *, own: bool = True,
+             stock_dtype=np.int64) -> tuple[pd.Index, HoldingsCSR]:
+        """:meth:`to_csr`; ``own=False``: the weights may be a view of the Holdings' own
+        (no copy when the snapshots kept are one run of rows), ``stock_dtype``:
+        of the stock positions (int32 for the gather kernel). For callers that never write
+        into the CSR nor hand it out (:func:`engine.synthesis._layout`)."""
         if lag_days < 0:
             raise ValueError(f"lag_days must be >= 0, got {lag_days}")
         etfs = self.etfs if etfs is None else pd.Index([str(e) for e in etfs])
@@ -665,15 +580,16 @@ class Holdings:
         indptr = np.zeros(len(kept) + 1, dtype=np.int64)
         np.cumsum(snap_hi[kept] - snap_lo[kept], out=indptr[1:])
         lo, hi = snap_lo[kept], snap_hi[kept]
-        stock_map = stock_pos.get_indexer(stock_names).astype(np.int64)
+        stock_map = stock_pos.get_indexer(stock_names).astype(stock_dtype)
+        weight = _take_runs(self._weight, lo, hi, copy=own)
         csr = HoldingsCSR(
             snap_e[keep].astype(np.int64),
             start[keep],
             stop[keep],
             indptr,
-            stock_map[_take_runs(stock_code, lo, hi)],
-            # a copy: the caller may write into its CSR, never into the Holdings
-            _take_runs(self._weight, lo, hi),
+            stock_map[_take_runs(stock_code, lo, hi, copy=False)],
+            # a copy (own): the caller may write into its CSR, never into the Holdings
+            weight,
         )
         return etfs, csr
 

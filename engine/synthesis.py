@@ -113,7 +113,7 @@ class _Layout(NamedTuple):
     stocks (and ``etfs``, ``lag_days``); cached per :class:`Holdings` by :func:`_layout`."""
 
     etf_index: pd.Index
-    csr: HoldingsCSR
+    csr: HoldingsCSR  # stock positions int32, weights possibly a view of the Holdings'
     active: np.ndarray  # (T, E) int64, engine.nb.synthesis_nb.active_snapshot_nb
     kernel_holdings: tuple  # _kernel_holdings(csr)
     snap_weight: np.ndarray  # (S,) float64, weight of each snapshot in the panel
@@ -163,13 +163,16 @@ def _layout(holdings: Holdings, dates: pd.DatetimeIndex, stocks: pd.Index, etfs,
     for d, st, ek, lag, lay in kept:
         if ek == etf_key and lag == lag_days and d.equals(dates) and st.equals(stocks):
             return lay
-    etf_index, csr = holdings.to_csr(dates, stocks, etfs, lag_days)
-    stock32 = np.empty(len(csr.stock), np.int32)
-    snap_weight, n_missing = snapshot_weight_nb(csr.indptr, csr.stock, csr.weight, stock32)
+    # int32 stock positions gathered directly, the weights a view of the Holdings' own
+    # where they are one run: this CSR stays in the layout, read only
+    etf_index, csr = holdings._csr(dates, stocks, etfs, lag_days, own=False,
+                                   stock_dtype=np.int32)
+    snap_weight, n_missing = snapshot_weight_nb(csr.indptr, csr.stock, csr.weight,
+                                                np.empty(0, np.int32))
     lay = _Layout(
         etf_index, csr, active_snapshot_nb(len(dates), len(etf_index), csr.etf, csr.start,
                                            csr.stop),
-        _kernel_holdings(csr, stock32, n_missing > 0), snap_weight, n_missing > 0)
+        _kernel_holdings(csr, csr.stock, n_missing > 0), snap_weight, n_missing > 0)
     kept.append((dates, stocks, etf_key, lag_days, lay))
     del kept[:-_LAYOUTS_KEPT]
     return lay
@@ -232,7 +235,8 @@ def synthesize_arrays(
         coef = _coefficients(method, csr.weight)
         bounds = np.unique(np.concatenate([[0, T], csr.start, csr.stop])).astype(np.int64)
         lay = snb.by_stock_layout_nb(N, n_etfs, bounds, csr.etf, csr.start, csr.stop,
-                                     csr.indptr, csr.stock, coef, csr.weight)
+                                     csr.indptr, csr.stock.astype(np.int64, copy=False),
+                                     coef, csr.weight)
         snb.synthesize_by_stock_nb(x, market_cap, BP_PER_UNIT, per_market_cap, *lay, out,
                                    coverage)
     elif layout == "by_etf":

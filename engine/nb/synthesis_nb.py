@@ -255,8 +255,9 @@ def snapshot_weight_nb(indptr, stock, weight, stock32):
     stock : ndarray, shape (nnz,), int64
         Panel positions, -1 for a constituent not in the panel.
     weight : ndarray, shape (nnz,), float64
-    stock32 : ndarray, shape (nnz,), int32, output
-        ``stock.astype(np.int32)`` (positions < 2**31: the panel has fewer stocks).
+    stock32 : ndarray, shape (nnz,) or (0,), int32, output
+        ``stock.astype(np.int32)`` (positions < 2**31: the panel has fewer stocks); not
+        written when empty (``stock`` is int32 already).
 
     Returns
     -------
@@ -269,11 +270,13 @@ def snapshot_weight_nb(indptr, stock, weight, stock32):
     n = indptr.shape[0] - 1
     out = np.zeros(n, np.float64)
     n_missing = 0
+    narrow = stock32.shape[0] != 0
     for s in range(n):
         acc = 0.0
         for h in range(indptr[s], indptr[s + 1]):
             i = stock[h]
-            stock32[h] = i
+            if narrow:
+                stock32[h] = i
             if i >= 0:
                 acc += weight[h]
             else:

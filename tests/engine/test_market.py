@@ -305,7 +305,12 @@ def test_holdings_from_categoricals_equal_those_from_strings():
         "shuffled rows": _as_categorical(tab.sample(frac=1.0, random_state=5)),
         "shuffled snapshots, categorical": _as_categorical(_runs_shuffled(tab, 6)),
         "shuffled snapshots, str": _runs_shuffled(tab, 7),
+        # object columns: pandas' factorize, not Arrow's (str columns: runs, dictionary)
+        "object columns": tab.astype({"etf": object, "stock": object}),
+        "object columns, shuffled snapshots": _runs_shuffled(
+            tab.astype({"etf": object, "stock": object}), 8),
     }
+    assert tab["etf"].dtype == "str" and tab["etf"].dtype.storage == "pyarrow"
     for name, table in cases.items():
         got = Holdings(table)
         try:
@@ -369,19 +374,22 @@ def test_holdings_errors_the_same_from_categoricals_and_shuffled_snapshots():
 
 
 @pytest.mark.parametrize("column", ["etf", "stock", "effective_date"])
-@pytest.mark.parametrize("categorical", [False, True])
-def test_holdings_reject_missing_labels(column, categorical):
+@pytest.mark.parametrize("kind", ["object", "str", "category"])
+@pytest.mark.parametrize("n", [3, 400])
+def test_holdings_reject_missing_labels(column, kind, n):
     """A row without an ETF, stock or date is refused, naming the row (it used to be taken
-    silently, with a code of -1 that to_csr read as the last ETF)."""
-    tab = pd.DataFrame({"etf": ["A", "A", "B"], "effective_date": ["2024-01-02"] * 3,
-                        "stock": ["x", "y", "x"], "weight": [0.5, 0.5, 1.0]})
+    silently, with a code of -1 that to_csr read as the last ETF); ``n`` 400: one ETF's
+    long run, where str columns are encoded by runs."""
+    m = n - 1
+    tab = pd.DataFrame({"etf": ["A"] * m + ["B"], "effective_date": ["2024-01-02"] * n,
+                        "stock": [f"s{i:03d}" for i in range(m)] + ["x"],
+                        "weight": [1.0 / m] * m + [1.0]})
     tab[column] = tab[column].astype(object)
-    tab.loc[2, column] = None
-    if categorical:
-        tab = tab.assign(etf=tab["etf"].astype("category"),
-                         stock=tab["stock"].astype("category"))
+    tab.loc[n - 1, column] = None
+    if kind != "object" and column != "effective_date":
+        tab = tab.assign(etf=tab["etf"].astype(kind), stock=tab["stock"].astype(kind))
     msg = _error(tab)
-    assert f"holdings {column} is missing" in msg and "position 2" in msg
+    assert f"holdings {column} is missing" in msg and f"position {n - 1}" in msg
 
 
 def test_holdings_built_lazily_pickle_and_replace():
@@ -423,3 +431,31 @@ def test_holdings_keep_their_own_dates_and_codes(categorical):
         pd.testing.assert_frame_equal(h.table, want)
         assert h.snapshot_dates("A").tolist() == [pd.Timestamp("2024-01-02")]
         assert h.weights_at("A", "2024-01-02").to_dict() == {"x": 0.5, "y": 0.5}
+
+
+def _holdings_tab():
+    return pd.DataFrame({
+        "etf": ["B", "B", "A", "A", "A", "B"],
+        "effective_date": pd.to_datetime(["2024-03-01", "2024-03-01", "2024-01-02",
+                                          "2024-01-02", "2024-02-01", "2024-01-05"]),
+        "stock": ["y", "x", "x", "z", "x", "z"],
+        "weight": [0.6, 0.4, 0.5, 0.5, 1.0, 1.0]})
+
+
+def test_to_csr_is_the_callers_and_the_layout_csr_the_same_values():
+    """to_csr's arrays are new (a write into them never reaches the Holdings); the layout's
+    (int32 positions, weights a view) hold the same values."""
+    h = Holdings(_holdings_tab())
+    dates = pd.bdate_range("2024-01-01", periods=60)
+    etfs, csr = h.to_csr(dates, ["z", "x", "y"])
+    before = h.table.copy()
+    csr.weight[:] = 7.0
+    csr.stock[:] = 0
+    pd.testing.assert_frame_equal(h.table, before)
+    _, fresh = h.to_csr(dates, ["z", "x", "y"])
+    assert fresh.stock.dtype == np.int64
+    _, lay = h._csr(dates, ["z", "x", "y"], own=False, stock_dtype=np.int32)
+    assert lay.stock.dtype == np.int32
+    for x, y in zip(lay, fresh, strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert np.shares_memory(lay.weight, h._weight)  # one run of rows: no copy

@@ -375,3 +375,8 @@ def test_coverage_gaps_kernel_matches_numpy_masks():
     np.testing.assert_array_equal(got_w, want)
     assert n_missing == int((stock < 0).sum()) > 0
     np.testing.assert_array_equal(stock32, stock)
+    # int32 positions already (the layout's): the same sums, nothing written
+    got32, n32 = snapshot_weight_nb(indptr, stock.astype(np.int32), weight,
+                                    np.empty(0, np.int32))
+    np.testing.assert_array_equal(got32, want)
+    assert n32 == n_missing
