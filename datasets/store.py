@@ -808,7 +808,15 @@ class Store:
                 else pd.DataFrame(columns=cols)
         if frame.empty:
             return None
-        h = Holdings(frame[cols])
+        try:
+            h = Holdings(frame[cols])
+        except DataError:
+            if want is not None or etfs is None:
+                raise
+            # another ETF's snapshots do not check (a top-N list imported with
+            # --allow-partial sums below 1): the ETFs asked for are read as they are, alone,
+            # and no cache is written (it holds every snapshot or none)
+            return self.holdings(etfs=etfs, layout_cache=False)
         if layout_cache:  # all snapshots were read: the cache, then this read's answer
             write_layout(self, h, built_from)
             if etfs is not None:

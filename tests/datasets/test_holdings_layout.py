@@ -12,6 +12,7 @@ import datasets.holdings_layout as holdings_layout
 from datasets.holdings_layout import LAYOUT_FILE
 from datasets.store import SYNTHETIC_SRC, create_store, open_store
 from datasets.synthetic import make_market
+from engine.errors import DataError
 from engine.market import Holdings
 from engine.synthesis import synthesize_flows
 from tests.datasets.test_store_holdings import _table
@@ -168,3 +169,20 @@ def test_synthesis_from_the_cache_equals_synthesis_from_the_table(tmp_path):
     pd.testing.assert_frame_equal(synthesize_flows(m.flows, cached), want)
     pd.testing.assert_frame_equal(
         synthesize_flows(m.flows, open_store(st.path).holdings(layout_cache=False)), want)
+
+
+def test_a_filtered_read_does_not_check_the_etfs_not_asked_for(tmp_path):
+    # a top-N list imported with --allow-partial sums below 1: Store.holdings() refuses it,
+    # but the snapshots of the other ETFs read as they did before the cache
+    tab = _table(9)
+    part = tab[tab["etf"] == "E2"].assign(weight=lambda t: t["weight"] * 0.3)
+    tab = pd.concat([tab[tab["etf"] != "E2"], part], ignore_index=True)
+    st = _store(tmp_path, tab)
+    rest = tab[tab["etf"] != "E2"]
+    _same(st.holdings(etfs=["타이거", "KODEX 200"], layout_cache=False), Holdings(rest))
+    _same(st.holdings(etfs=["타이거", "KODEX 200"]), Holdings(rest))
+    assert not (st.path / LAYOUT_FILE).exists()
+    with pytest.raises(DataError, match="weights of E2 on .* sum to"):
+        st.holdings()
+    with pytest.raises(DataError, match="weights of E2 on .* sum to"):
+        st.holdings(etfs=["E2"])
