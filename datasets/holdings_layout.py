@@ -67,14 +67,19 @@ def read_layout(store, *, etfs=None) -> tuple[bool, Holdings | None]:
 def write_layout(store, holdings: Holdings, built_from: list | None = None) -> bool:
     """Write ``holdings`` (all of the store's, read from ``built_from``: the partitions'
     identities taken before they were read) as the cache; False when the store's directory
-    is not writable (nothing written)."""
+    is not writable or ``holdings`` has no layout (a name the arrays cannot hold: nothing
+    written)."""
     built_from = partition_identities(store) if built_from is None else built_from
+    try:
+        arrays = holdings.layout_arrays()
+    except ValueError:
+        return False
     path = store.path / LAYOUT_FILE
     tmp = path.with_name(f".{LAYOUT_FILE}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as fh:
             np.savez(fh, format=np.asarray(_FORMAT), built_from=np.asarray(json.dumps(built_from)),
-                     **holdings.layout_arrays())
+                     **arrays)
         os.replace(tmp, path)
     except OSError:
         Path(tmp).unlink(missing_ok=True)

@@ -820,7 +820,11 @@ class Store:
         if layout_cache:  # all snapshots were read: the cache, then this read's answer
             write_layout(self, h, built_from)
             if etfs is not None:
-                h = Holdings.from_layout_arrays(h.layout_arrays(), etfs=etfs)
+                try:
+                    arrays = h.layout_arrays()
+                except ValueError:  # a name the layout cannot hold: the filtered read
+                    return self.holdings(etfs=etfs, layout_cache=False)
+                h = Holdings.from_layout_arrays(arrays, etfs=etfs)
         return h
 
     def etfs(self, *, start=None, end=None) -> EtfData | None:

@@ -186,3 +186,17 @@ def test_a_filtered_read_does_not_check_the_etfs_not_asked_for(tmp_path):
         st.holdings()
     with pytest.raises(DataError, match="weights of E2 on .* sum to"):
         st.holdings(etfs=["E2"])
+
+
+def test_names_a_numpy_str_array_cannot_hold_are_never_cached(tmp_path):
+    # numpy's str arrays drop trailing NULs: "X\0" would come back from the cache as "X"
+    tab = _table(10)
+    tab["stock"] = tab["stock"].replace({"A": "A\x00"})
+    st = _store(tmp_path, tab)
+    with pytest.raises(ValueError, match="NUL"):
+        Holdings(tab).layout_arrays()
+    _same(st.holdings(), Holdings(tab))
+    assert not (st.path / LAYOUT_FILE).exists()
+    got = open_store(st.path).holdings(etfs=["E2"])
+    assert "A\x00" in set(got.table["stock"])
+    _same(got, Holdings(tab[tab["etf"] == "E2"]))
