@@ -17,8 +17,8 @@ It is derived data, never the data of record:
   holdings changes an identity); otherwise, or when it is unreadable (zip CRC, missing
   arrays, arrays that do not fit together), the read takes the partitions and writes the
   cache anew (best effort: a store on a read-only disk is read from its partitions);
-* it is written to a temporary name and renamed into place (a reader holding the old file
-  reads it whole); deleting it loses nothing.
+* it is written to a temporary name of its own and renamed into place (a reader holding
+  the old file reads it whole); deleting it loses nothing.
 
 Why by hand: Parquet (the partitions) is the interchange format; this is a private,
 versioned snapshot of an in-memory structure, which ``np.savez`` holds with a CRC per array.
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -75,9 +76,11 @@ def write_layout(store, holdings: Holdings, built_from: list | None = None) -> b
     except ValueError:
         return False
     path = store.path / LAYOUT_FILE
-    tmp = path.with_name(f".{LAYOUT_FILE}.{os.getpid()}.tmp")
+    # a name of its own, not only the pid's: two threads of one process may write at once
+    # (not mkstemp: its file is private to the owner, the cache is as readable as the store)
+    tmp = path.with_name(f".{LAYOUT_FILE}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     try:
-        with open(tmp, "wb") as fh:
+        with open(tmp, "xb") as fh:
             np.savez(fh, format=np.asarray(_FORMAT), built_from=np.asarray(json.dumps(built_from)),
                      **arrays)
         os.replace(tmp, path)

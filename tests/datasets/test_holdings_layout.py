@@ -200,3 +200,28 @@ def test_names_a_numpy_str_array_cannot_hold_are_never_cached(tmp_path):
     got = open_store(st.path).holdings(etfs=["E2"])
     assert "A\x00" in set(got.table["stock"])
     _same(got, Holdings(tab[tab["etf"] == "E2"]))
+
+
+def test_two_writers_in_one_process_do_not_share_a_temporary_file(tmp_path, monkeypatch):
+    # two threads reading one store write the cache at the same time: each writes a file of
+    # its own (a shared one, named by the pid, was truncated under the other's writes and
+    # renamed away before it was complete)
+    tab = _table(11)
+    st = _store(tmp_path, tab)
+    small = Holdings(tab[tab["etf"] == "E2"])
+    inner = []
+    savez = np.savez
+
+    def racing(fh, **arrays):
+        if not inner:  # the other writer, while this one has its file open
+            inner.append(None)
+            inner[0] = holdings_layout.write_layout(st, small, [["x", 1, 2, 3]])
+        savez(fh, **arrays)
+    monkeypatch.setattr(holdings_layout.np, "savez", racing)
+    assert holdings_layout.write_layout(st, Holdings(tab)) is True
+    assert inner == [True]
+    monkeypatch.setattr(holdings_layout.np, "savez", savez)
+    hit, got = holdings_layout.read_layout(open_store(st.path))
+    assert hit  # the last one renamed into place, whole
+    _same(got, Holdings(tab))
+    assert not list(st.path.glob(".*.tmp"))
