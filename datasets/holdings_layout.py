@@ -60,8 +60,10 @@ def read_layout(store, *, etfs=None) -> tuple[bool, Holdings | None]:
                 return False, None
             arrays = {k: z[k] for k in Holdings.LAYOUT_ARRAYS}
         return True, Holdings.from_layout_arrays(arrays, etfs=etfs)
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError):
-        # absent, truncated, a CRC error, an array missing or not fitting: not used
+    except (OSError, KeyError, ValueError, TypeError, IndexError, zipfile.BadZipFile,
+            EOFError):
+        # absent, truncated, a CRC error, an array missing, of another shape or not
+        # fitting: not used
         return False, None
 
 

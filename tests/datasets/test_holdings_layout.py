@@ -225,3 +225,19 @@ def test_two_writers_in_one_process_do_not_share_a_temporary_file(tmp_path, monk
     assert hit  # the last one renamed into place, whole
     _same(got, Holdings(tab))
     assert not list(st.path.glob(".*.tmp"))
+
+
+def test_a_cache_of_other_shapes_is_not_used(tmp_path):
+    # a whole zip (its CRCs fine) whose arrays have other shapes: refused, not a TypeError
+    tab = _table(12)
+    st = _store(tmp_path, tab)
+    st.holdings()
+    p = st.path / LAYOUT_FILE
+    with np.load(p) as z:
+        arrays = {k: z[k] for k in z.files}
+    for key, bad in [("format", np.array([1, 1])), ("stock_code", np.int16(0)),
+                     ("snap_day", np.array(["x"]))]:
+        with open(p, "wb") as fh:
+            np.savez(fh, **{**arrays, key: bad})
+        assert holdings_layout.read_layout(open_store(st.path)) == (False, None), key
+        _same(open_store(st.path).holdings(), Holdings(tab))
