@@ -96,7 +96,10 @@ def _read_arrow(path, encoding, *, dictionary: bool = False):
 
     import pyarrow.csv as pcsv
 
-    header = next(csv.reader([head.decode("utf-8").rstrip("\r")]))
+    try:
+        header = next(csv.reader([head.decode("utf-8").rstrip("\r")]))
+    except csv.Error as exc:  # lone carriage returns (old Mac line ends): the text path reads it
+        raise _Fallback from exc
     names = [f"f{j}" for j in range(len(header))]
     try:
         tab = pcsv.read_csv(

@@ -17,8 +17,8 @@ It is derived data, never the data of record:
   holdings changes an identity); otherwise, or when it is unreadable (zip CRC, missing
   arrays, arrays that do not fit together), the read takes the partitions and writes the
   cache anew (best effort: a store on a read-only disk is read from its partitions);
-* it is written to a temporary name and renamed into place (a reader holding the old file
-  reads it whole); deleting it loses nothing.
+* it is written to a temporary name of its own and renamed into place (a reader holding
+  the old file reads it whole); deleting it loses nothing.
 
 Why by hand: Parquet (the partitions) is the interchange format; this is a private,
 versioned snapshot of an in-memory structure, which ``np.savez`` holds with a CRC per array.
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -67,8 +68,10 @@ def read_layout(store, *, etfs=None, why: list | None = None) -> tuple[bool, Hol
                 return False, None
             arrays = {k: z[k] for k in Holdings.LAYOUT_ARRAYS}
         return True, Holdings.from_layout_arrays(arrays, etfs=etfs)
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        # truncated, a CRC error, an array missing or not fitting: not used
+    except (OSError, KeyError, ValueError, TypeError, IndexError, zipfile.BadZipFile,
+            EOFError) as e:
+        # truncated, a CRC error, an array missing, of another shape or not fitting: not
+        # used
         why.append(f"damaged: {type(e).__name__}: {e}")
         return False, None
 
@@ -76,14 +79,21 @@ def read_layout(store, *, etfs=None, why: list | None = None) -> tuple[bool, Hol
 def write_layout(store, holdings: Holdings, built_from: list | None = None) -> bool:
     """Write ``holdings`` (all of the store's, read from ``built_from``: the partitions'
     identities taken before they were read) as the cache; False when the store's directory
-    is not writable (nothing written)."""
+    is not writable or ``holdings`` has no layout (a name the arrays cannot hold: nothing
+    written)."""
     built_from = partition_identities(store) if built_from is None else built_from
-    path = store.path / LAYOUT_FILE
-    tmp = path.with_name(f".{LAYOUT_FILE}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as fh:
+        arrays = holdings.layout_arrays()
+    except ValueError:
+        return False
+    path = store.path / LAYOUT_FILE
+    # a name of its own, not only the pid's: two threads of one process may write at once
+    # (not mkstemp: its file is private to the owner, the cache is as readable as the store)
+    tmp = path.with_name(f".{LAYOUT_FILE}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "xb") as fh:
             np.savez(fh, format=np.asarray(_FORMAT), built_from=np.asarray(json.dumps(built_from)),
-                     **holdings.layout_arrays())
+                     **arrays)
         os.replace(tmp, path)
     except OSError:
         Path(tmp).unlink(missing_ok=True)

@@ -812,7 +812,15 @@ class Store:
                 else pd.DataFrame(columns=cols)
         if frame.empty:
             return None
-        h = Holdings(frame[cols])
+        try:
+            h = Holdings(frame[cols])
+        except DataError:
+            if want is not None or etfs is None:
+                raise
+            # another ETF's snapshots do not check (a top-N list imported with
+            # --allow-partial sums below 1): the ETFs asked for are read as they are, alone,
+            # and no cache is written (it holds every snapshot or none)
+            return self.holdings(etfs=etfs, layout_cache=False, quality=quality)
         if layout_cache:  # all snapshots were read: the cache, then this read's answer
             written = write_layout(self, h, built_from)
             if quality is not None and why and why[0] != "absent":
@@ -823,7 +831,11 @@ class Store:
                             rule=f"{why[0]}; " + ("rewritten" if written else
                                                   "not rewritten (the store is not writable)"))
             if etfs is not None:
-                h = Holdings.from_layout_arrays(h.layout_arrays(), etfs=etfs)
+                try:
+                    arrays = h.layout_arrays()
+                except ValueError:  # a name the layout cannot hold: the filtered read
+                    return self.holdings(etfs=etfs, layout_cache=False, quality=quality)
+                h = Holdings.from_layout_arrays(arrays, etfs=etfs)
         return h
 
     def etfs(self, *, start=None, end=None) -> EtfData | None:

@@ -928,13 +928,25 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
                 flush(final=False)
         flush()
         ahead.close()
-    except Exception:
+    except Exception as exc:
         if ahead is not None:
             ahead.close()
+
+        def changed(err):
+            # a file whose read failed because it changed since its hash (a download cut
+            # off mid-line) is named as changing, not by its half-written line
+            if isinstance(err, DataError) and err.file is not None:
+                _check_unchanged([(p, st) for p, st in stamps.values()
+                                  if str(err.file) in (p.name, str(p))])
         # what the one-file-at-a-time import would have done before this error: read (and
         # report the first bad one of) the files before it, record their data quality
         if deferred:
-            read_deferred(False)
+            try:
+                read_deferred(False)
+            except DataError as again:
+                changed(again)
+                raise
         _replay(q, logs)
+        changed(exc)
         raise
     return res

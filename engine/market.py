@@ -390,8 +390,19 @@ class Holdings:
             int64 (its rows ``snap_indptr[s]:snap_indptr[s + 1]``), ``snap_etf`` (S,) int
             positions in ``etf_names``, ``snap_day`` (S,) datetime64 effective dates;
             ``partial`` () bool. :meth:`from_layout_arrays` gives back an equal Holdings.
+
+        Raises
+        ------
+        ValueError
+            A name ends in a NUL character, which a numpy str array drops (the name would
+            come back as another one): this Holdings has no layout.
         """
         etf_names, stock_code, stock_names = self._codes
+        for kind, names in (("ETF", etf_names), ("stock", stock_names)):
+            nul = names.str.endswith("\x00") if len(names) else np.zeros(0, bool)
+            if nul.any():
+                raise ValueError(f"{kind} {names[np.flatnonzero(nul)[0]]!r} ends in a NUL "
+                                 "character, which a numpy str array does not keep")
         lo, hi, snap_etf, snap_day = self._snaps
         indptr = np.zeros(len(lo) + 1, np.int64)
         np.cumsum(hi - lo, out=indptr[1:])

@@ -317,3 +317,17 @@ def test_parquet_files_of_other_column_types_in_a_batch_read_the_same(tmp_path):
     for name, vec in (("fast", True), ("text", False)):
         import_files([a, b], tmp_path / name, progress=False, vectorized=vec)
     assert _store_contents(tmp_path / "fast") == _store_contents(tmp_path / "text")
+
+
+def test_a_file_of_lone_carriage_returns_imports_as_the_text_loader_reads_it(tmp_path):
+    # old Mac line ends: the kind detection's fast readers used to raise csv.Error (naming
+    # no file) from the header line; they hand the file to the text loader now
+    p = tmp_path / "cr.csv"
+    p.write_bytes(b"date,etf,ticker,weight\r2021-04-02,A,X,60\r2021-04-02,A,Y,40\r")
+    assert holdings_table(p) is None
+    res = import_files([p], tmp_path / "s", progress=False)
+    assert res.rows == {"holdings": 2}
+    from datasets.store import open_store
+
+    got = open_store(tmp_path / "s").holdings().table
+    assert got["stock"].tolist() == ["X", "Y"] and got["weight"].tolist() == [0.6, 0.4]

@@ -12,6 +12,7 @@ import datasets.holdings_layout as holdings_layout
 from datasets.holdings_layout import LAYOUT_FILE
 from datasets.store import SYNTHETIC_SRC, create_store, open_store
 from datasets.synthetic import make_market
+from engine.errors import DataError
 from engine.market import Holdings
 from engine.synthesis import synthesize_flows
 from tests.datasets.test_store_holdings import _table
@@ -168,3 +169,75 @@ def test_synthesis_from_the_cache_equals_synthesis_from_the_table(tmp_path):
     pd.testing.assert_frame_equal(synthesize_flows(m.flows, cached), want)
     pd.testing.assert_frame_equal(
         synthesize_flows(m.flows, open_store(st.path).holdings(layout_cache=False)), want)
+
+
+def test_a_filtered_read_does_not_check_the_etfs_not_asked_for(tmp_path):
+    # a top-N list imported with --allow-partial sums below 1: Store.holdings() refuses it,
+    # but the snapshots of the other ETFs read as they did before the cache
+    tab = _table(9)
+    part = tab[tab["etf"] == "E2"].assign(weight=lambda t: t["weight"] * 0.3)
+    tab = pd.concat([tab[tab["etf"] != "E2"], part], ignore_index=True)
+    st = _store(tmp_path, tab)
+    rest = tab[tab["etf"] != "E2"]
+    _same(st.holdings(etfs=["타이거", "KODEX 200"], layout_cache=False), Holdings(rest))
+    _same(st.holdings(etfs=["타이거", "KODEX 200"]), Holdings(rest))
+    assert not (st.path / LAYOUT_FILE).exists()
+    with pytest.raises(DataError, match="weights of E2 on .* sum to"):
+        st.holdings()
+    with pytest.raises(DataError, match="weights of E2 on .* sum to"):
+        st.holdings(etfs=["E2"])
+
+
+def test_names_a_numpy_str_array_cannot_hold_are_never_cached(tmp_path):
+    # numpy's str arrays drop trailing NULs: "X\0" would come back from the cache as "X"
+    tab = _table(10)
+    tab["stock"] = tab["stock"].replace({"A": "A\x00"})
+    st = _store(tmp_path, tab)
+    with pytest.raises(ValueError, match="NUL"):
+        Holdings(tab).layout_arrays()
+    _same(st.holdings(), Holdings(tab))
+    assert not (st.path / LAYOUT_FILE).exists()
+    got = open_store(st.path).holdings(etfs=["E2"])
+    assert "A\x00" in set(got.table["stock"])
+    _same(got, Holdings(tab[tab["etf"] == "E2"]))
+
+
+def test_two_writers_in_one_process_do_not_share_a_temporary_file(tmp_path, monkeypatch):
+    # two threads reading one store write the cache at the same time: each writes a file of
+    # its own (a shared one, named by the pid, was truncated under the other's writes and
+    # renamed away before it was complete)
+    tab = _table(11)
+    st = _store(tmp_path, tab)
+    small = Holdings(tab[tab["etf"] == "E2"])
+    inner = []
+    savez = np.savez
+
+    def racing(fh, **arrays):
+        if not inner:  # the other writer, while this one has its file open
+            inner.append(None)
+            inner[0] = holdings_layout.write_layout(st, small, [["x", 1, 2, 3]])
+        savez(fh, **arrays)
+    monkeypatch.setattr(holdings_layout.np, "savez", racing)
+    assert holdings_layout.write_layout(st, Holdings(tab)) is True
+    assert inner == [True]
+    monkeypatch.setattr(holdings_layout.np, "savez", savez)
+    hit, got = holdings_layout.read_layout(open_store(st.path))
+    assert hit  # the last one renamed into place, whole
+    _same(got, Holdings(tab))
+    assert not list(st.path.glob(".*.tmp"))
+
+
+def test_a_cache_of_other_shapes_is_not_used(tmp_path):
+    # a whole zip (its CRCs fine) whose arrays have other shapes: refused, not a TypeError
+    tab = _table(12)
+    st = _store(tmp_path, tab)
+    st.holdings()
+    p = st.path / LAYOUT_FILE
+    with np.load(p) as z:
+        arrays = {k: z[k] for k in z.files}
+    for key, bad in [("format", np.array([1, 1])), ("stock_code", np.int16(0)),
+                     ("snap_day", np.array(["x"]))]:
+        with open(p, "wb") as fh:
+            np.savez(fh, **{**arrays, key: bad})
+        assert holdings_layout.read_layout(open_store(st.path)) == (False, None), key
+        _same(open_store(st.path).holdings(), Holdings(tab))

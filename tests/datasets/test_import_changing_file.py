@@ -67,3 +67,29 @@ def test_an_unchanged_file_imports_as_before(tmp_path):
     files = _files(tmp_path, "csv")
     res = import_files(files, tmp_path / "store", progress=False)
     assert len(res.added) == 4
+
+
+def test_a_holdings_file_cut_off_by_its_download_is_named_as_changing(tmp_path, monkeypatch):
+    # the batched holdings read: the file is rewritten half-way through a line before it is
+    # read, so its read fails; the error says the file changed, not that its last line lacks
+    # a weight
+    import datasets.arrow_holdings as arrow_holdings
+
+    head = "date,etf,ticker,weight\n"
+    files = []
+    for i, d in enumerate(["2021-04-02", "2021-07-02", "2021-10-01"]):
+        p = tmp_path / f"h{i}.csv"
+        p.write_text(head + f"{d},A,X,60\n{d},A,Y,40\n")
+        files.append(p)
+    real = arrow_holdings.holdings_batch
+
+    def cut(*a, **kw):
+        with open(files[1], "ab") as fh:
+            fh.write(b"2021-07-02,A,Z")
+        st = files[1].stat()
+        os.utime(files[1], ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+        return real(*a, **kw)
+    monkeypatch.setattr(arrow_holdings, "holdings_batch", cut)
+    with pytest.raises(DataError, match="changed while it was being imported") as exc:
+        import_files(files, tmp_path / "store", progress=False)
+    assert exc.value.file == str(files[1])
