@@ -67,6 +67,13 @@ def write_store(market: Market, out_dir) -> Path:
         # the stock-grouped copy of the old flows too (it would no longer be served anyway)
         for sub in ("flows", "periods", "holdings", "etfs", "prices", "flows_by_stock"):
             shutil.rmtree(out / sub, ignore_errors=True)
+        # and the files beside them (create_store wants an empty directory: a rewrite
+        # used to fail on the old stocks.parquet), the holdings' layout cache among them
+        # (its partitions' identities could repeat in new files written within one tick)
+        from datasets.holdings_layout import LAYOUT_FILE
+
+        for name in (LAYOUT_FILE, "stocks.parquet", "signal.parquet", "etf_info.parquet"):
+            (out / name).unlink(missing_ok=True)
         (out / "manifest.json").unlink()
     f = market.flows
     T, N, K = f.shape

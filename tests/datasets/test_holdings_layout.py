@@ -241,3 +241,16 @@ def test_a_cache_of_other_shapes_is_not_used(tmp_path):
             np.savez(fh, **{**arrays, key: bad})
         assert holdings_layout.read_layout(open_store(st.path)) == (False, None), key
         _same(open_store(st.path).holdings(), Holdings(tab))
+
+
+def test_a_synthetic_store_written_over_drops_the_old_layout_cache(tmp_path):
+    from datasets.synth_store import write_store
+
+    out = tmp_path / "synth"
+    write_store(make_market(60, 12, 3, seed=1), out)
+    open_store(out).holdings()
+    assert (out / LAYOUT_FILE).is_file()
+    m2 = make_market(60, 12, 3, seed=2)
+    write_store(m2, out)
+    assert not (out / LAYOUT_FILE).exists()
+    _same(open_store(out).holdings(), m2.holdings)
