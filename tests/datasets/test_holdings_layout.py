@@ -15,7 +15,7 @@ from datasets.synthetic import make_market
 from engine.errors import DataError
 from engine.market import Holdings
 from engine.synthesis import synthesize_flows
-from tests.datasets.test_store_holdings import _table
+from tests.datasets.test_store_holdings import _table, assert_same_csr
 
 
 def _add(st, tab):
@@ -33,14 +33,7 @@ def _store(tmp_path, tab):
 def _same(a: Holdings, b: Holdings):
     pd.testing.assert_frame_equal(a.table, b.table)
     assert a.etfs.equals(b.etfs) and a.partial == b.partial
-    dates = pd.bdate_range("2021-10-01", "2024-06-28")
-    stocks = pd.Index(["b", "005930", "A", "000660", "Z9"])
-    for etfs in (None, list(a.etfs[::-1])):
-        ea, ca = a.to_csr(dates, stocks, etfs, 3)
-        eb, cb = b.to_csr(dates, stocks, etfs, 3)
-        assert ea.equals(eb)
-        for x, y in zip(ca, cb, strict=True):
-            np.testing.assert_array_equal(x, y)
+    assert_same_csr(a, b, (None, list(a.etfs[::-1])), lag_days=3)
     for etf in a.etfs:
         pd.testing.assert_index_equal(a.snapshot_dates(etf), b.snapshot_dates(etf))
         pd.testing.assert_series_equal(a.weights_at(etf, "2023-05-05"),

@@ -30,6 +30,19 @@ def _store(tmp_path, tab):
     return open_store(tmp_path / "store")
 
 
+def assert_same_csr(a: Holdings, b: Holdings, etf_lists, lag_days: int) -> None:
+    """``a`` and ``b`` lay out the same CSR for each ETF list on a panel of business days
+    2021-10 .. 2024-06 and five stocks (삼성SDI not in it)."""
+    dates = pd.bdate_range("2021-10-01", "2024-06-28")
+    stocks = pd.Index(["b", "005930", "A", "000660", "Z9"])
+    for etfs in etf_lists:
+        ea, ca = a.to_csr(dates, stocks, etfs, lag_days)
+        eb, cb = b.to_csr(dates, stocks, etfs, lag_days)
+        assert ea.equals(eb)
+        for x, y in zip(ca, cb, strict=True):
+            np.testing.assert_array_equal(x, y)
+
+
 def test_store_holdings_round_trip(tmp_path):
     tab = _table()
     st = _store(tmp_path, tab)
@@ -38,14 +51,7 @@ def test_store_holdings_round_trip(tmp_path):
     got = st.holdings()
     pd.testing.assert_frame_equal(got.table, want.table)
     assert got.etfs.equals(want.etfs)
-    dates = pd.bdate_range("2021-10-01", "2024-06-28")
-    stocks = pd.Index(["b", "005930", "A", "000660", "Z9"])  # 삼성SDI not in the panel
-    for etfs in (None, ["타이거", "E2"]):
-        a, csr_a = want.to_csr(dates, stocks, etfs, 1)
-        b, csr_b = got.to_csr(dates, stocks, etfs, 1)
-        assert a.equals(b)
-        for x, y in zip(csr_a, csr_b, strict=True):
-            np.testing.assert_array_equal(x, y)
+    assert_same_csr(want, got, (None, ["타이거", "E2"]), lag_days=1)
     for etf in want.etfs:
         pd.testing.assert_index_equal(got.snapshot_dates(etf), want.snapshot_dates(etf))
         assert got._stocks_of(etf).equals(pd.Index(sorted(tab.loc[tab["etf"] == etf, "stock"]
