@@ -76,16 +76,19 @@ def read_layout(store, *, etfs=None, why: list | None = None) -> tuple[bool, Hol
         return False, None
 
 
-def write_layout(store, holdings: Holdings, built_from: list | None = None) -> bool:
+def write_layout(store, holdings: Holdings, built_from: list | None = None, *,
+                 arrays: dict | None = None) -> bool:
     """Write ``holdings`` (all of the store's, read from ``built_from``: the partitions'
     identities taken before they were read) as the cache; False when the store's directory
     is not writable or ``holdings`` has no layout (a name the arrays cannot hold: nothing
-    written)."""
+    written). ``arrays``: its :meth:`~engine.market.Holdings.layout_arrays`, when the caller
+    has them already."""
     built_from = partition_identities(store) if built_from is None else built_from
-    try:
-        arrays = holdings.layout_arrays()
-    except ValueError:
-        return False
+    if arrays is None:
+        try:
+            arrays = holdings.layout_arrays()
+        except ValueError:
+            return False
     path = store.path / LAYOUT_FILE
     # a name of its own, not only the pid's: two threads of one process may write at once
     # (not mkstemp: its file is private to the owner, the cache is as readable as the store)

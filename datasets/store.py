@@ -822,7 +822,11 @@ class Store:
             # and no cache is written (it holds every snapshot or none)
             return self.holdings(etfs=etfs, layout_cache=False, quality=quality)
         if layout_cache:  # all snapshots were read: the cache, then this read's answer
-            written = write_layout(self, h, built_from)
+            try:
+                arrays = h.layout_arrays()  # once, for the cache and the etf filter
+            except ValueError:  # a name the layout cannot hold: no cache
+                arrays = None
+            written = arrays is not None and write_layout(self, h, built_from, arrays=arrays)
             if quality is not None and why and why[0] != "absent":
                 from datasets.holdings_layout import LAYOUT_FILE
 
@@ -831,9 +835,7 @@ class Store:
                             rule=f"{why[0]}; " + ("rewritten" if written else
                                                   "not rewritten (the store is not writable)"))
             if etfs is not None:
-                try:
-                    arrays = h.layout_arrays()
-                except ValueError:  # a name the layout cannot hold: the filtered read
+                if arrays is None:  # the filtered read of the partitions
                     return self.holdings(etfs=etfs, layout_cache=False, quality=quality)
                 h = Holdings.from_layout_arrays(arrays, etfs=etfs)
         return h
