@@ -43,6 +43,10 @@ def _label_codes(col: pd.Series, name: str, own: bool = True) -> tuple[np.ndarra
                 # caller's ``.array`` is not covered by copy-on-write
                 codes = codes.copy()
             return _ranked(codes, names, codes.dtype)
+    got = _short_factorize(col)
+    if got is not None:  # sorted already, int16
+        codes, names = got
+        return codes, names
     got = _arrow_factorize(col, runs=name == "etf")
     # unsorted factorize, then ranked here: pandas' sort=True re-maps the codes with a
     # generic int64 take, slower than the factorize itself at 6.6 M rows
@@ -53,6 +57,68 @@ def _label_codes(col: pd.Series, name: str, own: bool = True) -> tuple[np.ndarra
     return _ranked(codes, pd.Index(names), small)
 
 
+def _arrow_string_array(col: pd.Series):
+    """The column's values as one ``pyarrow`` string or large_string array, or ``None``
+    when it is not a column of Arrow-backed strings (pandas' default ``str``)."""
+    dt = col.dtype
+    if not (isinstance(dt, pd.StringDtype) and dt.storage == "pyarrow") or not len(col):
+        return None
+    import pyarrow as pa
+
+    arr = col.array.__arrow_array__()
+    if isinstance(arr, pa.ChunkedArray):  # combine_chunks copies even a single chunk
+        arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None  # pragma: no cover - string views: as strings
+    return arr
+
+
+#: Rows below which a column is factorized on one thread (a chunk's hash table and its
+#: remap cost more than its rows).
+_MIN_CHUNK_ROWS = 1 << 16
+
+
+def _short_factorize(col: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
+    """``pd.factorize(col, sort=True)`` as int16 codes, for a column of Arrow-backed strings
+    of at most 8 bytes each without nulls (ETF and stock codes): one ``uint64`` key per row
+    from Arrow's buffers (:mod:`engine.nb.labels_nb`), chunks hashed in parallel, their
+    keys merged and sorted once. ``None`` for any other column (the caller falls back)."""
+    arr = _arrow_string_array(col)
+    if arr is None or arr.null_count:
+        return None
+    import numba
+    import pyarrow as pa
+
+    from engine.nb.labels_nb import MAX_NAMES, factorize_short_nb, remap_codes_nb
+
+    n = len(arr)
+    _, off_buf, data_buf = arr.buffers()
+    off_type = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(off_buf, off_type, count=arr.offset + n + 1)[arr.offset:]
+    data = (np.frombuffer(data_buf, np.uint8) if data_buf is not None and data_buf.size
+            else np.zeros(0, np.uint8))
+    if len(data) and not data[offsets[0]:offsets[n]].all():
+        return None  # a NUL byte: keys could not tell it from their padding
+    n_chunks = max(1, min(numba.get_num_threads(), n // _MIN_CHUNK_ROWS))
+    codes, uniq, counts, bounds = factorize_short_nb(
+        offsets.astype(np.int64, copy=False), data, n_chunks)
+    if (counts < 0).any():
+        return None
+    keys = np.unique(np.concatenate([uniq[c, :counts[c]] for c in range(n_chunks)]))
+    if len(keys) > MAX_NAMES:
+        return None
+    remap = np.zeros((n_chunks, int(counts.max())), np.int16)
+    identity = True
+    for c in range(n_chunks):
+        remap[c, :counts[c]] = np.searchsorted(keys, uniq[c, :counts[c]])
+        identity &= bool((remap[c, :counts[c]] == np.arange(counts[c])).all())
+    if not identity:  # a column grouped by its values (etf) has its codes in order already
+        remap_codes_nb(codes, bounds, remap)
+    names = pd.Index([int(k).to_bytes(8, "big").rstrip(b"\0").decode() for k in keys.tolist()],
+                     dtype="str")
+    return codes, names
+
+
 def _arrow_factorize(col: pd.Series, runs: bool) -> tuple[np.ndarray, pd.Index] | None:
     """``pd.factorize(col)`` (codes -1 where missing, names in order of appearance) of a
     column of Arrow-backed strings (pandas' default ``str``), done in Arrow; ``None`` for
@@ -61,16 +127,11 @@ def _arrow_factorize(col: pd.Series, runs: bool) -> tuple[np.ndarray, pd.Index] 
     ``runs``: hash the values of the column's runs only when they are few (an ``etf``
     column grouped by ETF is a few hundred runs of 6.6 M rows), then repeat their codes.
     """
-    dt = col.dtype
-    if not (isinstance(dt, pd.StringDtype) and dt.storage == "pyarrow") or not len(col):
+    arr = _arrow_string_array(col)
+    if arr is None:
         return None
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = col.array.__arrow_array__()
-    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        return None  # pragma: no cover - string views: as strings
     lengths = None
     if runs and not arr.null_count and len(arr) > 1:
         # where a run starts: one comparison of neighbours, cheaper than hashing each row

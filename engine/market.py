@@ -347,7 +347,15 @@ class Holdings:
         first = np.flatnonzero(np.r_[True, snap_etf[1:] != snap_etf[:-1]]) if len(snap_etf) \
             else np.empty(0, np.int64)
         object.__setattr__(self, "_etfs", pd.Index(etf_names).take(snap_etf[first]))
-        if in_order and not categorical:
+        arrow = [t[c].array for c in ("etf", "stock")
+                 if isinstance(t[c].dtype, pd.StringDtype) and t[c].dtype.storage == "pyarrow"]
+        if in_order and len(arrow) == 2:
+            # Arrow-backed str columns given in order: the table is built on first read from
+            # them (immutable Arrow data, a shallow copy is ours) and the snapshots' dates
+            # and weights, so construction touches no new page for it
+            object.__setattr__(self, "_given", (arrow[0].copy(), arrow[1].copy()))
+            object.__delattr__(self, "table")
+        elif in_order and not categorical:
             # str columns given in order: kept as the table (nothing to build); the weights
             # to_csr lays out are its column (no second copy)
             object.__setattr__(self, "table", pd.DataFrame(
@@ -362,6 +370,14 @@ class Holdings:
         if name == "table" and "_codes" in self.__dict__:
             etf_names, stock_code, stock_names = self._codes
             lo, hi, snap_etf, snap_day = self._snaps
+            given = self.__dict__.get("_given")
+            if given is not None:  # the rows were in order: one run per snapshot, in order
+                t = pd.DataFrame({"etf": given[0],
+                                  "effective_date": np.repeat(snap_day, hi - lo),
+                                  "stock": given[1],
+                                  "weight": _take_runs(self._weight, lo, hi)}, copy=False)
+                object.__setattr__(self, "table", t)
+                return t
             t = pd.DataFrame({"etf": etf_names.take(np.repeat(snap_etf, hi - lo)),
                               "effective_date": np.repeat(snap_day, hi - lo),
                               "stock": stock_names.take(_take_runs(stock_code, lo, hi)),

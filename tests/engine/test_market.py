@@ -237,6 +237,15 @@ def test_holdings_weights_are_not_shared_with_the_callers_frame():
     h = Holdings(mine)
     mine["weight"].array[0] = 7.0
     assert h.table["weight"].tolist() == [0.5, 0.5, 1.0]
+    # the str table of rows given in order is built on first read: from what was given
+    mine = frame()
+    h = Holdings(mine)
+    mine["etf"].array[0] = "Z"
+    mine["stock"].array[0] = "z"
+    mine["effective_date"].array[0] = pd.Timestamp("2030-01-01")
+    assert h.table["etf"].tolist() == ["A", "A", "B"]
+    assert h.table["stock"].tolist() == ["x", "y", "x"]
+    assert (h.table["effective_date"] == pd.Timestamp("2024-01-02")).all()
     mine = frame()
     h = Holdings(mine)
     h.table["weight"].array[1] = 7.0
