@@ -392,6 +392,28 @@ class PeriodTotal:
     flows: ConstituentFlows
 
 
+
+def _read_holdings_parts(paths, cols) -> list | None:
+    """The holdings partitions ``paths`` read at once, as one Arrow table in a list, with
+    ``etf`` and ``stock`` dictionary-encoded; ``None`` when their schemas differ (the caller
+    reads them one by one and pandas aligns them).
+
+    One ``pyarrow.dataset`` scan reads the files on Arrow's thread pool side by side (a
+    year partition is too small for one file's read to use the threads); its fragments come
+    back in the order of ``paths``.
+    """
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    if not paths:
+        return None
+    schemas = [pq.read_schema(p) for p in paths]
+    if any(not s.equals(schemas[0], check_metadata=False) for s in schemas[1:]):
+        return None
+    fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(
+        dictionary_columns=["etf", "stock"]))
+    return [ds.dataset([str(p) for p in paths], format=fmt).to_table(columns=cols)]
+
 class Store:
     """A store directory: import into it (:meth:`add_rows`) and read from it."""
 
@@ -798,13 +820,16 @@ class Store:
             built_from = partition_identities(self)  # before the read: a change during it is seen
         cols = ["etf", "effective_date", "stock", "weight"]
         want = None if etfs is None or layout_cache else sorted({str(e) for e in etfs})
-        tables = []
-        for path in self.partitions("holdings"):
-            t = pq.read_table(path, columns=cols, read_dictionary=["etf", "stock"])
-            if want is not None:
-                kind = t.schema.field("etf").type.value_type
-                t = t.filter(pc.is_in(t["etf"], value_set=pa.array(want, type=kind)))
-            tables.append(t)
+        paths = list(self.partitions("holdings"))
+        tables = _read_holdings_parts(paths, cols) if want is None else None
+        if tables is None:
+            tables = []
+            for path in paths:
+                t = pq.read_table(path, columns=cols, read_dictionary=["etf", "stock"])
+                if want is not None:
+                    kind = t.schema.field("etf").type.value_type
+                    t = t.filter(pc.is_in(t["etf"], value_set=pa.array(want, type=kind)))
+                tables.append(t)
         if tables and all(t.schema.equals(tables[0].schema) for t in tables[1:]):
             frame = pa.concat_tables(tables).to_pandas()
         else:  # partitions written with other column types: pandas aligns them (as str)

@@ -180,3 +180,25 @@ def test_an_unwritable_store_says_the_cache_was_not_rewritten(tmp_path, monkeypa
 
 def _refuse(*a, **k):
     raise PermissionError(13, "Permission denied")
+
+
+def test_partitions_read_in_one_scan_equal_those_read_one_by_one(tmp_path, monkeypatch):
+    """The one-scan read of the year partitions gives the Holdings the per-file read gives;
+    a partition with another column type is read file by file (pandas aligns it)."""
+    import pyarrow.parquet as pq
+
+    import datasets.store as store_mod
+
+    st = _store(tmp_path / "s", _table(seed=9, start="2019-03-01"))
+    paths = list(st.partitions("holdings"))
+    assert len(paths) >= 4
+    assert store_mod._read_holdings_parts(paths, ["etf", "stock"]) is not None
+    scanned = st.holdings(layout_cache=False)
+    monkeypatch.setattr(store_mod, "_read_holdings_parts", lambda paths, cols: None)
+    _assert_same(scanned, st.holdings(layout_cache=False))
+    monkeypatch.undo()
+    # one partition rewritten with float32 weights: another schema
+    t = pq.read_table(paths[1])
+    pq.write_table(t.set_column(t.schema.get_field_index("weight"), "weight",
+                                t["weight"].cast("float32")), paths[1])
+    assert store_mod._read_holdings_parts(paths, ["etf", "stock"]) is None
