@@ -7,7 +7,8 @@ Layout (STYLE.md "Layers")
   synthesis) and :mod:`engine.nb.gather_nb` (its default kernel, explicit vector code), :mod:`engine.nb.rolling_nb` (rolling sum, z-score, EWMA),
   :mod:`engine.nb.streaks_nb`, :mod:`engine.nb.etf_nb` (ETF-level flows, volume spikes,
   premium/discount, relative strength), :mod:`engine.nb.tracking_nb` and
-  :mod:`engine.nb.divergence_nb`.
+  :mod:`engine.nb.divergence_nb`; :mod:`engine.nb.labels_nb` factorizes short string
+  labels (ETF and stock codes) from their Arrow buffers.
 * Every kernel states its oracle (the slow obvious reference in ``benchmarks/oracles.py``).
 * Panels of derived signals are column-major: a 2-D kernel runs the 1-D kernel on each
   column in parallel (``prange``) and returns a (T, C) array in Fortran order, so each

@@ -9,9 +9,10 @@ UTF-8 is comparing them by code point (Python's ``str`` order, the order of
 ``pd.factorize(..., sort=True)``). The shorter of two strings where one is a prefix of the
 other sorts first on both sides, because padding is 0 and no value holds a 0 byte.
 
-A value that does not fit (more than 8 bytes, or a NUL byte, which the padding could not be
-told from) makes the chunk report failure and the caller falls back to a general
-factorization; so does a chunk with more than :data:`MAX_NAMES` distinct values.
+A value of more than 8 bytes makes its chunk report failure, and the caller falls back to
+a general factorization; so does a chunk with more than :data:`MAX_NAMES` distinct values,
+and (checked by the caller, in NumPy) a NUL byte, which the padding could not be told from.
+The oracle is ``pd.factorize(values, sort=True)`` (``tests/engine/test_labels_nb.py``).
 
 Why by hand: pandas and Arrow factorize strings by hashing them as variable-length byte
 strings (one hash of the bytes and one comparison through a pointer per row); neither has
@@ -33,8 +34,6 @@ MAX_NAMES = 32767
 
 
 _FULL = np.uint64(0xFFFFFFFFFFFFFFFF)
-_ONES = np.uint64(0x0101010101010101)
-_HIGHS = np.uint64(0x8080808080808080)
 
 
 @intrinsic

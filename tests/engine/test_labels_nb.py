@@ -69,19 +69,24 @@ def test_kernel_chunks_decode_to_the_values():
     chunks (including more chunks than rows)."""
     rng = np.random.default_rng(5)
     values = np.asarray(_codes_alphabet(rng, 50), dtype=object)[rng.integers(0, 50, 1001)]
+    for vals, n_chunks in [(values, 1), (values, 2), (values, 7), (values, 40),
+                           (values[:5], 8)]:
+        _check_chunks(vals, n_chunks)
+
+
+def _check_chunks(values, n_chunks):
     arr = pa.array(list(values), pa.large_string())
     _, off, data = arr.buffers()
     offsets = np.frombuffer(off, np.int64, count=len(arr) + 1)
     data = np.frombuffer(data, np.uint8)
-    for n_chunks in (1, 2, 7, 1001, 1500):
-        codes, uniq, counts, bounds = factorize_short_nb(offsets, data, n_chunks)
-        assert (counts >= 0).all() and bounds[0] == 0 and bounds[-1] == len(values)
-        for c in range(n_chunks):
-            lo, hi = bounds[c], bounds[c + 1]
-            keys = uniq[c, codes[lo:hi]]
-            got = [int(k).to_bytes(8, "big").rstrip(b"\0").decode() for k in keys.tolist()]
-            assert got == list(values[lo:hi])
-            assert counts[c] == len(set(values[lo:hi]))
+    codes, uniq, counts, bounds = factorize_short_nb(offsets, data, n_chunks)
+    assert (counts >= 0).all() and bounds[0] == 0 and bounds[-1] == len(values)
+    for c in range(n_chunks):
+        lo, hi = bounds[c], bounds[c + 1]
+        keys = uniq[c, codes[lo:hi]]
+        got = [int(k).to_bytes(8, "big").rstrip(b"\0").decode() for k in keys.tolist()]
+        assert got == list(values[lo:hi])
+        assert counts[c] == len(set(values[lo:hi]))
 
 
 def test_sliced_arrow_column_and_int32_offsets():
