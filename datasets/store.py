@@ -438,10 +438,16 @@ class Store:
     def groups(self, table: str) -> dict[str, list[str]]:
         return self.manifest.setdefault("groups", {}).setdefault(table, {})
 
-    def write_manifest(self) -> None:
+    def write_manifest(self, text: str | None = None) -> None:
+        """Write the manifest (atomically); ``text``: a :meth:`manifest_text` taken earlier
+        (an import writes the manifest of a batch once that batch's partitions are on disk)."""
         tmp = self.path / (MANIFEST + ".tmp")
-        tmp.write_text(manifest_text(self.manifest, self._file_texts))
+        tmp.write_text(self.manifest_text() if text is None else text)
         os.replace(tmp, self.path / MANIFEST)
+
+    def manifest_text(self) -> str:
+        """The manifest's text as it is now (what :meth:`write_manifest` would write)."""
+        return manifest_text(self.manifest, self._file_texts)
 
     def partitions(self, table: str) -> list[Path]:
         d = self.path / table

@@ -559,22 +559,19 @@ def _fast_wide(store: Store, batch: dict) -> tuple[WideBatch, list[str]] | None:
     return wb, new
 
 
-def _write_wide(store: Store, wb: WideBatch, months: list[str]) -> int:
-    """Write the new month partitions of a wide batch (a few at a time: Arrow builds and
-    encodes them outside the GIL); returns how many were written."""
-    from concurrent.futures import ThreadPoolExecutor
-
+def _write_wide(store: Store, wb: WideBatch, months: list[str], ex) -> list:
+    """Start writing the new month partitions of a wide batch on ``ex`` (a few at a time:
+    Arrow builds and encodes them outside the GIL); returns the writes' futures."""
     from datasets.arrow_wide import partition_schema
 
+    # the groups as they are now (the next batch may add some before these writes finish)
     known, schema = partition_schema(store.groups("flows"), _group_order)
 
     def one(m):
         write_table_atomic(wb.partition_table(m, known, schema),
                            store.path / "flows" / f"{m}.parquet")
 
-    with ThreadPoolExecutor(2) as ex:
-        list(ex.map(one, months))
-    return len(months)
+    return [ex.submit(one, m) for m in months]
 
 
 #: Kinds whose clean Parquet files :func:`import_files` reads a batch at a time.
@@ -665,6 +662,9 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
     # frame): still counted in res.rows, as the per-file path counts them
     fused_rows: dict[str, int] = {}
     ahead = None
+    writer = None  # threads writing a batch's new wide months (created on first use)
+    # (futures of those writes, the batch's manifest text) while they run
+    writing: tuple[list, str] | None = None
     # (month, its files' columns, their manifest records, groups): a batch's last new month
     # of wide files, written with the next batch
     carry = None
@@ -788,10 +788,13 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
         blobs.clear()
 
     def flush(final: bool = True):
-        nonlocal pending, carry
+        nonlocal pending, carry, writer, writing
         if pending:
             read_deferred(batched)
             _check_unchanged([stamps.pop(rec["id"]) for rec, _ in pending])
+        # the batch before on disk (its partitions and manifest) before this one looks at
+        # the store: which months exist, the partitions a merge reads
+        settle()
         _replay(q, logs)  # skipped files too (a re-import may add nothing)
         if not pending and carry is None:
             return
@@ -867,10 +870,31 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
         for path, frame in plans:
             _write_atomic(frame, path)
         res.partitions_written += len(plans)
-        if fast is not None:
-            res.partitions_written += _write_wide(store, *fast)
-        store.write_manifest()
+        if fast is not None and fast[1]:
+            # the new months are written while the next batch is read (Arrow encodes outside
+            # the GIL: the two cores stay busy); this batch's manifest, taken now, is written
+            # once they are on disk (settle), before the next batch touches the store
+            if writer is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                writer = ThreadPoolExecutor(2)
+            writing = (_write_wide(store, *fast, writer), store.manifest_text())
+            res.partitions_written += len(fast[1])
+        else:
+            store.write_manifest()
         pending = []
+
+    def settle():
+        """Wait for the background writes of the last batch, then write its manifest (an
+        error of a write is raised here; the manifest then stays the one before)."""
+        nonlocal writing
+        if writing is None:
+            return
+        futures, text = writing
+        writing = None
+        for f in futures:
+            f.result()
+        store.write_manifest(text)
 
     try:
         paths = [Path(p) for p in paths]
@@ -927,10 +951,19 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             if len(pending) >= batch_files:
                 flush(final=False)
         flush()
+        settle()
         ahead.close()
+        if writer is not None:
+            writer.shutdown(wait=True)
     except Exception as exc:
         if ahead is not None:
             ahead.close()
+        # the batches before this error are in the store, as when each was written at once
+        try:
+            settle()
+        finally:
+            if writer is not None:
+                writer.shutdown(wait=True)
 
         def changed(err):
             # a file whose read failed because it changed since its hash (a download cut

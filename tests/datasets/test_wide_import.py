@@ -476,3 +476,17 @@ def test_any_arrow_error_in_a_file_read_leaves_the_batch_to_the_text_loader(tmp_
     assert detect_kind(wide[3]) == "generic-wide"
     import_files(wide, tmp_path / "s", progress=False)
     assert _parts(tmp_path / "s") == _parts(tmp_path / "ref")
+
+
+@pytest.mark.parametrize("batch_files", [1, 7, 20])
+def test_months_written_while_the_next_batch_is_read_give_the_one_batch_store(tmp_path,
+                                                                               batch_files):
+    # each batch's new months are written in background threads and its manifest after
+    # them: the store (partitions and manifest) is the one of a single batch, byte for byte
+    m = _market(n_days=70, start="2000-01-10")
+    wide, _, _ = _write(m, tmp_path / "f")
+    import_files(wide, tmp_path / "one", progress=False)
+    import_files(wide, tmp_path / "many", progress=False, batch_files=batch_files)
+    assert _parts(tmp_path / "many") == _parts(tmp_path / "one")
+    assert _manifest(tmp_path / "many") == _manifest(tmp_path / "one")
+    assert not list((tmp_path / "many").rglob("*.tmp"))
