@@ -392,7 +392,6 @@ class PeriodTotal:
     flows: ConstituentFlows
 
 
-
 def _read_holdings_parts(paths, cols) -> list | None:
     """The holdings partitions ``paths`` read at once, as one Arrow table in a list, with
     ``etf`` and ``stock`` dictionary-encoded; ``None`` when their schemas differ (the caller
@@ -413,6 +412,7 @@ def _read_holdings_parts(paths, cols) -> list | None:
     fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(
         dictionary_columns=["etf", "stock"]))
     return [ds.dataset([str(p) for p in paths], format=fmt).to_table(columns=cols)]
+
 
 class Store:
     """A store directory: import into it (:meth:`add_rows`) and read from it."""

@@ -15,7 +15,8 @@ def _label_codes(col: pd.Series, name: str, own: bool = True) -> tuple[np.ndarra
     """Codes of the ``etf`` or ``stock`` column whose order is the sorted order of its values
     as str, and those values (sorted, unique; ``codes`` index into them).
 
-    Strings are factorized (sorted; pandas' Arrow-backed ``str`` columns in Arrow,
+    Strings are factorized (sorted; pandas' Arrow-backed ``str`` columns of codes of at
+    most 8 bytes as integer keys, :func:`_short_factorize`, other Arrow-backed ones in Arrow,
     :func:`_arrow_factorize`); a categorical column gives its own codes, without a
     string per row: only its categories are converted to str and, when they are not sorted,
     ranked (one integer take over the rows). Its unused categories stay in the names (no
@@ -44,9 +45,8 @@ def _label_codes(col: pd.Series, name: str, own: bool = True) -> tuple[np.ndarra
                 codes = codes.copy()
             return _ranked(codes, names, codes.dtype)
     got = _short_factorize(col)
-    if got is not None:  # sorted already, int16
-        codes, names = got
-        return codes, names
+    if got is not None:  # codes into the sorted names already, int16
+        return got
     got = _arrow_factorize(col, runs=name == "etf")
     # unsorted factorize, then ranked here: pandas' sort=True re-maps the codes with a
     # generic int64 take, slower than the factorize itself at 6.6 M rows

@@ -236,6 +236,8 @@ class Holdings:
     those. When the given table cannot be kept as it is (categorical columns, or rows out of
     order) the sorted str ``table`` is built from them on first access (a take per column),
     so a Holdings read from the store builds no string per row unless someone asks for them.
+    Arrow-backed str columns given in order are kept as they are (immutable) and the table
+    is built from them on first access too.
     """
 
     table: pd.DataFrame
@@ -372,15 +374,13 @@ class Holdings:
             lo, hi, snap_etf, snap_day = self._snaps
             given = self.__dict__.get("_given")
             if given is not None:  # the rows were in order: one run per snapshot, in order
-                t = pd.DataFrame({"etf": given[0],
-                                  "effective_date": np.repeat(snap_day, hi - lo),
-                                  "stock": given[1],
-                                  "weight": _take_runs(self._weight, lo, hi)}, copy=False)
-                object.__setattr__(self, "table", t)
-                return t
-            t = pd.DataFrame({"etf": etf_names.take(np.repeat(snap_etf, hi - lo)),
+                etf, stock = given
+            else:
+                etf = etf_names.take(np.repeat(snap_etf, hi - lo))
+                stock = stock_names.take(_take_runs(stock_code, lo, hi))
+            t = pd.DataFrame({"etf": etf,
                               "effective_date": np.repeat(snap_day, hi - lo),
-                              "stock": stock_names.take(_take_runs(stock_code, lo, hi)),
+                              "stock": stock,
                               # a copy: a write into the table never reaches the weights
                               # to_csr lays out
                               "weight": _take_runs(self._weight, lo, hi)}, copy=False)
