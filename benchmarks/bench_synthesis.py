@@ -227,9 +227,9 @@ def _breakdown(a, holdings, n_etfs, repeats, log, table=None, store=None) -> dic
     that Holdings; ``store``: ``Store.holdings()`` of a holdings-only store of the same table
     from its layout cache (``holdings_layout.npz``, written by the first read) and
     ``synthesize_flows_cold_cached``: the first call on that Holdings; ``store_parts``: the
-    read of the Parquet partitions (``layout_cache=False``: categoricals, Holdings) and
-    ``synthesize_flows_cold_store``: the first call on its Holdings (its rows come by year
-    partition, not sorted by ETF);
+    read of the Parquet partitions (``layout_cache=False``: the Arrow chunks checked and
+    ordered by ``engine.holdings_arrow``) and ``synthesize_flows_cold_store``: the first
+    call on its Holdings;
     ``e2e_cat``, ``e2e_str``, ``e2e_store``, ``e2e_store_parts``: one timed call from the
     table (or the store) to
     the synthesis, ``synthesize_flows(flows, Holdings(table))`` with a new Holdings each time,
@@ -356,8 +356,8 @@ def _e2e_lines(b: dict, size: str) -> list[str]:
                  ("sum: `Store.holdings()` (cache) + first `synthesize_flows`",
                   ("store", "synthesize_flows_cold_cached")),
                  ("`Store.holdings(layout_cache=False)` (read the Parquet partitions, "
-                  "categoricals, Holdings)", "store_parts"),
-                 ("first `synthesize_flows` on the store's Holdings (rows by year partition)",
+                  "check and order their Arrow chunks)", "store_parts"),
+                 ("first `synthesize_flows` on the store's Holdings",
                   "synthesize_flows_cold_store"),
                  ("sum: `Store.holdings(layout_cache=False)` + first `synthesize_flows`",
                   ("store_parts", "synthesize_flows_cold_store"))]
@@ -637,7 +637,8 @@ def _run_e2e_only(args: argparse.Namespace, log) -> int:
         "`etf`/`stock` dictionary-encoded) read by `Store.holdings()`: from its layout cache "
         "(`datasets/holdings_layout.py`; the first read of the partitions writes it, an import "
         "that changes a partition makes it stale) or, with `layout_cache=False`, from the "
-        "partitions",
+        "partitions (their Arrow chunks checked and put in (etf, date) order by "
+        "`engine/holdings_arrow.py`, no pandas)",
         "",
         *_e2e_lines(b, size),
         *_isolated_lines({k: v for k, v in iso.items() if k != "peak_rss_gb"}),

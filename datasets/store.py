@@ -809,14 +809,19 @@ class Store:
         and whether it was rewritten (a store not written yet has none: not counted).
 
         ``etf`` and ``stock`` are read as the partitions store them, dictionary-encoded,
-        and handed to :class:`~engine.market.Holdings` as categoricals: no string is built
-        per row (the Holdings keeps their codes; its ``table`` gives them as str).
+        and the snapshots checked and put in order from the Arrow chunks
+        (:func:`engine.holdings_arrow.holdings_from_arrow`); what that path declines
+        (partitions of other column types, anything out of order or wrong) is handed to
+        :class:`~engine.market.Holdings` as categoricals, which names the bad row. Either
+        way no string is built per row (the Holdings keeps their codes; its ``table``
+        gives them as str).
         """
         import pyarrow as pa
         import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
-        from datasets.holdings_layout import partition_identities, read_layout, write_layout
+        from datasets.holdings_layout import partition_identities, read_layout
+        from engine.holdings_arrow import holdings_from_arrow
 
         why: list[str] = []
         if layout_cache:
@@ -837,7 +842,14 @@ class Store:
                     t = t.filter(pc.is_in(t["etf"], value_set=pa.array(want, type=kind)))
                 tables.append(t)
         if tables and all(t.schema.equals(tables[0].schema) for t in tables[1:]):
-            frame = pa.concat_tables(tables).to_pandas()
+            table = pa.concat_tables(tables)
+            # the store's own layout checked and ordered in Arrow (no pandas, no copy of the
+            # chunks); anything else, or anything wrong, by the general path below
+            h = holdings_from_arrow(table)
+            if h is not None:
+                return self._cache_layout(h, etfs, built_from, why, quality) \
+                    if layout_cache else h
+            frame = table.to_pandas()
         else:  # partitions written with other column types: pandas aligns them (as str)
             frame = pd.concat([t.to_pandas() for t in tables], ignore_index=True) if tables \
                 else pd.DataFrame(columns=cols)
@@ -852,23 +864,27 @@ class Store:
             # --allow-partial sums below 1): the ETFs asked for are read as they are, alone,
             # and no cache is written (it holds every snapshot or none)
             return self.holdings(etfs=etfs, layout_cache=False, quality=quality)
-        if layout_cache:  # all snapshots were read: the cache, then this read's answer
-            try:
-                arrays = h.layout_arrays()  # once, for the cache and the etf filter
-            except ValueError:  # a name the layout cannot hold: no cache
-                arrays = None
-            written = arrays is not None and write_layout(self, h, built_from, arrays=arrays)
-            if quality is not None and why and why[0] != "absent":
-                from datasets.holdings_layout import LAYOUT_FILE
+        return self._cache_layout(h, etfs, built_from, why, quality) if layout_cache else h
 
-                quality.add(f"{self.path.name}/{LAYOUT_FILE}", "unusable, read from "
-                            "holdings/ instead:", "holdings partitions", len(built_from),
-                            rule=f"{why[0]}; " + ("rewritten" if written else
-                                                  "not rewritten (the store is not writable)"))
-            if etfs is not None:
-                if arrays is None:  # the filtered read of the partitions
-                    return self.holdings(etfs=etfs, layout_cache=False, quality=quality)
-                h = Holdings.from_layout_arrays(arrays, etfs=etfs)
+    def _cache_layout(self, h: Holdings, etfs, built_from, why, quality) -> Holdings:
+        """All snapshots were read (``h``): the layout cache written from them, then the
+        answer to :meth:`holdings` (``etfs`` only, when given)."""
+        from datasets.holdings_layout import LAYOUT_FILE, write_layout
+
+        try:
+            arrays = h.layout_arrays()  # once, for the cache and the etf filter
+        except ValueError:  # a name the layout cannot hold: no cache
+            arrays = None
+        written = arrays is not None and write_layout(self, h, built_from, arrays=arrays)
+        if quality is not None and why and why[0] != "absent":
+            quality.add(f"{self.path.name}/{LAYOUT_FILE}", "unusable, read from "
+                        "holdings/ instead:", "holdings partitions", len(built_from),
+                        rule=f"{why[0]}; " + ("rewritten" if written else
+                                              "not rewritten (the store is not writable)"))
+        if etfs is not None:
+            if arrays is None:  # the filtered read of the partitions
+                return self.holdings(etfs=etfs, layout_cache=False, quality=quality)
+            h = Holdings.from_layout_arrays(arrays, etfs=etfs)
         return h
 
     def etfs(self, *, start=None, end=None) -> EtfData | None:

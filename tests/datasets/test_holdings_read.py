@@ -10,7 +10,7 @@ import pytest
 
 from datasets.holdings_layout import LAYOUT_FILE
 from datasets.store import SYNTHETIC_SRC, Store, create_store, open_store
-from engine.errors import DataQuality
+from engine.errors import DataError, DataQuality
 from engine.market import ConstituentFlows, Holdings
 from engine.synthesis import synthesize_flows
 
@@ -202,3 +202,45 @@ def test_partitions_read_in_one_scan_equal_those_read_one_by_one(tmp_path, monke
     pq.write_table(t.set_column(t.schema.get_field_index("weight"), "weight",
                                 t["weight"].cast("float32")), paths[1])
     assert store_mod._read_holdings_parts(paths, ["etf", "stock"]) is None
+
+
+def test_the_arrow_path_serves_the_store_and_equals_the_general_path(tmp_path, monkeypatch):
+    """Store.holdings() takes the partitions' Arrow chunks straight to the Holdings
+    (engine/holdings_arrow.py); without that path (pandas categoricals and Holdings()) the
+    answer is the same, filtered or not."""
+    import engine.holdings_arrow as holdings_arrow
+
+    st = _store(tmp_path / "s", _table(seed=11, start="2019-03-01"))
+    served = []
+    real = holdings_arrow.holdings_from_arrow
+
+    def counted(table):
+        h = real(table)
+        served.append(h is not None)
+        return h
+    monkeypatch.setattr(holdings_arrow, "holdings_from_arrow", counted)
+    fast = st.holdings(layout_cache=False)
+    fast_some = st.holdings(etfs=["E2", "ZZ"], layout_cache=False)
+    assert served == [True, True]
+    monkeypatch.setattr(holdings_arrow, "holdings_from_arrow", lambda table: None)
+    _assert_same(fast, st.holdings(layout_cache=False))
+    _assert_same(fast_some, st.holdings(etfs=["E2", "ZZ"], layout_cache=False))
+
+
+def test_a_partition_with_a_stock_twice_is_named_by_the_general_path(tmp_path):
+    """A partition written by hand with a duplicate row: the Arrow path declines it and
+    the error names the stock, ETF and date (as Holdings() does)."""
+    import pyarrow.parquet as pq
+
+    st = _store(tmp_path / "s", _table(seed=12))
+    path = st.partitions("holdings")[0]
+    t = pq.read_table(path)
+    pq.write_table(_first_row_twice(t), path)
+    with pytest.raises(DataError, match="appears twice in the"):
+        open_store(st.path).holdings(layout_cache=False)
+
+
+def _first_row_twice(t):
+    import pyarrow as pa
+
+    return pa.concat_tables([t.slice(0, 1), t])
