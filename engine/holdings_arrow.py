@@ -24,6 +24,7 @@ import os
 import numpy as np
 import pandas as pd
 
+from engine.holdings_rows import _run_order
 from engine.market import WEIGHT_SUM_TOL, Holdings
 from engine.nb.holdings_nb import chunk_runs_nb, place_rows_nb
 
@@ -126,13 +127,11 @@ def holdings_from_arrow(table) -> Holdings | None:
     d = np.concatenate(days)
 
     # the runs in (etf, day) order; two runs of one snapshot need the general path's sort
-    if bool(((e[1:] > e[:-1]) | ((e[1:] == e[:-1]) & (d[1:] > d[:-1]))).all()):
+    order = _run_order(e, d, np.arange(len(e)))
+    if order is False:
+        return None
+    if order is None:
         order = np.arange(len(e))
-    else:
-        order = np.lexsort((d, e))
-        es, ds = e[order], d[order]
-        if bool(((es[1:] == es[:-1]) & (ds[1:] == ds[:-1])).any()):
-            return None
     length = np.diff(run_start, append=n)
     indptr = np.zeros(len(order) + 1, np.int64)
     np.cumsum(length[order], out=indptr[1:])
