@@ -4,7 +4,7 @@ holdings rows, as a store's partitions read back (``datasets.store.Store.holding
 The general way there is ``table.to_pandas()`` (categoricals) and ``Holdings(frame)``: a
 copy of every column into pandas, then a dozen NumPy passes to code, check and order the
 rows. The table as Arrow reads it is already most of the way: each snapshot one run of
-rows, stocks increasing inside it, names in one dictionary per column. This path checks
+rows, stocks increasing inside it, names in a dictionary per file. This path checks
 exactly what :class:`Holdings` checks (no NaN weight, no stock twice in a snapshot, each
 snapshot summing to 1 within ``WEIGHT_SUM_TOL``, no snapshot split over two places) in
 two passes over the chunks (:mod:`engine.nb.holdings_nb`) and hands the checked arrays to
@@ -63,8 +63,9 @@ def _ranks(dictionaries, value_type):
 
 
 def _map(f, items: list) -> list:
-    """``[f(x) for x in items]``, on two threads when there are several items (``f`` a
-    numba kernel that releases the GIL: the chunks of 6.6 M rows are a few dozen)."""
+    """``[f(x) for x in items]``, on up to 4 threads (one per CPU) when there are several
+    items (``f`` a numba kernel that releases the GIL: the chunks of 6.6 M rows are a few
+    dozen)."""
     if len(items) < 4 or (os.cpu_count() or 1) < 2:
         return [f(x) for x in items]
     from concurrent.futures import ThreadPoolExecutor

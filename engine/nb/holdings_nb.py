@@ -1,8 +1,9 @@
 """Checking and ordering holdings rows given as dictionary codes, one chunk at a time.
 
 A store's holdings partitions come back from Parquet as Arrow chunks: ``etf`` and
-``stock`` as dictionary indices (one dictionary per column once unified), ``effective_date``
-and ``weight`` as plain arrays, each snapshot one run of rows with its stocks increasing,
+``stock`` as dictionary indices (a dictionary per file, each ranked once by the caller
+against the sorted names of all of them), ``effective_date`` and ``weight`` as plain
+arrays, each snapshot one run of rows with its stocks increasing,
 the runs of each year partition in (etf, date) order but the years one after another.
 :class:`engine.market.Holdings` needs the codes in the sorted order of the names, each
 snapshot's weights summing to 1, and the snapshots in (etf, date) order. Done with NumPy
@@ -39,7 +40,7 @@ def chunk_runs_nb(etf_idx, day):
     Parameters
     ----------
     etf_idx : (n,) int
-        Dictionary indices of the rows' ETF (one dictionary for every chunk).
+        Dictionary indices of the rows' ETF (the chunk's dictionary).
     day : (n,) int64
         Effective dates (any one unit, as integers).
 
