@@ -584,15 +584,18 @@ def _floor_line(T, floors, runs, budget) -> str:
                       zip(floors, runs, strict=True))
     ratio = sorted(r["seconds"] / f["seconds"] for f, r in zip(floors, runs, strict=True))
     med = sorted(f["seconds"] for f in floors)[len(floors) // 2]
+    # the floor's CPU seconds spread over every CPU: no scheduling of that work is faster
+    bound = min(f["cpu"] for f in floors) / (os.cpu_count() or 1)
     out = (f"- The wide import against pyarrow alone on the same {T - 1:,} files (import / "
            f"floor, wall, each pair run one after the other): {pairs}; the import takes "
-           f"**{ratio[len(ratio) // 2]:.2f}x** the floor (median ratio). ")
-    if med > budget:
-        return out + (f"The floor alone takes {med:.2f} s, more than the {budget:.2f} s the "
-                      "target allows: on this machine pyarrow's own reading, hashing and "
-                      "writing of these files, with no checks, already miss it.")
-    return out + (f"The floor takes {med:.2f} s of the {budget:.2f} s the target allows "
-                  f"({med / budget:.0%}).")
+           f"**{ratio[len(ratio) // 2]:.2f}x** the floor (median ratio). The floor's "
+           f"least CPU time spread over the {os.cpu_count()} CPUs: {bound:.2f} s. ")
+    if bound > budget:
+        return out + (f"That is more than the {budget:.2f} s the target allows: on this "
+                      "machine pyarrow's own reading, hashing and writing of these files, "
+                      "with no checks and perfect use of every CPU, already miss it.")
+    return out + (f"The floor takes {med:.2f} s wall ({bound:.2f} s at best) of the "
+                  f"{budget:.2f} s the target allows.")
 
 
 def _parity_prefix(a: Path, b: Path) -> bool:
