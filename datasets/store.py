@@ -821,7 +821,6 @@ class Store:
         import pyarrow.parquet as pq
 
         from datasets.holdings_layout import partition_identities, read_layout
-        from engine.holdings_arrow import holdings_from_arrow
 
         why: list[str] = []
         if layout_cache:
@@ -829,6 +828,8 @@ class Store:
             if hit:
                 return h
             built_from = partition_identities(self)  # before the read: a change during it is seen
+        # imported past the cache: its kernels import numba, which a cache hit does not need
+        from engine.holdings_arrow import holdings_from_arrow
         cols = ["etf", "effective_date", "stock", "weight"]
         want = None if etfs is None or layout_cache else sorted({str(e) for e in etfs})
         paths = list(self.partitions("holdings"))
