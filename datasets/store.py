@@ -371,10 +371,10 @@ def write_table_atomic(table, path: Path) -> None:
     # dictionary-encode the keys only: trying it on every float column (pyarrow's default,
     # abandoned once a dictionary grows too big) made writing 2.6x slower and the files
     # larger. The src ids (one file's id over its run of rows) are PLAIN: snappy folds the
-    # runs to the same size, and dictionary-encoding the 13 of a wide flows partition cost
-    # writing time for nothing (benchmarks/results/import.md: the floor row). Min/max statistics for the keys and
-    # src ids only: nothing reads a value column's (partitions are read whole and filtered
-    # in Arrow), and computing them was ~10% of writing a flows partition
+    # runs to the same size, and dictionary-encoding the 13 of a wide flows partition only
+    # cost writing time. Min/max statistics for the keys and src ids only: nothing reads a
+    # value column's (partitions are read whole and filtered in Arrow), and computing them
+    # was ~10% of writing a flows partition
     stat_cols = [f.name for f in table.schema if not pa.types.is_floating(f.type)]
     src = [c for c in stat_cols if c.startswith("src_")]
     pq.write_table(table, tmp, compression="snappy",
