@@ -190,12 +190,11 @@ def _floor(files: list[str], out: Path, batch: int = 250) -> None:
         hashlib.sha256(blob).hexdigest()
         return pq.ParquetFile(pa.BufferReader(pa.py_buffer(blob))).read(use_threads=False)
 
-    def write(item):
+    from datasets.store import write_table_atomic
+
+    def write(item):  # the store's own writer, so its settings are the import's
         month, tables = item
-        t = pa.concat_tables(tables)
-        keys = [f.name for f in t.schema if not pa.types.is_floating(f.type)]
-        pq.write_table(t, out / f"{month}.parquet", compression="snappy",
-                       use_dictionary=keys, write_statistics=keys)
+        write_table_atomic(pa.concat_tables(tables), out / f"{month}.parquet")
 
     out.mkdir(parents=True, exist_ok=True)
     months: dict[str, list] = {}

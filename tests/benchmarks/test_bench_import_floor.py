@@ -28,8 +28,9 @@ def test_floor_writes_each_month_once_with_every_row_of_its_files(tmp_path, monk
     written = []
     real = pq.write_table
     monkeypatch.setattr(pq, "write_table",
-                        lambda t, where, **kw: (written.append(Path(where).name),
-                                                real(t, where, **kw)))
+                        lambda t, where, **kw: (  # the store's writer: tmp file, rename
+                            written.append(Path(where).name.removesuffix(".tmp")),
+                            real(t, where, **kw)))
     out = tmp_path / "floor"
     # batches [0..2], [3, 4]: February straddles them, so it must wait for its last file
     _floor(files, out, batch=3)
