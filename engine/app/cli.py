@@ -166,5 +166,23 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def console(argv: list[str] | None = None) -> int:
+    """The ``flowbt`` console script and ``python -m engine.app.cli``: :func:`main`, then the
+    heap frozen because the process is about to end.
+
+    Python's finalisation runs full garbage collections over every object the imports made
+    (numba's type registries, pandas, plotly); for a short command they cost a good part of
+    its wall time (``benchmarks/results/store_signals.md``). :func:`gc.freeze` moves them to
+    the permanent generation, which collections skip; reference counting still frees them.
+    Only the process entry points do it: tests call :func:`main` in one process, where
+    frozen objects would never be collected.
+    """
+    import gc
+
+    rc = main(argv)
+    gc.freeze()
+    return rc
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(console())
