@@ -135,7 +135,11 @@ class ConstituentFlows:
                 "net_buy_shares",
                 as_float_array(self.net_buy_shares, dtype, "net_buy_shares", (T, N, K)),
             )
-        bad = (self.market_cap <= 0) & np.isfinite(self.net_buy).any(axis=2)
+        # net buying is looked at only where a market cap is <= 0 (rare), not over the
+        # whole (T, N, K) panel
+        bad = self.market_cap <= 0
+        if bad.any():
+            bad[bad] = np.isfinite(self.net_buy[bad]).any(axis=1)
         if bad.any():
             t, i = np.argwhere(bad)[0]
             raise DataError(

@@ -55,6 +55,18 @@ def test_flows_reject_bad_shape_and_zero_market_cap():
     mc[2, 1] = 0.0
     with pytest.raises(DataError, match=r"market cap is 0.0 for stock S1 on 2024-01-03"):
         _flows(market_cap=mc)
+    # a cap <= 0 is an error only where net buying exists: one investor's is enough, and
+    # the message counts every such cell (the earlier one of two is named)
+    nb = np.full((5, 3, 2), np.nan)
+    nb[2, 1, 1] = 5.0
+    nb[4, 0, 0] = 1.0
+    mc[4, 0] = -3.0
+    mc[0, 2] = 0.0  # no net buying here: allowed
+    with pytest.raises(DataError, match=r"market cap is 0.0 for stock S1 on 2024-01-03 where "
+                                        r"net buying exists \(2 such cells\)"):
+        _flows(market_cap=mc, net_buy=nb)
+    nb[2, 1, 1] = nb[4, 0, 0] = np.nan
+    assert _flows(market_cap=mc, net_buy=nb).market_cap[0, 2] == 0.0
 
 
 def test_flows_allow_nan_market_cap_where_stock_absent():
