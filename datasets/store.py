@@ -683,6 +683,15 @@ class Store:
                 have = [(j, vals[c]) for j, c in enumerate(names) if c in vals]
                 if isinstance(dst, tuple):
                     c0, m = dst
+                    cols = tuple(v for _, v in have)
+                    if len(cols) == K and all(
+                            v.dtype == dt and v.ndim == 1 and v.flags.c_contiguous
+                            and v.flags.writeable == cols[0].flags.writeable for v in cols):
+                        # every cell's K values in one pass (engine.nb.panel_nb: why)
+                        from engine.nb.panel_nb import blocks_into_panel_nb
+
+                        blocks_into_panel_nb(out, cols, c0)
+                        continue
                     for j, v in have:
                         out[:, c0:c0 + m, j] = v.reshape(m, T).T
                 elif isinstance(dst, slice) or len(have) < K:

@@ -8,7 +8,8 @@ Layout (STYLE.md "Layers")
   :mod:`engine.nb.streaks_nb`, :mod:`engine.nb.etf_nb` (ETF-level flows, volume spikes,
   premium/discount, relative strength), :mod:`engine.nb.tracking_nb` and
   :mod:`engine.nb.divergence_nb`; :mod:`engine.nb.labels_nb` factorizes short string
-  labels (ETF and stock codes) from their Arrow buffers.
+  labels (ETF and stock codes) from their Arrow buffers; :mod:`engine.nb.panel_nb` writes
+  a store's stock-grouped column blocks into the (T, N, K) flow panel.
 * Every kernel states its oracle (the slow obvious reference in ``benchmarks/oracles.py``).
 * Panels of derived signals are column-major: a 2-D kernel runs the 1-D kernel on each
   column in parallel (``prange``) and returns a (T, C) array in Fortran order, so each
