@@ -686,8 +686,10 @@ class Store:
                     cols = tuple(v for _, v in have)
                     if len(cols) == K and all(
                             v.dtype == dt and v.ndim == 1 and v.flags.c_contiguous
-                            and v.flags.writeable == cols[0].flags.writeable for v in cols):
-                        # every cell's K values in one pass (engine.nb.panel_nb: why)
+                            and v.flags.writeable == cols[0].flags.writeable
+                            and v.flags.aligned == cols[0].flags.aligned for v in cols):
+                        # every cell's K values in one pass (engine.nb.panel_nb: why); the
+                        # tuple needs one numba array type, and the flags are part of it
                         from engine.nb.panel_nb import blocks_into_panel_nb
 
                         blocks_into_panel_nb(out, cols, c0)
