@@ -684,8 +684,8 @@ class Store:
                 if isinstance(dst, tuple):
                     c0, m = dst
                     cols = tuple(v for _, v in have)
-                    if len(cols) == K and all(
-                            v.dtype == dt and v.ndim == 1 and v.flags.c_contiguous
+                    if 0 < len(cols) == K and all(
+                            v.dtype == dt and v.shape == (m * T,) and v.flags.c_contiguous
                             and v.flags.writeable == cols[0].flags.writeable
                             and v.flags.aligned == cols[0].flags.aligned for v in cols):
                         # every cell's K values in one pass (engine.nb.panel_nb: why); the

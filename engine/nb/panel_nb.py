@@ -4,12 +4,13 @@ The stock-grouped copy of a store (:mod:`datasets.flows_by_stock`) gives ``m`` c
 stocks' rows over every date, one array per investor column, stock-major; the panel
 :class:`engine.market.ConstituentFlows` holds is ``(T, N, K)``, date-major. NumPy's
 ``out[:, c0:c0 + m, j] = v.reshape(m, T).T`` does it one investor at a time, so each pass
-writes 8 bytes of every K-value cell and every cache line of ``out`` is written K times.
+writes one value of every K-value cell and every cache line of ``out`` is written K times.
 
 Why by hand: NumPy has no assignment that interleaves several sources into one destination
 in one pass (``np.stack`` then a transposed copy moves the block twice, which is slower).
-Here each cell's K values are written together, over tiles of dates so that the rows being
-read stay in cache. The oracle is that NumPy assignment (``tests/engine/test_panel_nb.py``).
+Here each cell's K values are written together, over tiles of dates: the sources are read
+once, in order, and a tile's destination lines (one per date) stay cached from one stock to
+the next. The oracle is that NumPy assignment (``tests/engine/test_panel_nb.py``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from numba import njit
 
 __all__ = ["blocks_into_panel_nb"]
 
-#: Dates per tile: the m source rows' pieces of a tile stay in L2 while the (tile, m, K)
-#: destination is written.
+#: Dates per tile: the tile's destination cache lines, one per date, stay in L1/L2 while
+#: consecutive stocks fill them.
 DATE_TILE = 256
 
 
@@ -31,7 +32,8 @@ def blocks_into_panel_nb(out, cols, c0):
     ----------
     out : ndarray, shape (T, N, K), C-contiguous, float
         The panel, written in place (columns ``c0 .. c0 + m - 1``).
-    cols : tuple of K ndarrays, shape (m * T,), one dtype
+    cols : tuple of K >= 1 ndarrays, shape (m * T,), one dtype (not checked here: numba
+        does not check bounds; the caller does)
         Column ``j`` of the block: stock ``s``'s values over the T dates at ``s * T``.
     c0 : int
         First panel column (stock position) of the block.

@@ -376,3 +376,16 @@ def test_status_counts_only_the_partitions_within_start_end(two_months):
     assert compaction_status(st, start="2021-04-15")["months_after"] == 2
     assert compaction_status(st, end="2021-03-31")["months_after"] == 1
     assert compaction_status(st, end="2021-02-28")["months_after"] == 0
+
+
+def test_no_investors_from_the_copy_is_the_market_caps_alone(store):
+    """investors=[] on a compacted store: a (T, N, 0) net-buy panel and the same market caps
+    as the partitions and a pandas pivot give."""
+    st, frames = store
+    compact_flows(st)
+    sel = STOCKS[2:20:3]
+    a = st.flows(stocks=sel, investors=[])
+    b = st.flows(stocks=sel, investors=[], compacted=False)
+    assert a.net_buy.shape == (len(a.dates), len(sel), 0) and a.investors == ()
+    np.testing.assert_array_equal(a.market_cap, b.market_cap)
+    np.testing.assert_array_equal(a.market_cap, _oracle(frames, sel, "market_cap").to_numpy())
