@@ -643,14 +643,31 @@ class Store:
                 continue
             cells.append(flat)
 
+        def write_block(out3, have, c0, m):
+            """Columns ``have`` (``(j, values)``, each stock-major over the T dates) of the
+            stocks ``c0 .. c0 + m - 1`` into ``out3`` (T, N, K): every cell's values in one
+            pass (engine.nb.panel_nb: why) when they are all K columns as one numba tuple
+            type (dtype, layout and flags are part of it), else one transposed assignment
+            per column."""
+            cols = tuple(v for _, v in have)
+            if 0 < len(cols) == out3.shape[2] and all(
+                    v.dtype == dt and v.shape == (m * T,) and v.flags.c_contiguous
+                    and v.flags.writeable == cols[0].flags.writeable
+                    and v.flags.aligned == cols[0].flags.aligned for v in cols):
+                from engine.nb.panel_nb import blocks_into_panel_nb
+
+                blocks_into_panel_nb(out3, cols, c0)
+                return
+            for j, v in have:
+                out3[:, c0:c0 + m, j] = v.reshape(m, T).T
+
         def fill(col, out):
             """``col`` of every piece into ``out`` (T*N,)."""
             for (_, _, vals), dst in zip(pieces, cells, strict=True):
                 if col not in vals:
                     continue  # NaN already
                 if isinstance(dst, tuple):
-                    c0, m = dst
-                    out.reshape(T, N)[:, c0:c0 + m] = vals[col].reshape(m, T).T
+                    write_block(out.reshape(T, N, 1), [(0, vals[col])], *dst)
                 else:
                     out[dst] = vals[col]
             return out
@@ -682,28 +699,15 @@ class Store:
             for (_, _, vals), dst in zip(pieces, cells, strict=True):
                 have = [(j, vals[c]) for j, c in enumerate(names) if c in vals]
                 if isinstance(dst, tuple):
-                    c0, m = dst
-                    cols = tuple(v for _, v in have)
-                    if 0 < len(cols) == K and all(
-                            v.dtype == dt and v.shape == (m * T,) and v.flags.c_contiguous
-                            and v.flags.writeable == cols[0].flags.writeable
-                            and v.flags.aligned == cols[0].flags.aligned for v in cols):
-                        # every cell's K values in one pass (engine.nb.panel_nb: why); the
-                        # tuple needs one numba array type, and the flags are part of it
-                        from engine.nb.panel_nb import blocks_into_panel_nb
-
-                        blocks_into_panel_nb(out, cols, c0)
-                        continue
-                    for j, v in have:
-                        out[:, c0:c0 + m, j] = v.reshape(m, T).T
+                    write_block(out, have, *dst)
                 elif isinstance(dst, slice) or len(have) < K:
                     for j, v in have:
                         flat_out[dst, j] = v
                 else:
-                    block = np.empty((len(dst), K), dtype=dt)
+                    rows_k = np.empty((len(dst), K), dtype=dt)
                     for j, v in have:
-                        block[:, j] = v
-                    flat_out[dst] = block
+                        rows_k[:, j] = v
+                    flat_out[dst] = rows_k
 
         fill_k(net, [f"net_buy_{k}" for k in inv])
         if has_shares:
