@@ -27,10 +27,11 @@ ETFs. Then, each in a fresh subprocess so that the peak RSS and the CPU time are
    into new stores (batched; long also one file at a time unless ``--no-per-file``);
 3. all ``--days`` days but the last, wide, into a new store (``--repeats`` times, each into a
    new store; the median run is reported), each run beside pyarrow's floor on the same files
-   (read, sha256, decode, a file per month written; no checks: :func:`_floor`); then the
-   quarterly holdings files into it (the default path: one batch read and checked by
-   ``datasets.arrow_holdings``), and the same holdings files through the row-level text
-   loader into a new store, side by side (their holdings partitions compared byte for byte);
+   (read, the store's fingerprint hash, decode, a file per month written; no checks:
+   :func:`_floor`); then the quarterly holdings files into it (the default path: one batch
+   read and checked by ``datasets.arrow_holdings``), and the same holdings files through the
+   row-level text loader into a new store, side by side (their holdings partitions compared
+   byte for byte);
 4. appending the last day (one wide file, kind detection included);
 5. unless ``--no-profile``, the wide import of ``--long-days`` days and the holdings import
    under cProfile (where the time goes).
@@ -163,7 +164,8 @@ _PARTS = {
 
 def _floor(files: list[str], out: Path, batch: int = 250) -> None:
     """What pyarrow alone spends on the wide files, with none of flowbt's checks: map and
-    sha256 each file, decode it from the map (``ParquetFile.read``, as the import does), and
+    hash each file (the store's fingerprint hash, :func:`datasets.store.new_hash`), decode
+    it from the map (``ParquetFile.read``, as the import does), and
     write each month's files concatenated as one Parquet file with the store's writer
     settings, on one thread per CPU, in batches of ``batch`` files as the import reads them.
     ``files`` in date order (``wide_YYYYMMDD.parquet``).
@@ -173,12 +175,15 @@ def _floor(files: list[str], out: Path, batch: int = 250) -> None:
     does all this work and more, in the store's format. When this pipeline alone cannot fit
     the target's budget on a machine, an import into that format cannot either there.
     """
-    import hashlib
     import mmap
     from concurrent.futures import ThreadPoolExecutor
 
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from datasets.store import FINGERPRINTS, FORMAT_VERSION, new_hash
+
+    algorithm = FINGERPRINTS[FORMAT_VERSION][0]
 
     stems = [Path(f).stem.split("_")[-1] for f in files]
     if stems != sorted(stems):
@@ -187,7 +192,9 @@ def _floor(files: list[str], out: Path, batch: int = 250) -> None:
     def read(path):
         with open(path, "rb") as fh:  # mapped, not copied: as the import reads a file
             blob = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        hashlib.sha256(blob).hexdigest()
+        h = new_hash(algorithm)
+        h.update(blob)
+        h.hexdigest()
         return pq.ParquetFile(pa.BufferReader(pa.py_buffer(blob))).read(use_threads=False)
 
     from datasets.store import write_table_atomic
@@ -493,7 +500,7 @@ def _measure(a, tmp: Path, gen: dict, L: int) -> list[str]:
             wide_l),
         row(f"**wide, {T - 1:,} days into a new store, batched (default)**, median of "
             f"{len(runs)}", T - 1, sd_bulk, bulk),
-        row(f"pyarrow alone on the same {T - 1:,} files, beside each of those runs (sha256, "
+        row(f"pyarrow alone on the same {T - 1:,} files, beside each of those runs (hash, "
             "decode, one file per month written; no checks): the floor, median of "
             f"{len(floors)}", T - 1, sd_bulk, floor),
     ]

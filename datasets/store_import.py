@@ -490,20 +490,19 @@ class _Ahead:
     hashing of 7,500 daily files runs beside the batch reads instead of before each file's
     detection); results in file order, None for a file that is gone (the loop words it)."""
 
-    def __init__(self, paths, encoding, *, window: int):
+    def __init__(self, paths, encoding, *, window: int, algorithm: str):
         from concurrent.futures import ThreadPoolExecutor
 
         self._paths, self._enc, self._window = paths, encoding, max(window, 1)
+        self._algorithm = algorithm  # the store's fingerprint hash
         self._ex = ThreadPoolExecutor(2)
         self._futures: list = []
         self._next = 0
         self._fill()
 
     def _one(self, p):
-        import hashlib
-
         from datasets.check import header_key
-        from datasets.store import content_hash
+        from datasets.store import content_hash, new_hash
 
         try:
             st = _stamp(p)  # before the hash: a change during it shows in the later stamp
@@ -519,8 +518,10 @@ class _Ahead:
                     blob = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
                 opened = pq.ParquetFile(pa.BufferReader(pa.py_buffer(blob)))
                 names = tuple(opened.schema_arrow.names)
-                return (p.suffix.lower(), names), hashlib.sha256(blob), opened, st
-            return header_key(p, self._enc), content_hash(p), None, st
+                h = new_hash(self._algorithm)
+                h.update(blob)
+                return (p.suffix.lower(), names), h, opened, st
+            return header_key(p, self._enc), content_hash(p, self._algorithm), None, st
         except Exception:  # gone, unreadable: detection and hashing redo it and word it
             return None, None, None, None
 
@@ -656,7 +657,8 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
     next_id = max([f["id"] for f in store.files], default=0) + 1
     # fingerprints already in the store and read in this run: a set, not a scan of the
     # manifest's file list per file (15,000 files at the issue's scale)
-    seen: set[str] = {f["sha256"] for f in store.files}
+    algorithm, fp_key = store.fingerprint
+    seen: set[str] = store.fingerprints()
     first_etf: str | None = None  # the file of this import that set the ETF-flow currency
     # rows of frames fused into another one (a batch's market rows into its net-buying
     # frame): still counted in res.rows, as the per-file path counts them
@@ -898,7 +900,7 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
 
     try:
         paths = [Path(p) for p in paths]
-        ahead = _Ahead(paths, opts.get("encoding"), window=batch_files)
+        ahead = _Ahead(paths, opts.get("encoding"), window=batch_files, algorithm=algorithm)
         for p in tqdm(paths, desc="import", unit="file", disable=not progress):
             fq = DataQuality()  # this file's records (q gets them in file order)
             logs.append(fq)
@@ -918,7 +920,7 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
             fp = file_fingerprint(p, k, {**named, **{o: opts[o] for o in (
                 "date", "stock", "effective_date", "etf",
                 *(("currency",) if k in ETF_FLOW_KINDS else ())) if o in opts}},
-                content=content)
+                content=content, algorithm=algorithm)
             if fp in seen:
                 res.skipped.append(p.name)
                 fq.add(p.name, "skipped", "files already in the store", 1,
@@ -926,7 +928,7 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
                 continue
             seen.add(fp)
             stamps[next_id] = (p, st)
-            rec = {"id": next_id, "name": p.name, "sha256": fp, "kind": k, "rows": 0,
+            rec = {"id": next_id, "name": p.name, fp_key: fp, "kind": k, "rows": 0,
                    "options": {o: str(v) for o, v in opts.items()}}
             if vectorized and batched and (
                     (k in BATCH_KINDS and p.suffix.lower() in (".parquet", ".pq"))
