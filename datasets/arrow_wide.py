@@ -265,11 +265,23 @@ def _month(tabs, n: np.ndarray, cols: dict, names: list[str]):
     s = s.cast(pa.string())
     total = len(s)
     # plain codes only (nothing to strip, no missing marker) sorted and distinct within each
-    # file: the partition's row order without a sort (UTF-8 byte order is Python's str order)
-    if not pc.all(pc.match_substring_regex(s, r"^[0-9A-Za-z._-]+$")).as_py() or \
-            pc.any(pc.is_in(s, value_set=pa.array(["nan", "NaN", "None", "NaT"]))).as_py():
+    # file: the partition's row order without a sort (UTF-8 byte order is Python's str order).
+    # A file listing the same stocks as the file before passes as it did: checked once (the
+    # listed stocks change a few times a month, the files of a month repeat them)
+    chunks = s.chunks
+    if len(chunks) == len(n) and all(len(c) == k for c, k in zip(chunks, n, strict=True)):
+        fresh = [c for i, c in enumerate(chunks) if i == 0 or not c.equals(chunks[i - 1])]
+    else:  # not one chunk per file: every row
+        fresh = None
+    codes = s if fresh is None else pa.chunked_array(fresh, type=s.type)
+    if not pc.all(pc.match_substring_regex(codes, r"^[0-9A-Za-z._-]+$")).as_py() or \
+            pc.any(pc.is_in(codes, value_set=pa.array(["nan", "NaN", "None", "NaT"]))).as_py():
         raise _Fallback
-    if total > 1:
+    if fresh is not None:
+        if any(len(c) > 1 and not pc.all(pc.less(c.slice(0, len(c) - 1), c.slice(1))).as_py()
+               for c in fresh):
+            raise _Fallback
+    elif total > 1:
         up = pc.less(s.slice(0, total - 1), s.slice(1)).to_numpy(zero_copy_only=False)
         down = np.flatnonzero(~up) + 1  # a row not above the one before: a file's first
         if not np.isin(down, np.cumsum(n)[:-1]).all():

@@ -490,3 +490,36 @@ def test_months_written_while_the_next_batch_is_read_give_the_one_batch_store(tm
     assert _parts(tmp_path / "many") == _parts(tmp_path / "one")
     assert _manifest(tmp_path / "many") == _manifest(tmp_path / "one")
     assert not list((tmp_path / "many").rglob("*.tmp"))
+
+
+@pytest.mark.parametrize("bad", ["reversed", "repeated", "missing marker", "space"])
+def test_a_file_listing_other_stocks_than_the_one_before_is_checked(tmp_path, bad):
+    # the stock codes of a file repeating the list of the file before are checked once; a
+    # later file of the month with another list is checked in full (here the sixth of eight
+    # January files, after five that list the same stocks)
+    m = _market()
+    wide, _, _ = _write(m, tmp_path / "f")
+    ids = list(range(1, len(wide) + 1))
+    lists = [tuple(pd.read_parquet(p)["stock"]) for p in wide]
+    assert len(set(lists[:5])) == 1 and wide_batch(wide, ids) is not None
+    fr = pd.read_parquet(wide[5])
+    if bad == "reversed":
+        fr = fr.iloc[::-1]
+    elif bad == "repeated":
+        fr.loc[fr.index[1], "stock"] = fr["stock"].iloc[0]
+    elif bad == "missing marker":
+        fr.loc[fr.index[-1], "stock"] = "nan"
+    else:
+        fr.loc[fr.index[0], "stock"] = " " + fr["stock"].iloc[0]
+    fr.to_parquet(wide[5], index=False)
+    assert wide_batch(wide, ids) is None  # the batch declines: the text loader decides
+    # and the import gives what the text loader gives for the files one at a time
+    if bad in ("repeated", "missing marker"):
+        with pytest.raises(DataError, match="twice|repeated|duplicate|stock code is empty") as e:
+            import_files(wide, tmp_path / "s", progress=False)
+        assert e.value.file == wide[5].name and e.value.column == "stock"
+    else:
+        import_files(wide, tmp_path / "s", progress=False)
+        import_files(wide, tmp_path / "one", progress=False, batched=False)
+        assert _parts(tmp_path / "s") == _parts(tmp_path / "one")
+
