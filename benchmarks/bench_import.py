@@ -165,7 +165,7 @@ _PARTS = {
 def _floor(files: list[str], out: Path, batch: int = 250) -> None:
     """What pyarrow alone spends on the wide files, with none of flowbt's checks: map and
     hash each file (the store's fingerprint hash, :func:`datasets.store.new_hash`), decode
-    it from the map (``ParquetFile.read``, as the import does), and
+    it from the map (``ParquetFile.read`` without pre-buffering, as the import does), and
     write each month's files concatenated as one Parquet file with the store's writer
     settings, on one thread per CPU, in batches of ``batch`` files as the import reads them.
     ``files`` in date order (``wide_YYYYMMDD.parquet``).
@@ -195,7 +195,8 @@ def _floor(files: list[str], out: Path, batch: int = 250) -> None:
         h = new_hash(algorithm)
         h.update(blob)
         h.hexdigest()
-        return pq.ParquetFile(pa.BufferReader(pa.py_buffer(blob))).read(use_threads=False)
+        return pq.ParquetFile(pa.BufferReader(pa.py_buffer(blob)),
+                              pre_buffer=False).read(use_threads=False)
 
     from datasets.store import write_table_atomic
 

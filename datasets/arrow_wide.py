@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,8 @@ import pandas as pd
 
 from engine.investors import INVESTORS
 
-__all__ = ["WideBatch", "join_months", "partition_schema", "wide_batch"]
+__all__ = ["PreRead", "WideBatch", "join_months", "partition_schema", "read_ahead",
+           "wide_batch"]
 
 
 class _Fallback(Exception):
@@ -232,6 +234,48 @@ def _read_one(path, names: list[str], date_col: str, opened=None):
     return tab, int(day.astype("datetime64[ns]").astype(np.int64))
 
 
+@dataclass(frozen=True)
+class PreRead:
+    """A wide file read and checked ahead of its batch (:func:`read_ahead`): what
+    :func:`_read_one` gives for it, and the stripped header it was checked against."""
+
+    names: tuple
+    table: object
+    day: int
+
+
+@lru_cache(maxsize=64)
+def _date_column(names: tuple) -> str | None:
+    """The date column of a wide header (distinct names), or None: not a wide header, or
+    one :func:`datasets.generic.wide_columns` refuses (its batch words it)."""
+    from datasets.generic import wide_columns
+
+    if len(set(names)) != len(names):
+        return None
+    try:
+        cols = wide_columns(list(names), row_kind="row")
+    except Exception:
+        return None
+    return None if cols is None else cols["date"]
+
+
+def read_ahead(opened) -> PreRead | None:
+    """Read and check an opened Parquet file (``pq.ParquetFile``) as :func:`wide_batch`
+    would, ahead of its batch (in the thread that hashed it: the decoding then runs beside
+    the rest of the import instead of at the batch's flush). None when its header is not a
+    wide file's or the read declines (:func:`wide_batch` reads it again and decides as
+    before): the result is the same either way, only the time it is computed moves."""
+    try:
+        names = tuple(str(c).strip() for c in opened.schema_arrow.names)
+        date = _date_column(names)
+        if date is None:
+            return None
+        tab, day = _read_one(None, list(names), date, opened)
+    except Exception:  # _Fallback or anything Arrow raises: the batch's read decides
+        return None
+    return PreRead(names=names, table=tab, day=day)
+
+
 def _column(tab, j):
     """Column ``j`` of a month's table, one chunk per file (a dictionary column decoded): not
     concatenated, as the Parquet writer gives the same bytes for a chunked column and for
@@ -333,7 +377,8 @@ def wide_batch(paths, ids, *, encoding: str | None = None, blobs=None) -> WideBa
     encoding : str, optional
         Only None / UTF-8 (Parquet ignores it).
     blobs : list, optional
-        The files' ``pq.ParquetFile`` where already open (None: open the file).
+        Per file its :class:`PreRead` (read ahead), or its ``pq.ParquetFile`` where already
+        open, or None (open the file).
 
     Returns
     -------
@@ -357,10 +402,17 @@ def wide_batch(paths, ids, *, encoding: str | None = None, blobs=None) -> WideBa
     if cols is None:
         return None
     workers = min(len(paths), os.cpu_count() or 1, 8)
+
+    def read(p, b):
+        if isinstance(b, PreRead):
+            if list(b.names) != names:  # what _read_one decides for another header
+                raise _Fallback
+            return b.table, b.day
+        return _read_one(p, names, cols["date"], b)
+
     try:
         with ThreadPoolExecutor(workers) as ex:
-            got = list(ex.map(lambda p, b: _read_one(p, names, cols["date"], b), paths,
-                              blobs if blobs is not None else [None] * len(paths)))
+            got = list(ex.map(read, paths, blobs if blobs is not None else [None] * len(paths)))
             tabs = [t for t, _ in got]
             days = np.asarray([d for _, d in got], dtype=np.int64)
             n = np.asarray([t.num_rows for t in tabs], dtype=np.int64)

@@ -488,7 +488,11 @@ _BLOB_BYTES = 16 << 20
 class _Ahead:
     """Each file's header key and content hash, computed a window ahead in two threads (the
     hashing of 7,500 daily files runs beside the batch reads instead of before each file's
-    detection); results in file order, None for a file that is gone (the loop words it)."""
+    detection); results in file order, None for a file that is gone (the loop words it).
+    A small Parquet file comes with its ``pq.ParquetFile`` opened from its bytes, or, when
+    its header is a wide file's, read and checked (:func:`datasets.arrow_wide.read_ahead`):
+    the decoding runs in these threads beside the main loop and the writes of the batch
+    before, not all at once when its batch is flushed."""
 
     def __init__(self, paths, encoding, *, window: int, algorithm: str):
         from concurrent.futures import ThreadPoolExecutor
@@ -501,6 +505,7 @@ class _Ahead:
         self._fill()
 
     def _one(self, p):
+        from datasets.arrow_wide import read_ahead
         from datasets.check import header_key
         from datasets.store import content_hash, new_hash
 
@@ -516,11 +521,13 @@ class _Ahead:
 
                 with open(p, "rb") as fh:  # mapped, not copied (the map outlives the file)
                     blob = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-                opened = pq.ParquetFile(pa.BufferReader(pa.py_buffer(blob)))
+                # no pre-buffering: it coalesces reads of a file into a copy of its bytes,
+                # which for bytes already in memory is only a copy
+                opened = pq.ParquetFile(pa.BufferReader(pa.py_buffer(blob)), pre_buffer=False)
                 names = tuple(opened.schema_arrow.names)
                 h = new_hash(self._algorithm)
                 h.update(blob)
-                return (p.suffix.lower(), names), h, opened, st
+                return (p.suffix.lower(), names), h, read_ahead(opened) or opened, st
             return header_key(p, self._enc), content_hash(p, self._algorithm), None, st
         except Exception:  # gone, unreadable: detection and hashing redo it and word it
             return None, None, None, None

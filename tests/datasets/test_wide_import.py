@@ -523,3 +523,38 @@ def test_a_file_listing_other_stocks_than_the_one_before_is_checked(tmp_path, ba
         import_files(wide, tmp_path / "one", progress=False, batched=False)
         assert _parts(tmp_path / "s") == _parts(tmp_path / "one")
 
+
+def test_a_file_read_ahead_is_what_its_batch_reads(tmp_path):
+    # read in the thread that hashed it (datasets.arrow_wide.read_ahead): the same table and
+    # day as the batch's own read; another header, or a file the batch would not take, is
+    # left to the batch, which declines as before
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from datasets.arrow_wide import PreRead, read_ahead
+
+    m = _market()
+    wide, nb, _ = _write(m, tmp_path / "f", long=True)
+    ids = list(range(1, len(wide) + 1))
+    pre = [read_ahead(pq.ParquetFile(p)) for p in wide]
+    assert all(isinstance(r, PreRead) for r in pre)
+    for p, r in zip(wide, pre, strict=True):
+        assert r.table.equals(pq.read_table(p))
+        assert r.day == pd.Timestamp(p.stem.split("_")[1]).value
+    a, b = wide_batch(wide, ids, blobs=pre), wide_batch(wide, ids)
+    assert a is not None and b is not None
+    for mo in b.months:
+        assert pa.Table.from_pydict(a.months[mo].values).equals(
+            pa.Table.from_pydict(b.months[mo].values))
+        assert a.months[mo].stock.equals(b.months[mo].stock)
+    assert read_ahead(pq.ParquetFile(nb[0])) is None  # a long file: not a wide header
+    fr = pd.read_parquet(wide[2])
+    fr.loc[fr.index[0], "date"] = fr["date"].iloc[0] - pd.Timedelta(days=1)
+    fr.to_parquet(wide[2], index=False)
+    assert read_ahead(pq.ParquetFile(wide[2])) is None  # two days: the batch decides
+    other = pd.read_parquet(wide[3]).drop(columns=["close"])
+    other.to_parquet(tmp_path / "other.parquet", index=False)
+    pre[3] = read_ahead(pq.ParquetFile(tmp_path / "other.parquet"))
+    assert isinstance(pre[3], PreRead)
+    ok = [0, 1, 3, 4]
+    assert wide_batch([wide[i] for i in ok], ok, blobs=[pre[i] for i in ok]) is None
