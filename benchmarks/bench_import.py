@@ -152,11 +152,13 @@ _HOLD_PARTS = {
 
 #: Where the time of a wide import goes (cumulative seconds under cProfile, by function).
 _PARTS = {
-    "reading and checking the wide batches (threads)": ("arrow_wide.py", "wide_batch"),
+    "checking the wide batches' months (threads; files not read ahead read here)": (
+        "arrow_wide.py", "wide_batch"),
     "writing the new month partitions (Arrow, 2 threads)": ("store_import.py", "_write_wide"),
     "merging into existing partitions": ("store.py", "plan_rows"),
     "kind detection (once per header)": ("check.py", "detect_kind"),
-    "waiting for the files read and hashed ahead (2 threads)": ("store_import.py", "next"),
+    "waiting for the files hashed, read and checked ahead (2 threads)": ("store_import.py",
+                                                                          "next"),
     "fingerprints (options added to the content hash)": ("store.py", "file_fingerprint"),
     "manifest writes": ("store.py", "write_manifest"),
 }
