@@ -100,8 +100,8 @@ def _short_factorize(col: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
     if len(data) and not data[offsets[0]:offsets[n]].all():
         return None  # a NUL byte: keys could not tell it from their padding
     n_chunks = max(1, min(numba.get_num_threads(), n // _MIN_CHUNK_ROWS))
-    codes, uniq, counts, bounds = factorize_short_nb(
-        offsets.astype(np.int64, copy=False), data, n_chunks)
+    # Arrow's own offsets, int32 for ``string`` (a widened copy was 53 MB at 6.6 M rows)
+    codes, uniq, counts, bounds = factorize_short_nb(offsets, data, n_chunks)
     if (counts < 0).any():
         return None
     keys = np.unique(np.concatenate([uniq[c, :counts[c]] for c in range(n_chunks)]))

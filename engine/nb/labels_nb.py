@@ -169,8 +169,9 @@ def factorize_short_nb(offsets, data, n_chunks):
 
     Parameters
     ----------
-    offsets : np.ndarray of int64, shape (n + 1,)
-        Arrow's value offsets (byte positions into ``data``).
+    offsets : np.ndarray of int32 or int64, shape (n + 1,)
+        Arrow's value offsets (byte positions into ``data``): int32 for ``string``, int64
+        for ``large_string`` (one compiled version each).
     data : np.ndarray of uint8
         Arrow's value bytes (UTF-8), none of them 0 (NumPy checks that faster than a
         loop here: a key could not tell a NUL byte from its padding).

@@ -75,9 +75,14 @@ def test_kernel_chunks_decode_to_the_values():
 
 
 def _check_chunks(values, n_chunks):
-    arr = pa.array(list(values), pa.large_string())
+    for typ, off_type in ((pa.large_string(), np.int64), (pa.string(), np.int32)):
+        _check_chunks_of(values, n_chunks, typ, off_type)
+
+
+def _check_chunks_of(values, n_chunks, typ, off_type):
+    arr = pa.array(list(values), typ)
     _, off, data = arr.buffers()
-    offsets = np.frombuffer(off, np.int64, count=len(arr) + 1)
+    offsets = np.frombuffer(off, off_type, count=len(arr) + 1)
     data = np.frombuffer(data, np.uint8)
     codes, uniq, counts, bounds = factorize_short_nb(offsets, data, n_chunks)
     assert (counts >= 0).all() and bounds[0] == 0 and bounds[-1] == len(values)
