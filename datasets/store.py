@@ -1032,6 +1032,12 @@ def open_store(path) -> Store:
                         f"{', '.join(map(str, FINGERPRINTS))}",
                         file=str(mpath), fix="re-import the files (or regenerate the synthetic "
                         "store) with this flowbt")
+    want = FINGERPRINTS[doc["format_version"]][0]
+    if doc.get("fingerprint", want) != want:  # format 2 names none: SHA-256
+        raise DataError(f"the manifest says its files are fingerprinted with "
+                        f"{doc['fingerprint']!r}; format {doc['format_version']} uses {want!r}",
+                        file=str(mpath), fix="re-import the files into a new store with this "
+                        "flowbt (a store's fingerprints cannot be changed in place)")
     return Store(d, doc)
 
 

@@ -458,6 +458,21 @@ def _check_snapshots(store: Store, frames: list[pd.DataFrame], names: dict[int, 
                     fix="keep one of the two files, or give one another --effective-date")
 
 
+def _fingerprint(p: Path, kind: str, opts: dict, content, algorithm: str) -> str:
+    """The fingerprint of file ``p`` read as ``kind`` with the import options ``opts``
+    (``content``: its bytes' hash object, :func:`datasets.store.file_fingerprint`)."""
+    # what the file name says (date, period, investor, ETF, stock) is part of the data
+    named = {f"name_{a}": str(b) for a, b in _name_meta(p).items()}
+    if m := _STOCK_IN_NAME.search(p.stem):
+        named["name_stock"] = m.group(1)
+    # --currency is part of an ETF-flow file's data (a re-import with another one is a mix,
+    # not a skip); other kinds ignore it
+    return file_fingerprint(p, kind, {**named, **{o: opts[o] for o in (
+        "date", "stock", "effective_date", "etf",
+        *(("currency",) if kind in ETF_FLOW_KINDS else ())) if o in opts}},
+        content=content, algorithm=algorithm)
+
+
 def _stamp(p: Path) -> tuple[int, int]:
     st = p.stat()
     return st.st_size, st.st_mtime_ns
@@ -481,24 +496,31 @@ def _check_unchanged(stamped: list[tuple[Path, tuple]]) -> None:
                     "flowbt data import on it again")
 
 
-#: Parquet files up to this size are kept in memory from hashing to their batch read.
+#: Parquet files up to this size are mapped once, hashed and read from that map (their
+#: header, and for a wide file new to the store its table, read ahead: :class:`_Ahead`).
 _BLOB_BYTES = 16 << 20
 
 
 class _Ahead:
     """Each file's header key and content hash, computed a window ahead in two threads (the
     hashing of 7,500 daily files runs beside the batch reads instead of before each file's
-    detection); results in file order, None for a file that is gone (the loop words it).
+    detection); results in file order, None for a file that is gone (the loop words it),
+    with the file's fingerprint as a wide file when computed.
     A small Parquet file comes with its ``pq.ParquetFile`` opened from its bytes, or, when
-    its header is a wide file's, read and checked (:func:`datasets.arrow_wide.read_ahead`):
-    the decoding runs in these threads beside the main loop and the writes of the batch
-    before, not all at once when its batch is flushed."""
+    it is a wide file new to the store (its ``generic-wide`` fingerprint not among
+    ``known``), read and checked (:func:`datasets.arrow_wide.read_ahead`): the decoding runs
+    in these threads beside the main loop and the writes of the batch before, not all at
+    once when its batch is flushed, and not for a file the import skips."""
 
-    def __init__(self, paths, encoding, *, window: int, algorithm: str):
+    def __init__(self, paths, encoding, *, window: int, algorithm: str, opts: dict,
+                 known: frozenset, decode: bool):
         from concurrent.futures import ThreadPoolExecutor
 
         self._paths, self._enc, self._window = paths, encoding, max(window, 1)
         self._algorithm = algorithm  # the store's fingerprint hash
+        # the import's options and the fingerprints in the store when it began; decode:
+        # whether wide files are read in batches at all (else the text loader reads them)
+        self._opts, self._known, self._decode = opts, known, decode
         self._ex = ThreadPoolExecutor(2)
         self._futures: list = []
         self._next = 0
@@ -512,8 +534,8 @@ class _Ahead:
         try:
             st = _stamp(p)  # before the hash: a change during it shows in the later stamp
             if p.suffix.lower() in (".parquet", ".pq") and st[0] <= _BLOB_BYTES:
-                # a daily Parquet file is read once: hashed, its header and later its
-                # batch read from these bytes (from memory, not the file again)
+                # a daily Parquet file is read once: hashed, its header and its table read
+                # from these bytes (from memory, not the file again)
                 import mmap
 
                 import pyarrow as pa
@@ -527,10 +549,15 @@ class _Ahead:
                 names = tuple(opened.schema_arrow.names)
                 h = new_hash(self._algorithm)
                 h.update(blob)
-                return (p.suffix.lower(), names), h, read_ahead(opened) or opened, st
-            return header_key(p, self._enc), content_hash(p, self._algorithm), None, st
+                wide_fp = None
+                if self._decode:
+                    wide_fp = _fingerprint(p, "generic-wide", self._opts, h, self._algorithm)
+                    if wide_fp not in self._known:
+                        opened = read_ahead(opened) or opened  # None: not a wide file
+                return (p.suffix.lower(), names), h, opened, st, wide_fp
+            return header_key(p, self._enc), content_hash(p, self._algorithm), None, st, None
         except Exception:  # gone, unreadable: detection and hashing redo it and word it
-            return None, None, None, None
+            return None, None, None, None, None
 
     def _fill(self):
         while self._next < len(self._paths) and len(self._futures) < self._window:
@@ -907,27 +934,21 @@ def import_files(paths: Sequence, store_dir, *, kind: str | None = None,
 
     try:
         paths = [Path(p) for p in paths]
-        ahead = _Ahead(paths, opts.get("encoding"), window=batch_files, algorithm=algorithm)
+        ahead = _Ahead(paths, opts.get("encoding"), window=batch_files, algorithm=algorithm,
+                       opts=opts, known=frozenset(seen),
+                       decode=vectorized and batched and kind in (None, "generic-wide"))
         for p in tqdm(paths, desc="import", unit="file", disable=not progress):
             fq = DataQuality()  # this file's records (q gets them in file order)
             logs.append(fq)
             if not p.is_file():
                 raise DataError("no such file", file=str(p), fix="check the path")
-            header, content, blob, st = ahead.next()
+            header, content, blob, st, wide_fp = ahead.next()
             if st is None:  # hashed again below, from the file as it is now
                 st = _stamp(p)
             k = kind or detect_kind(p, encoding=opts.get("encoding"), options=opts,
                                     header=header)
-            # what the file name says (date, period, investor, ETF, stock) is part of the data
-            named = {f"name_{a}": str(b) for a, b in _name_meta(p).items()}
-            if m := _STOCK_IN_NAME.search(p.stem):
-                named["name_stock"] = m.group(1)
-            # --currency is part of an ETF-flow file's data (a re-import with another one is a
-            # mix, not a skip); other kinds ignore it
-            fp = file_fingerprint(p, k, {**named, **{o: opts[o] for o in (
-                "date", "stock", "effective_date", "etf",
-                *(("currency",) if k in ETF_FLOW_KINDS else ())) if o in opts}},
-                content=content, algorithm=algorithm)
+            fp = (wide_fp if k == "generic-wide" and wide_fp is not None
+                  else _fingerprint(p, k, opts, content, algorithm))
             if fp in seen:
                 res.skipped.append(p.name)
                 fq.add(p.name, "skipped", "files already in the store", 1,

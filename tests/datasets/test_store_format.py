@@ -84,14 +84,35 @@ def test_a_format_2_store_keeps_its_sha256_fingerprints(tmp_path, capsys):
     capsys.readouterr()
     assert _import(s, NB) == 0
     assert "already in the store" in capsys.readouterr().out
+    # a Parquet file too (mapped and hashed ahead in threads, datasets.store_import._Ahead)
+    from datasets import daily_files
+    from datasets.synthetic import make_market
+
+    m = make_market(3, 5, 0, seed=1, start="2021-01-25", investors=("foreign",))
+    wide = daily_files.write(daily_files.wide_day(m.flows, 0), tmp_path / "caps_wide.parquet")
+    assert _import(s, wide) == 0
+    doc = _manifest(s)
+    assert doc["format_version"] == 2 and doc["files"][-1]["name"] == wide.name
+    assert doc["files"][-1]["sha256"] == hashlib.sha256(
+        wide.read_bytes() + json.dumps({"kind": "generic-wide"}).encode()).hexdigest()
     # what it holds equals a format-3 store of the same files
     fresh = tmp_path / "new"
-    assert _import(fresh, MCAP, NB) == 0
+    assert _import(fresh, MCAP, NB, wide) == 0
     for table in ("flows", "periods"):
         a, b = open_store(s).read_table(table), open_store(fresh).read_table(table)
         vals = [c for c in b.columns if not c.startswith("src_")]
         assert len(b) > 0
         pd.testing.assert_frame_equal(a[vals], b[vals])
+
+
+def test_a_manifest_naming_another_fingerprint_hash_is_refused(tmp_path):
+    s = tmp_path / "s"
+    shutil.copytree(FORMAT2, s)
+    doc = _manifest(s)
+    doc["fingerprint"] = "xxh3_128"  # format 2 hashes with SHA-256
+    (s / "manifest.json").write_text(json.dumps(doc))
+    with pytest.raises(DataError, match="fingerprinted with 'xxh3_128'; format 2 uses 'sha256'"):
+        open_store(s)
 
 
 @pytest.mark.parametrize("version", [1, 4, None])

@@ -558,3 +558,25 @@ def test_a_file_read_ahead_is_what_its_batch_reads(tmp_path):
     assert isinstance(pre[3], PreRead)
     ok = [0, 1, 3, 4]
     assert wide_batch([wide[i] for i in ok], ok, blobs=[pre[i] for i in ok]) is None
+    # alone (no other file's columns to disagree with): declined for its header
+    assert wide_batch([wide[0]], [1], blobs=[pre[3]]) is None
+
+
+def test_only_new_wide_files_are_read_ahead(tmp_path, monkeypatch):
+    # every new file is decoded ahead of its batch (the speed of a bulk import), and a file
+    # the import skips (already in the store) is only hashed, never decoded
+    import datasets.arrow_wide as aw
+
+    m = _market()
+    wide, _, _ = _write(m, tmp_path / "f")
+    read = []
+    real = aw.read_ahead
+    monkeypatch.setattr(aw, "read_ahead", lambda opened: read.append(1) or real(opened))
+    import_files(wide[:-1], tmp_path / "s", progress=False)
+    assert len(read) == len(wide) - 1
+    read.clear()
+    res = import_files(wide, tmp_path / "s", progress=False)
+    assert res.added == [wide[-1].name] and len(res.skipped) == len(wide) - 1
+    assert len(read) == 1
+    import_files(wide, tmp_path / "all", progress=False)
+    assert _parts(tmp_path / "s") == _parts(tmp_path / "all")
