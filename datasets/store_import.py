@@ -551,7 +551,9 @@ class _Ahead:
                 h.update(blob)
                 wide_fp = None
                 if self._decode:
-                    wide_fp = _fingerprint(p, "generic-wide", self._opts, h, self._algorithm)
+                    if self._known:  # (into an empty store every file is new)
+                        wide_fp = _fingerprint(p, "generic-wide", self._opts, h,
+                                               self._algorithm)
                     if wide_fp not in self._known:
                         opened = read_ahead(opened) or opened  # None: not a wide file
                 return (p.suffix.lower(), names), h, opened, st, wide_fp
