@@ -259,14 +259,19 @@ def _date_column(names: tuple) -> str | None:
     return None if cols is None else cols["date"]
 
 
-def read_ahead(opened) -> PreRead | None:
+def read_ahead(opened, names: tuple | None = None) -> PreRead | None:
     """Read and check an opened Parquet file (``pq.ParquetFile``) as :func:`wide_batch`
     would, ahead of its batch (in the thread that hashed it: the decoding then runs beside
     the rest of the import instead of at the batch's flush). None when its header is not a
     wide file's or the read declines (:func:`wide_batch` reads it again and decides as
-    before): the result is the same either way, only the time it is computed moves."""
+    before): the result is the same either way, only the time it is computed moves.
+
+    ``names``: ``opened.schema_arrow.names`` when the caller has them (each
+    ``schema_arrow`` rebuilds the Arrow schema from the file's metadata, about a twentieth
+    of reading a daily file)."""
     try:
-        names = tuple(str(c).strip() for c in opened.schema_arrow.names)
+        names = tuple(str(c).strip() for c in (
+            names if names is not None else opened.schema_arrow.names))
         date = _date_column(names)
         if date is None:
             return None

@@ -555,7 +555,8 @@ class _Ahead:
                         wide_fp = _fingerprint(p, "generic-wide", self._opts, h,
                                                self._algorithm)
                     if wide_fp not in self._known:
-                        opened = read_ahead(opened) or opened  # None: not a wide file
+                        # None: not a wide file
+                        opened = read_ahead(opened, names) or opened
                 return (p.suffix.lower(), names), h, opened, st, wide_fp
             return header_key(p, self._enc), content_hash(p, self._algorithm), None, st, None
         except Exception:  # gone, unreadable: detection and hashing redo it and word it

@@ -108,8 +108,8 @@ def test_wide_files_with_market_caps_hold_the_long_values_and_the_generators(tmp
 
 
 def test_partitions_keep_statistics_of_keys_only_and_read_back_the_files_values(tmp_path):
-    # the writer keeps min/max of the keys and src ids, not of the value columns (nothing
-    # reads those); what a partition reads back is the files' values bit for bit
+    # the writer keeps min/max of the keys, not of the value columns or the src ids
+    # (nothing reads those); what a partition reads back is the files' values bit for bit
     import pyarrow.parquet as pq
 
     m = _market(n_days=12, start="2000-01-24")
@@ -120,9 +120,10 @@ def test_partitions_keep_statistics_of_keys_only_and_read_back_the_files_values(
     for p in parts:
         rg = pq.ParquetFile(p).metadata.row_group(0)
         cols = {rg.column(j).path_in_schema: rg.column(j) for j in range(rg.num_columns)}
-        assert all(cols[c].is_stats_set for c in ("date", "stock", "src_market"))
+        assert all(cols[c].is_stats_set for c in ("date", "stock"))
         assert not any(cols[c].is_stats_set for c in ("market_cap", "net_buy_foreign",
-                                                      "net_buy_shares_individual"))
+                                                      "net_buy_shares_individual",
+                                                      "src_market", "src_net_buy_foreign"))
     got = open_store(tmp_path / "s").flows()
     for name in ("net_buy", "net_buy_shares", "market_cap", "close"):
         np.testing.assert_array_equal(getattr(got, name), getattr(m.flows, name))
@@ -571,9 +572,11 @@ def test_only_new_wide_files_are_read_ahead(tmp_path, monkeypatch):
     wide, _, _ = _write(m, tmp_path / "f")
     read = []
     real = aw.read_ahead
-    monkeypatch.setattr(aw, "read_ahead", lambda opened: read.append(1) or real(opened))
+    monkeypatch.setattr(aw, "read_ahead", lambda *a: read.append(real(*a)) or read[-1])
     import_files(wide[:-1], tmp_path / "s", progress=False)
     assert len(read) == len(wide) - 1
+    # each one read and checked there (with the header names the thread read), not declined
+    assert all(isinstance(r, aw.PreRead) for r in read)
     read.clear()
     res = import_files(wide, tmp_path / "s", progress=False)
     assert res.added == [wide[-1].name] and len(res.skipped) == len(wide) - 1
