@@ -267,8 +267,7 @@ def read_ahead(opened, names: tuple | None = None) -> PreRead | None:
     before): the result is the same either way, only the time it is computed moves.
 
     ``names``: ``opened.schema_arrow.names`` when the caller has them (each
-    ``schema_arrow`` rebuilds the Arrow schema from the file's metadata, about a twentieth
-    of reading a daily file)."""
+    ``schema_arrow`` rebuilds the Arrow schema from the file's metadata)."""
     try:
         names = tuple(str(c).strip() for c in (
             names if names is not None else opened.schema_arrow.names))
