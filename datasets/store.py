@@ -398,14 +398,14 @@ def write_table_atomic(table, path: Path) -> None:
     # abandoned once a dictionary grows too big) made writing 2.6x slower and the files
     # larger. The src ids (one file's id over its run of rows) are PLAIN: snappy folds the
     # runs to the same size, and dictionary-encoding the 13 of a wide flows partition only
-    # cost writing time. Min/max statistics for the keys only: nothing reads a value
-    # column's or a src id's (partitions are read whole and filtered in Arrow), and
-    # computing them was ~10% of writing a flows partition
-    keys = [f.name for f in table.schema if not pa.types.is_floating(f.type)]
-    src = [c for c in keys if c.startswith("src_")]
-    keys = [c for c in keys if c not in src]
-    pq.write_table(table, tmp, compression="snappy", use_dictionary=keys,
-                   write_statistics=keys, column_encoding=dict.fromkeys(src, "PLAIN"))
+    # cost writing time. Min/max statistics for the keys (the columns neither float nor src)
+    # only: nothing reads a value column's or a src id's (partitions are read whole and
+    # filtered in Arrow), and computing them was ~10% of writing a flows partition
+    src = [f.name for f in table.schema if f.name.startswith("src_")]
+    stat_cols = [f.name for f in table.schema
+                 if not pa.types.is_floating(f.type) and f.name not in src]
+    pq.write_table(table, tmp, compression="snappy", use_dictionary=stat_cols,
+                   write_statistics=stat_cols, column_encoding=dict.fromkeys(src, "PLAIN"))
     os.replace(tmp, path)
 
 
